@@ -1,0 +1,63 @@
+/* testutil.c - helpers shared by the tests. */
+#include "testutil.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+char *oc_test_read_file(const char *path, size_t *len_out) {
+  FILE *f = fopen(path, "rb");
+  char *buf = NULL;
+  size_t cap = 0, len = 0;
+
+  if (!f)
+    fail_msg("cannot open '%s': %s", path, strerror(errno));
+  for (;;) {
+    if (len + 4096 + 1 > cap) {
+      cap = cap ? cap * 2 : 8192;
+      buf = realloc(buf, cap);
+      assert_non_null(buf);
+    }
+    size_t n = fread(buf + len, 1, cap - len - 1, f);
+    len += n;
+    if (n == 0)
+      break;
+  }
+  fclose(f);
+  buf[len] = '\0';
+  if (len_out)
+    *len_out = len;
+  return buf;
+}
+
+const char *oc_test_source_path(const char *rel) {
+  static char path[4096];
+  snprintf(path, sizeof(path), "%s/%s", OC_SOURCE_DIR, rel);
+  return path;
+}
+
+const char *oc_test_shared_path(const char *rel) {
+  static char path[4096];
+  snprintf(path, sizeof(path), "%s/%s", OC_SHARED_DIR, rel);
+  return path;
+}
+
+const char *oc_test_require_env(const char *name) {
+  const char *v = getenv(name);
+  if (!v || !*v)
+    fail_msg("%s is not set: integration tests need the local stack "
+             "(run them through tests/run.sh, or eval \"$(deploy/stack.sh env)\")",
+             name);
+  return v;
+}
+
+const char *oc_test_unique_name(const char *prefix) {
+  static char name[128];
+  static unsigned seq;
+  snprintf(name, sizeof(name), "%s_%ld_%ld_%u", prefix, (long)getpid(),
+           (long)time(NULL), ++seq);
+  return name;
+}

@@ -1,0 +1,26 @@
+/* testutil.h - helpers shared by the tests (not part of the library). */
+#ifndef OC_TESTUTIL_H
+#define OC_TESTUTIL_H
+
+#include <stdarg.h>
+#include <setjmp.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+/* Read a whole file into a NUL-terminated malloc'd buffer; fails the test
+ * when it cannot. *len_out (may be NULL) gets the length. */
+char *oc_test_read_file(const char *path, size_t *len_out);
+
+/* Path under the source tree or shared/: returns a static buffer. */
+const char *oc_test_source_path(const char *rel);
+const char *oc_test_shared_path(const char *rel);
+
+/* An environment variable that integration tests need: fails the test with
+ * a message naming it (and tests/run.sh) when unset. */
+const char *oc_test_require_env(const char *name);
+
+/* A name unique to this process and call, e.g. "oc_test_1234_1". */
+const char *oc_test_unique_name(const char *prefix);
+
+#endif
