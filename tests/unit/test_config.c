@@ -1,0 +1,182 @@
+/* test_config.c - configuration table, sources, secrets and errors. */
+#include "testutil.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "outcomes/config.h"
+
+static const oc_conf_def_t defs[] = {
+    {"batch.max.records", OC_CONF_INT, "5000", 1, 1000000, 0, "OC_TEST_BATCH", "records per batch"},
+    {"batch.max.wait", OC_CONF_MS, "1s", 1, 3600000, 0, NULL, "time bound of a batch"},
+    {"batch.max.bytes", OC_CONF_BYTES, "16M", 1024, 1LL << 32, 0, NULL, "bytes per batch"},
+    {"migrate", OC_CONF_BOOL, "false", 0, 0, 0, NULL, "apply migrations at start"},
+    {"group.id", OC_CONF_STR, "outcomes-rollupd", 0, 0, 0, "OC_TEST_GROUP", "consumer group"},
+    {"api.token", OC_CONF_STR, NULL, 0, 0, OC_CONF_SECRET, NULL, "a secret of ours"},
+    {NULL, 0, NULL, 0, 0, 0, NULL, NULL},
+};
+
+static char *write_tmp(const char *content) {
+  static char path[64];
+  strcpy(path, "/tmp/oc_test_conf_XXXXXX");
+  int fd = mkstemp(path);
+  assert_true(fd >= 0);
+  assert_int_equal(write(fd, content, strlen(content)), (ssize_t)strlen(content));
+  close(fd);
+  return path;
+}
+
+static void test_defaults_and_units(void **state) {
+  (void)state;
+  oc_config_t *cfg = oc_config_new(defs);
+  assert_int_equal(oc_config_get_int(cfg, "batch.max.records"), 5000);
+  assert_int_equal(oc_config_get_int(cfg, "batch.max.wait"), 1000);
+  assert_int_equal(oc_config_get_int(cfg, "batch.max.bytes"), 16 * 1024 * 1024);
+  assert_false(oc_config_get_bool(cfg, "migrate"));
+  assert_string_equal(oc_config_get_str(cfg, "group.id"), "outcomes-rollupd");
+  assert_null(oc_config_get_str(cfg, "api.token"));
+  oc_config_destroy(cfg);
+}
+
+static void test_file_env_then_command_line_win_in_order(void **state) {
+  (void)state;
+  oc_err_t err;
+  oc_config_t *cfg = oc_config_new(defs);
+  char *path = write_tmp("# comment\n\n  batch.max.records = 100 \nbatch.max.wait=250ms\n"
+                         "kafka.acks=all\npg.sslmode=verify-full\ngroup.id=from-file\n");
+  assert_int_equal(oc_config_load_file(cfg, path, &err), 0);
+  unlink(path);
+  setenv("OC_TEST_BATCH", "200", 1);
+  assert_int_equal(oc_config_load_env(cfg, &err), 0);
+  unsetenv("OC_TEST_BATCH");
+  assert_int_equal(oc_config_get_int(cfg, "batch.max.records"), 200);
+  assert_int_equal(oc_config_set_arg(cfg, "batch.max.records=300", &err), 0);
+  assert_int_equal(oc_config_set_arg(cfg, "kafka.acks=1", &err), 0);
+  assert_int_equal(oc_config_get_int(cfg, "batch.max.records"), 300);
+  assert_int_equal(oc_config_get_int(cfg, "batch.max.wait"), 250);
+  assert_string_equal(oc_config_get_str(cfg, "group.id"), "from-file");
+
+  const char *k, *v;
+  assert_int_equal(oc_config_passthrough_count(cfg, "kafka."), 1);
+  assert_int_equal(oc_config_passthrough_at(cfg, "kafka.", 0, &k, &v), 0);
+  assert_string_equal(k, "acks");
+  assert_string_equal(v, "1");
+  assert_int_equal(oc_config_passthrough_count(cfg, "pg."), 1);
+  assert_int_equal(oc_config_passthrough_at(cfg, "pg.", 0, &k, &v), 0);
+  assert_string_equal(k, "sslmode");
+  assert_string_equal(v, "verify-full");
+  oc_config_destroy(cfg);
+}
+
+static void test_unknown_key_named_with_origin(void **state) {
+  (void)state;
+  oc_err_t err;
+  oc_config_t *cfg = oc_config_new(defs);
+  assert_int_equal(oc_config_set_arg(cfg, "batch.size=10", &err), OC_ERR_CONFIG);
+  assert_string_equal(err.msg, "-X: unknown key 'batch.size'");
+  char *path = write_tmp("group.id=g\nbogus.key = 1\n");
+  assert_int_equal(oc_config_load_file(cfg, path, &err), OC_ERR_CONFIG);
+  char want[256];
+  snprintf(want, sizeof(want), "%s:2: unknown key 'bogus.key'", path);
+  assert_string_equal(err.msg, want);
+  unlink(path);
+  path = write_tmp("no equals sign here\n");
+  assert_int_equal(oc_config_load_file(cfg, path, &err), OC_ERR_CONFIG);
+  snprintf(want, sizeof(want), "%s:1: expected key=value", path);
+  assert_string_equal(err.msg, want);
+  unlink(path);
+  oc_config_destroy(cfg);
+}
+
+static void test_bad_values_are_refused(void **state) {
+  (void)state;
+  oc_err_t err;
+  oc_config_t *cfg = oc_config_new(defs);
+  assert_int_equal(oc_config_set_arg(cfg, "batch.max.records=0", &err), OC_ERR_CONFIG);
+  assert_string_equal(err.msg, "-X: batch.max.records: 0 is outside [1, 1000000]");
+  assert_int_equal(oc_config_set_arg(cfg, "batch.max.wait=5 parsecs", &err), OC_ERR_CONFIG);
+  assert_string_equal(err.msg,
+                      "-X: batch.max.wait: '5 parsecs' is not a duration (e.g. 500ms, 5s, 2m)");
+  assert_int_equal(oc_config_set_arg(cfg, "migrate=maybe", &err), OC_ERR_CONFIG);
+  assert_string_equal(err.msg, "-X: migrate: 'maybe' is not a boolean (true/false)");
+  assert_int_equal(oc_config_set_arg(cfg, "batch.max.records", &err), OC_ERR_CONFIG);
+  assert_string_equal(err.msg, "-X: expected key=value, got 'batch.max.records'");
+  /* The old value stands after a refused one. */
+  assert_int_equal(oc_config_get_int(cfg, "batch.max.records"), 5000);
+  oc_config_destroy(cfg);
+}
+
+static void test_secrets_only_from_files(void **state) {
+  (void)state;
+  oc_err_t err;
+  oc_config_t *cfg = oc_config_new(defs);
+  assert_int_equal(oc_config_set_arg(cfg, "kafka.sasl.password=hunter2", &err), OC_ERR_CONFIG);
+  assert_string_equal(err.msg, "-X: 'kafka.sasl.password' is a secret: put it in the "
+                               "configuration file or give 'kafka.sasl.password.file=PATH'");
+  assert_null(strstr(err.msg, "hunter2"));
+  assert_int_equal(oc_config_set_arg(cfg, "api.token=abc", &err), OC_ERR_CONFIG);
+
+  char *secret = write_tmp("s3cr3t-from-file\n");
+  char arg[256];
+  snprintf(arg, sizeof(arg), "kafka.sasl.password.file=%s", secret);
+  assert_int_equal(oc_config_set_arg(cfg, arg, &err), 0);
+  const char *k, *v;
+  assert_int_equal(oc_config_passthrough_at(cfg, "kafka.", 0, &k, &v), 0);
+  assert_string_equal(k, "sasl.password");
+  assert_string_equal(v, "s3cr3t-from-file");
+
+  /* Relative paths are read from $CREDENTIALS_DIRECTORY. */
+  setenv("CREDENTIALS_DIRECTORY", "/tmp", 1);
+  snprintf(arg, sizeof(arg), "api.token.file=%s", secret + strlen("/tmp/"));
+  assert_int_equal(oc_config_set_arg(cfg, arg, &err), 0);
+  unsetenv("CREDENTIALS_DIRECTORY");
+  assert_string_equal(oc_config_get_str(cfg, "api.token"), "s3cr3t-from-file");
+  unlink(secret);
+
+  char *conf = write_tmp("kafka.ssl.key.password=from-conf\n");
+  assert_int_equal(oc_config_load_file(cfg, conf, &err), 0);
+  unlink(conf);
+
+  char dump[4096] = {0};
+  FILE *f = fmemopen(dump, sizeof(dump) - 1, "w");
+  oc_config_dump(cfg, f);
+  fclose(f);
+  assert_null(strstr(dump, "s3cr3t"));
+  assert_null(strstr(dump, "from-conf"));
+  assert_non_null(strstr(dump, "kafka.sasl.password=<hidden>"));
+  assert_non_null(strstr(dump, "api.token=<hidden>"));
+  assert_int_equal(oc_config_set_arg(cfg, "kafka.ssl.key.password.file=/nonexistent/x", &err),
+                   OC_ERR_CONFIG);
+  assert_non_null(strstr(err.msg, "cannot open '/nonexistent/x'"));
+  oc_config_destroy(cfg);
+}
+
+static void test_secret_in_environment_is_refused(void **state) {
+  (void)state;
+  static const oc_conf_def_t sdefs[] = {
+      {"pg.password.hint", OC_CONF_STR, NULL, 0, 0, 0, NULL, "x"},
+      {"db.password", OC_CONF_STR, NULL, 0, 0, 0, "OC_TEST_DBPW", "x"},
+      {NULL, 0, NULL, 0, 0, 0, NULL, NULL},
+  };
+  oc_err_t err;
+  oc_config_t *cfg = oc_config_new(sdefs);
+  setenv("OC_TEST_DBPW", "pw", 1);
+  assert_int_equal(oc_config_load_env(cfg, &err), OC_ERR_CONFIG);
+  unsetenv("OC_TEST_DBPW");
+  assert_non_null(strstr(err.msg, "environment OC_TEST_DBPW: 'db.password' is a secret"));
+  oc_config_destroy(cfg);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_defaults_and_units),
+      cmocka_unit_test(test_file_env_then_command_line_win_in_order),
+      cmocka_unit_test(test_unknown_key_named_with_origin),
+      cmocka_unit_test(test_bad_values_are_refused),
+      cmocka_unit_test(test_secrets_only_from_files),
+      cmocka_unit_test(test_secret_in_environment_is_refused),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
