@@ -1,0 +1,695 @@
+/* migrate.c - SQL migrations and catalog sync; see include/outcomes/migrate.h. */
+#include "outcomes/migrate.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "outcomes/catalog.h"
+#include "outcomes/log.h"
+#include "outcomes/pg.h"
+
+#ifndef OC_DATADIR
+#define OC_DATADIR "/usr/local/share/outcomes"
+#endif
+
+#define MIG_FILE_MAX (64u * 1024u * 1024u)
+#define MIG_VERSION_DIGITS 4
+
+typedef struct mig_file_s {
+  int version;
+  char name[OC_MIGRATE_NAME_MAX + 1];
+  char file[OC_MIGRATE_NAME_MAX + 16]; /* "0002_tables.sql" */
+  char *text;
+  size_t len;
+  char checksum[33];
+} mig_file_t;
+
+typedef struct mig_ctx_s {
+  PGconn *conn;
+  const char *dir;
+  const char *owner_role;
+  bool dry_run;
+  bool warned_owner; /* logged once that owner_role cannot be assumed */
+  mig_file_t *files;
+  size_t nfiles;
+  oc_migrate_report_t *report;
+} mig_ctx_t;
+
+const char *oc_migrate_default_sql_dir(void) { return OC_DATADIR "/sql"; }
+
+void oc_migrate_report_init(oc_migrate_report_t *report) {
+  if (report)
+    memset(report, 0, sizeof(*report));
+}
+
+void oc_migrate_report_release(oc_migrate_report_t *report) {
+  if (!report)
+    return;
+  free(report->migrations);
+  for (size_t i = 0; i < report->n_cat_removed; i++)
+    free(report->cat_removed[i]);
+  free(report->cat_removed);
+  memset(report, 0, sizeof(*report));
+}
+
+/* ---- the directory -------------------------------------------------- */
+
+static void files_free(mig_file_t *files, size_t n) {
+  for (size_t i = 0; files && i < n; i++)
+    free(files[i].text);
+  free(files);
+}
+
+/* Parse "NNNN_name.sql". Returns false when the name does not match. */
+static bool parse_file_name(const char *fn, int *version, char *name, size_t cap) {
+  size_t len = strlen(fn), nlen;
+  int v = 0;
+
+  if (len < MIG_VERSION_DIGITS + 1 + 1 + 4 || strcmp(fn + len - 4, ".sql") != 0)
+    return false;
+  for (int i = 0; i < MIG_VERSION_DIGITS; i++) {
+    if (fn[i] < '0' || fn[i] > '9')
+      return false;
+    v = v * 10 + (fn[i] - '0');
+  }
+  if (fn[MIG_VERSION_DIGITS] != '_' || v == 0)
+    return false;
+  nlen = len - 4 - (MIG_VERSION_DIGITS + 1);
+  if (nlen == 0 || nlen >= cap)
+    return false;
+  for (size_t i = 0; i < nlen; i++) {
+    char c = fn[MIG_VERSION_DIGITS + 1 + i];
+    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+          c == '_' || c == '-'))
+      return false;
+  }
+  memcpy(name, fn + MIG_VERSION_DIGITS + 1, nlen);
+  name[nlen] = '\0';
+  *version = v;
+  return true;
+}
+
+static int read_text_file(const char *path, char **out, size_t *len_out, oc_err_t *err) {
+  FILE *f = NULL;
+  char *buf = NULL;
+  size_t len = 0, cap = 0;
+  int rc = 0;
+
+  if (!(f = fopen(path, "rb")))
+    return oc_err_set(err, OC_ERR_IO, "open '%s': %s", path, strerror(errno));
+  for (;;) {
+    if (len + 1 >= cap) {
+      char *nb;
+      if (cap >= MIG_FILE_MAX) {
+        rc = oc_err_set(err, OC_ERR_LIMIT, "%s: larger than %u bytes", path, MIG_FILE_MAX);
+        goto out;
+      }
+      cap = cap ? cap * 2 : 16384;
+      if (!(nb = realloc(buf, cap))) {
+        rc = oc_err_set(err, OC_ERR_NOMEM, "%s: out of memory", path);
+        goto out;
+      }
+      buf = nb;
+    }
+    size_t n = fread(buf + len, 1, cap - len - 1, f);
+    len += n;
+    if (n == 0)
+      break;
+  }
+  if (ferror(f)) {
+    rc = oc_err_set(err, OC_ERR_IO, "read '%s': %s", path, strerror(errno));
+    goto out;
+  }
+  buf[len] = '\0';
+  *out = buf;
+  *len_out = len;
+  buf = NULL;
+out:
+  fclose(f);
+  free(buf);
+  return rc;
+}
+
+static int cmp_version(const void *a, const void *b) {
+  const mig_file_t *x = a, *y = b;
+  if (x->version != y->version)
+    return x->version < y->version ? -1 : 1;
+  return strcmp(x->file, y->file);
+}
+
+static bool only_blank(const char *s) {
+  for (; *s; s++)
+    if (*s != ' ' && *s != '\t' && *s != '\n' && *s != '\r')
+      return false;
+  return true;
+}
+
+/* List, read and check the migration files of dir: every *.sql is
+ * NNNN_name.sql, the numbers run 1..n without gaps or duplicates. */
+static int scan_dir(mig_ctx_t *cx, oc_err_t *err) {
+  DIR *d = NULL;
+  struct dirent *de;
+  mig_file_t *files = NULL;
+  size_t n = 0, cap = 0;
+  char path[4096];
+  int rc = 0;
+
+  if (!(d = opendir(cx->dir)))
+    return oc_err_set(err, OC_ERR_IO, "open directory '%s': %s", cx->dir, strerror(errno));
+  while ((errno = 0, de = readdir(d)) != NULL) {
+    size_t fl = strlen(de->d_name);
+    mig_file_t *f;
+    if (de->d_name[0] == '.' || fl < 4 || strcmp(de->d_name + fl - 4, ".sql") != 0)
+      continue;
+    if (n == cap) {
+      mig_file_t *nf;
+      cap = cap ? cap * 2 : 16;
+      if (!(nf = realloc(files, cap * sizeof(*nf)))) {
+        rc = oc_err_set(err, OC_ERR_NOMEM, "%s: out of memory", cx->dir);
+        goto out;
+      }
+      files = nf;
+    }
+    f = &files[n];
+    memset(f, 0, sizeof(*f));
+    if (fl >= sizeof(f->file) ||
+        !parse_file_name(de->d_name, &f->version, f->name, sizeof(f->name))) {
+      rc = oc_err_set(err, OC_ERR_CONFIG,
+                      "%s/%.200s: not a migration file name (expected NNNN_name.sql, "
+                      "name of [A-Za-z0-9_-], number from 0001)",
+                      cx->dir, de->d_name);
+      goto out;
+    }
+    memcpy(f->file, de->d_name, fl + 1);
+    n++;
+  }
+  if (errno) {
+    rc = oc_err_set(err, OC_ERR_IO, "read directory '%s': %s", cx->dir, strerror(errno));
+    goto out;
+  }
+  if (n > 1)
+    qsort(files, n, sizeof(*files), cmp_version);
+  for (size_t i = 0; i < n; i++) {
+    if (i > 0 && files[i].version == files[i - 1].version) {
+      rc = oc_err_set(err, OC_ERR_CONFIG, "%s: duplicate migration number %04d: %s and %s",
+                      cx->dir, files[i].version, files[i - 1].file, files[i].file);
+      goto out;
+    }
+    if (files[i].version != (int)i + 1) {
+      if (i == 0)
+        rc = oc_err_set(err, OC_ERR_CONFIG,
+                        "%s: missing migration 0001 (the first file is %s)", cx->dir,
+                        files[i].file);
+      else
+        rc = oc_err_set(err, OC_ERR_CONFIG,
+                        "%s: missing migration %04zu (between %s and %s)", cx->dir, i + 1,
+                        files[i - 1].file, files[i].file);
+      goto out;
+    }
+  }
+  for (size_t i = 0; i < n; i++) {
+    snprintf(path, sizeof(path), "%s/%s", cx->dir, files[i].file);
+    if ((rc = read_text_file(path, &files[i].text, &files[i].len, err)) < 0)
+      goto out;
+    if (memchr(files[i].text, '\0', files[i].len)) {
+      rc = oc_err_set(err, OC_ERR_CONFIG, "%s: contains a NUL byte", path);
+      goto out;
+    }
+    if (only_blank(files[i].text)) {
+      rc = oc_err_set(err, OC_ERR_CONFIG, "%s: is empty", path);
+      goto out;
+    }
+  }
+  cx->files = files;
+  cx->nfiles = n;
+  files = NULL;
+out:
+  if (d)
+    closedir(d);
+  files_free(files, n);
+  return rc;
+}
+
+/* ---- helpers on the connection ------------------------------------- */
+
+static int regclass_exists(PGconn *conn, const char *relname, bool *exists, oc_err_t *err) {
+  char oid[32];
+  bool is_null = true;
+  const char *params[1] = {relname};
+  int rc = oc_pg_query_value(conn, "SELECT pg_catalog.to_regclass($1)::oid", 1, params, oid,
+                             sizeof(oid), &is_null, err);
+  *exists = rc == 0 && !is_null;
+  return rc;
+}
+
+/* Roll back after a failure, keeping the first error in err. */
+static void rollback_quietly(PGconn *conn) {
+  if (PQstatus(conn) == CONNECTION_OK && PQtransactionStatus(conn) != PQTRANS_IDLE)
+    oc_pg_exec(conn, "ROLLBACK", NULL);
+}
+
+/* Whether cx->owner_role exists and the connected user may SET ROLE to it. */
+static int owner_usable(mig_ctx_t *cx, bool *usable, oc_err_t *err) {
+  const char *params[1] = {cx->owner_role};
+  PGresult *res = NULL;
+  int rc;
+
+  *usable = false;
+  rc = oc_pg_exec_params(cx->conn,
+                         "SELECT r.oid IS NOT NULL, "
+                         "  COALESCE(pg_catalog.pg_has_role(current_user, r.oid, 'MEMBER'), "
+                         "false), current_user "
+                         "FROM (SELECT 1) AS d LEFT JOIN pg_catalog.pg_roles AS r "
+                         "  ON r.rolname = $1",
+                         1, params, &res, err);
+  if (rc < 0)
+    goto out;
+  bool exists = PQgetvalue(res, 0, 0)[0] == 't';
+  *usable = exists && PQgetvalue(res, 0, 1)[0] == 't';
+  if (exists && !*usable && !cx->warned_owner) {
+    oc_log_warn("migrate_owner_role_unavailable role=%s user=%s: not a member; migrations "
+                "run as %s and the objects they create belong to it",
+                cx->owner_role, PQgetvalue(res, 0, 2), PQgetvalue(res, 0, 2));
+    cx->warned_owner = true;
+  }
+out:
+  PQclear(res);
+  return rc;
+}
+
+static int set_local_role(PGconn *conn, const char *role, oc_err_t *err) {
+  char *ident = PQescapeIdentifier(conn, role, strlen(role));
+  char sql[256];
+  int rc;
+
+  if (!ident)
+    return oc_err_set(err, OC_ERR_PG, "escape role name: %s", PQerrorMessage(conn));
+  snprintf(sql, sizeof(sql), "SET LOCAL ROLE %s", ident);
+  PQfreemem(ident);
+  rc = oc_pg_exec(conn, sql, err);
+  return rc;
+}
+
+/* Line of the 1-based character position pos (a PostgreSQL error cursor)
+ * in UTF-8 text. */
+static unsigned line_of_position(const char *text, long pos) {
+  unsigned line = 1;
+  long chars = 0;
+  for (const unsigned char *p = (const unsigned char *)text; *p; p++) {
+    if ((*p & 0xc0) == 0x80)
+      continue;
+    if (++chars >= pos)
+      break;
+    if (*p == '\n')
+      line++;
+  }
+  return line;
+}
+
+/* ---- migrations ----------------------------------------------------- */
+
+static int bootstrap(PGconn *conn, oc_err_t *err) {
+  return oc_pg_exec_what(conn,
+                         "CREATE SCHEMA IF NOT EXISTS outcomes;\n"
+                         "CREATE TABLE IF NOT EXISTS outcomes.schema_migrations (\n"
+                         "  version integer PRIMARY KEY,\n"
+                         "  name text NOT NULL,\n"
+                         "  checksum text NOT NULL,\n"
+                         "  applied_at timestamptz NOT NULL DEFAULT now()\n"
+                         ");",
+                         "bootstrap outcomes.schema_migrations", err);
+}
+
+static int compute_checksums(mig_ctx_t *cx, oc_err_t *err) {
+  for (size_t i = 0; i < cx->nfiles; i++) {
+    const char *params[1] = {cx->files[i].text};
+    int rc = oc_pg_query_value(cx->conn, "SELECT pg_catalog.md5($1)", 1, params,
+                               cx->files[i].checksum, sizeof(cx->files[i].checksum), NULL,
+                               err);
+    if (rc < 0) {
+      if (err && !err->retriable && !err->fatal)
+        cx->report->failed_version = cx->files[i].version; /* e.g. not UTF-8 */
+      return oc_err_prefix(err, "%s/%s: checksum: ", cx->dir, cx->files[i].file);
+    }
+  }
+  return 0;
+}
+
+/* Compare the applied rows with the files; fill the report's list. */
+static int reconcile(mig_ctx_t *cx, bool table_exists, oc_err_t *err) {
+  oc_migrate_report_t *r = cx->report;
+  PGresult *res = NULL;
+  int max_applied = 0, rc = 0;
+
+  r->migrations = calloc(cx->nfiles ? cx->nfiles : 1, sizeof(*r->migrations));
+  if (!r->migrations)
+    return oc_err_set(err, OC_ERR_NOMEM, "migrate: out of memory");
+  r->n_migrations = cx->nfiles;
+  for (size_t i = 0; i < cx->nfiles; i++) {
+    oc_migration_info_t *m = &r->migrations[i];
+    m->version = cx->files[i].version;
+    memcpy(m->name, cx->files[i].name, sizeof(m->name));
+    memcpy(m->checksum, cx->files[i].checksum, sizeof(m->checksum));
+    m->state = OC_MIGRATION_PENDING;
+  }
+  if (!table_exists)
+    return 0;
+  rc = oc_pg_exec_params(cx->conn,
+                         "SELECT version, name, checksum, applied_at "
+                         "FROM outcomes.schema_migrations ORDER BY version",
+                         0, NULL, &res, err);
+  if (rc < 0)
+    goto out;
+  for (int row = 0; row < PQntuples(res); row++) {
+    int v = atoi(PQgetvalue(res, row, 0));
+    const char *name = PQgetvalue(res, row, 1), *sum = PQgetvalue(res, row, 2);
+    if (v < 1 || (size_t)v > cx->nfiles) {
+      rc = oc_err_set(err, OC_ERR_CONFIG,
+                      "%s: the database has migration %04d_%s applied but there is no file "
+                      "for it (a newer release migrated this database?)",
+                      cx->dir, v, name);
+      goto out;
+    }
+    mig_file_t *f = &cx->files[v - 1];
+    if (strcmp(f->name, name) != 0) {
+      rc = oc_err_set(err, OC_ERR_CONFIG,
+                      "%s/%s: migration %04d was applied as %04d_%s.sql; a file may not be "
+                      "renamed after it was applied",
+                      cx->dir, f->file, v, v, name);
+      goto out;
+    }
+    if (strcmp(f->checksum, sum) != 0) {
+      rc = oc_err_set(err, OC_ERR_CONFIG,
+                      "%s/%s: changed after it was applied (checksum %s, applied %s); "
+                      "restore it and add a new migration instead",
+                      cx->dir, f->file, f->checksum, sum);
+      goto out;
+    }
+    r->migrations[v - 1].state = OC_MIGRATION_APPLIED;
+    snprintf(r->migrations[v - 1].applied_at, sizeof(r->migrations[v - 1].applied_at),
+             "%s", PQgetvalue(res, row, 3));
+    if (v > max_applied)
+      max_applied = v;
+  }
+  for (size_t i = 0; i < cx->nfiles; i++) {
+    if (r->migrations[i].state == OC_MIGRATION_PENDING && (int)i + 1 < max_applied) {
+      rc = oc_err_set(err, OC_ERR_CONFIG,
+                      "%s/%s: not applied, but the later migration %04d is; the database "
+                      "was migrated from another set of files",
+                      cx->dir, cx->files[i].file, max_applied);
+      goto out;
+    }
+  }
+out:
+  PQclear(res);
+  return rc;
+}
+
+/* Report a failed migration script as "<dir>/<file>:<line>: ...". */
+static int script_err(mig_ctx_t *cx, const mig_file_t *f, const PGresult *res,
+                      oc_err_t *err) {
+  const char *pos = res ? PQresultErrorField(res, PG_DIAG_STATEMENT_POSITION) : NULL;
+  char what[4200];
+
+  if (pos && atol(pos) > 0)
+    snprintf(what, sizeof(what), "%s/%s:%u", cx->dir, f->file,
+             line_of_position(f->text, atol(pos)));
+  else
+    snprintf(what, sizeof(what), "%s/%s", cx->dir, f->file);
+  cx->report->failed_version = f->version;
+  return oc_pg_result_err(cx->conn, res, what, err);
+}
+
+static int apply_one(mig_ctx_t *cx, size_t i, oc_err_t *err) {
+  mig_file_t *f = &cx->files[i];
+  oc_migration_info_t *info = &cx->report->migrations[i];
+  char version[16], applied_at[40];
+  const char *params[3] = {version, f->name, f->checksum};
+  PGresult *res = NULL;
+  bool as_owner = false;
+  int rc;
+
+  if (f->version > 1 && (rc = owner_usable(cx, &as_owner, err)) < 0)
+    goto out;
+  if ((rc = oc_pg_exec(cx->conn, "BEGIN", err)) < 0)
+    goto out;
+  if (as_owner && (rc = set_local_role(cx->conn, cx->owner_role, err)) < 0)
+    goto out;
+  res = PQexec(cx->conn, f->text);
+  if (PQresultStatus(res) != PGRES_COMMAND_OK && PQresultStatus(res) != PGRES_TUPLES_OK) {
+    rc = script_err(cx, f, res, err);
+    goto out;
+  }
+  PQclear(res);
+  res = NULL;
+  if (PQtransactionStatus(cx->conn) != PQTRANS_INTRANS) {
+    cx->report->failed_version = f->version;
+    rc = oc_err_set(err, OC_ERR_CONFIG,
+                    "%s/%s: ended the migration's transaction (COMMIT or ROLLBACK in the "
+                    "file?); it may be partly applied and is not recorded",
+                    cx->dir, f->file);
+    goto out;
+  }
+  if ((rc = oc_pg_exec(cx->conn, "RESET ROLE", err)) < 0)
+    goto out;
+  snprintf(version, sizeof(version), "%d", f->version);
+  rc = oc_pg_query_value(cx->conn,
+                         "INSERT INTO outcomes.schema_migrations (version, name, checksum) "
+                         "VALUES ($1, $2, $3) RETURNING applied_at",
+                         3, params, applied_at, sizeof(applied_at), NULL, err);
+  if (rc < 0)
+    goto out;
+  if ((rc = oc_pg_exec(cx->conn, "COMMIT", err)) < 0)
+    goto out;
+  info->state = OC_MIGRATION_NEW;
+  info->as_owner = as_owner;
+  memcpy(info->applied_at, applied_at, sizeof(info->applied_at));
+  cx->report->n_new++;
+  oc_log_info("migration_applied version=%d name=%s checksum=%s role=%s", f->version,
+              f->name, f->checksum, as_owner ? cx->owner_role : "session");
+out:
+  PQclear(res);
+  if (rc < 0) {
+    rollback_quietly(cx->conn);
+    if (!cx->report->failed_version && rc == OC_ERR_PG)
+      oc_err_prefix(err, "%s/%s: ", cx->dir, f->file);
+  }
+  return rc;
+}
+
+/* ---- catalog sync --------------------------------------------------- */
+
+static int cmp_row_code(const void *key, const void *elem, const PGresult *res) {
+  return strcmp(key, PQgetvalue(res, *(const int *)elem, 0));
+}
+
+/* Row of res (ordered by code, bytewise) whose code is code; -1 if none. */
+static int find_row(const PGresult *res, const char *code) {
+  int lo = 0, hi = PQntuples(res) - 1;
+  while (lo <= hi) {
+    int mid = lo + (hi - lo) / 2;
+    int c = cmp_row_code(code, &mid, res);
+    if (c == 0)
+      return mid;
+    if (c < 0)
+      hi = mid - 1;
+    else
+      lo = mid + 1;
+  }
+  return -1;
+}
+
+static bool text_eq(const PGresult *res, int row, int col, const char *s) {
+  return !PQgetisnull(res, row, col) && strcmp(PQgetvalue(res, row, col), s) == 0;
+}
+
+static bool num_eq(const PGresult *res, int row, int col, double d) {
+  return !PQgetisnull(res, row, col) && strtod(PQgetvalue(res, row, col), NULL) == d;
+}
+
+static bool row_matches(const PGresult *res, int row, const oc_metric_t *m) {
+  return text_eq(res, row, 1, m->name) && text_eq(res, row, 2, m->unit) &&
+         text_eq(res, row, 3, oc_kind_name(m->kind)) &&
+         text_eq(res, row, 4, oc_direction_name(m->direction)) &&
+         num_eq(res, row, 5, m->min) && num_eq(res, row, 6, m->max) &&
+         text_eq(res, row, 7, m->seed) && text_eq(res, row, 8, m->description);
+}
+
+static int upsert_metric(PGconn *conn, const oc_metric_t *m, oc_err_t *err) {
+  char min[40], max[40];
+  const char *params[9] = {m->code, m->name, m->unit, oc_kind_name(m->kind),
+                           oc_direction_name(m->direction), min, max, m->seed,
+                           m->description};
+  int rc;
+
+  snprintf(min, sizeof(min), "%.17g", m->min);
+  snprintf(max, sizeof(max), "%.17g", m->max);
+  rc = oc_pg_exec_params(
+      conn,
+      "INSERT INTO outcomes.metric_catalog (code, name, unit, kind, direction, min_value, "
+      "  max_value, seed, description, updated_at) "
+      "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, now()) "
+      "ON CONFLICT (code) DO UPDATE SET name = EXCLUDED.name, unit = EXCLUDED.unit, "
+      "  kind = EXCLUDED.kind, direction = EXCLUDED.direction, "
+      "  min_value = EXCLUDED.min_value, max_value = EXCLUDED.max_value, "
+      "  seed = EXCLUDED.seed, description = EXCLUDED.description, updated_at = now()",
+      9, params, NULL, err);
+  if (rc < 0)
+    oc_err_prefix(err, "metric '%s': ", m->code);
+  return rc;
+}
+
+static int note_removed(oc_migrate_report_t *r, const char *code, oc_err_t *err) {
+  char **nv = realloc(r->cat_removed, (r->n_cat_removed + 1) * sizeof(*nv));
+  if (!nv)
+    return oc_err_set(err, OC_ERR_NOMEM, "migrate: out of memory");
+  r->cat_removed = nv;
+  if (!(nv[r->n_cat_removed] = strdup(code)))
+    return oc_err_set(err, OC_ERR_NOMEM, "migrate: out of memory");
+  r->n_cat_removed++;
+  return 0;
+}
+
+static int sync_catalog(mig_ctx_t *cx, const char *path, oc_err_t *err) {
+  oc_migrate_report_t *r = cx->report;
+  oc_catalog_t *cat = NULL;
+  PGresult *res = NULL;
+  bool exists = false, as_owner = false;
+  int rc;
+
+  if ((rc = oc_catalog_load_file(path, &cat, err)) < 0)
+    goto out;
+  if ((rc = regclass_exists(cx->conn, "outcomes.metric_catalog", &exists, err)) < 0)
+    goto out;
+  if (!exists && !cx->dry_run) {
+    rc = oc_err_set(err, OC_ERR_CONFIG,
+                    "%s: no migration creates outcomes.metric_catalog: cannot load %s",
+                    cx->dir, path);
+    goto out;
+  }
+  if (!cx->dry_run) {
+    if ((rc = owner_usable(cx, &as_owner, err)) < 0 ||
+        (rc = oc_pg_exec(cx->conn, "BEGIN", err)) < 0)
+      goto out;
+    if (as_owner && (rc = set_local_role(cx->conn, cx->owner_role, err)) < 0)
+      goto out;
+  }
+  if (exists) {
+    rc = oc_pg_exec_params(cx->conn,
+                           cx->dry_run
+                               ? "SELECT code, name, unit, kind, direction, min_value, "
+                                 "max_value, seed, description FROM outcomes.metric_catalog "
+                                 "ORDER BY code COLLATE \"C\""
+                               : "SELECT code, name, unit, kind, direction, min_value, "
+                                 "max_value, seed, description FROM outcomes.metric_catalog "
+                                 "ORDER BY code COLLATE \"C\" FOR UPDATE",
+                           0, NULL, &res, err);
+    if (rc < 0)
+      goto out;
+  }
+  for (size_t i = 0; i < oc_catalog_count(cat); i++) {
+    const oc_metric_t *m = oc_catalog_at(cat, i);
+    int row = res ? find_row(res, m->code) : -1;
+    if (row >= 0 && row_matches(res, row, m)) {
+      r->cat_unchanged++;
+      continue;
+    }
+    if (row >= 0)
+      r->cat_updated++;
+    else
+      r->cat_inserted++;
+    if (!cx->dry_run && (rc = upsert_metric(cx->conn, m, err)) < 0)
+      goto out;
+    oc_log_debug("catalog_metric_%s code=%s", row >= 0 ? "updated" : "inserted", m->code);
+  }
+  for (int row = 0; res && row < PQntuples(res); row++) {
+    const char *code = PQgetvalue(res, row, 0);
+    if (oc_catalog_find(cat, code))
+      continue;
+    if ((rc = note_removed(r, code, err)) < 0)
+      goto out;
+    oc_log_warn("catalog_metric_not_in_file code=%s file=%s: kept in outcomes.metric_catalog",
+                code, path);
+  }
+  if (!cx->dry_run && (rc = oc_pg_exec(cx->conn, "COMMIT", err)) < 0)
+    goto out;
+  r->catalog_synced = true;
+  oc_log_info("catalog_synced file=%s inserted=%zu updated=%zu unchanged=%zu "
+              "not_in_file=%zu dry_run=%d",
+              path, r->cat_inserted, r->cat_updated, r->cat_unchanged, r->n_cat_removed,
+              (int)cx->dry_run);
+out:
+  PQclear(res);
+  if (rc < 0 && !cx->dry_run)
+    rollback_quietly(cx->conn);
+  oc_catalog_destroy(cat);
+  return rc;
+}
+
+/* ---- the run -------------------------------------------------------- */
+
+int oc_migrate_run(PGconn *conn, const char *sql_dir, const char *catalog_path,
+                   const oc_migrate_opts_t *opts, oc_migrate_report_t *report,
+                   oc_err_t *err) {
+  oc_migrate_report_t local;
+  mig_ctx_t cx;
+  bool locked = false, exists = false;
+  int rc = 0;
+
+  oc_migrate_report_init(&local);
+  memset(&cx, 0, sizeof(cx));
+  cx.conn = conn;
+  cx.dir = sql_dir ? sql_dir : oc_migrate_default_sql_dir();
+  cx.owner_role = opts && opts->owner_role ? opts->owner_role : OC_MIGRATE_OWNER_ROLE;
+  cx.dry_run = opts && opts->dry_run;
+  cx.report = report ? report : &local;
+  if (!catalog_path)
+    catalog_path = oc_catalog_default_path();
+
+  if (!conn)
+    return oc_err_set(err, OC_ERR_USAGE, "migrate: no connection");
+  if (PQtransactionStatus(conn) != PQTRANS_IDLE)
+    return oc_err_set(err, OC_ERR_USAGE, "migrate: the connection is inside a transaction");
+  if ((rc = scan_dir(&cx, err)) < 0)
+    goto out;
+  if ((rc = oc_pg_exec(conn, "SELECT pg_catalog.pg_advisory_lock(" OC_MIGRATE_LOCK_KEY ")",
+                       err)) < 0)
+    goto out;
+  locked = true;
+  if ((rc = compute_checksums(&cx, err)) < 0)
+    goto out;
+  if ((rc = regclass_exists(conn, "outcomes.schema_migrations", &exists, err)) < 0)
+    goto out;
+  if (!exists && !cx.dry_run) {
+    if ((rc = bootstrap(conn, err)) < 0)
+      goto out;
+    exists = true;
+  }
+  if ((rc = reconcile(&cx, exists, err)) < 0)
+    goto out;
+  for (size_t i = 0; i < cx.nfiles; i++) {
+    if (cx.report->migrations[i].state != OC_MIGRATION_PENDING)
+      continue;
+    if (cx.dry_run) {
+      cx.report->migrations[i].state = OC_MIGRATION_NEW;
+      cx.report->n_new++;
+      continue;
+    }
+    if ((rc = apply_one(&cx, i, err)) < 0)
+      goto out;
+  }
+  if (!(opts && opts->skip_catalog) && (rc = sync_catalog(&cx, catalog_path, err)) < 0)
+    goto out;
+out:
+  if (locked && PQstatus(conn) == CONNECTION_OK) {
+    rollback_quietly(conn);
+    oc_pg_exec(conn, "SELECT pg_catalog.pg_advisory_unlock(" OC_MIGRATE_LOCK_KEY ")", NULL);
+  }
+  files_free(cx.files, cx.nfiles);
+  oc_migrate_report_release(&local);
+  return rc;
+}

@@ -1,0 +1,249 @@
+/* pg.c - libpq helpers; see include/outcomes/pg.h. */
+#include "outcomes/pg.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "outcomes/log.h"
+
+#define PG_APPNAME_DEFAULT "outcomes"
+
+/* Route server notices through our log instead of libpq's stderr printer.
+ * NOTICE ("already exists, skipping") is routine during migrations. */
+static void pg_notice_receiver(void *arg, const PGresult *res) {
+  const char *sev = PQresultErrorField(res, PG_DIAG_SEVERITY_NONLOCALIZED);
+  const char *msg = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+  const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+  int level = LOG_DEBUG;
+
+  (void)arg;
+  if (sev && strcmp(sev, "WARNING") == 0)
+    level = LOG_WARNING;
+  oc_log(level, "pg_notice severity=%s sqlstate=%s message=\"%s\"", sev ? sev : "?",
+         state ? state : "", msg ? msg : "");
+}
+
+void oc_pg_conninfo_describe(const char *conninfo, char *buf, size_t cap) {
+  static const char *const shown[] = {"host", "hostaddr", "port", "dbname", "user"};
+  PQconninfoOption *opts = NULL;
+  char *errmsg = NULL;
+  size_t n = 0;
+
+  if (!buf || cap == 0)
+    return;
+  buf[0] = '\0';
+  opts = PQconninfoParse(conninfo ? conninfo : "", &errmsg);
+  if (!opts) {
+    snprintf(buf, cap, "(invalid conninfo)");
+    PQfreemem(errmsg);
+    return;
+  }
+  for (size_t i = 0; i < sizeof(shown) / sizeof(shown[0]); i++) {
+    for (PQconninfoOption *o = opts; o->keyword; o++) {
+      if (strcmp(o->keyword, shown[i]) != 0 || !o->val || !*o->val)
+        continue;
+      int w = snprintf(buf + n, cap - n, "%s%s=%s", n ? " " : "", o->keyword, o->val);
+      if (w < 0 || (size_t)w >= cap - n) {
+        buf[cap - 1] = '\0';
+        goto out;
+      }
+      n += (size_t)w;
+    }
+  }
+  if (n == 0)
+    snprintf(buf, cap, "(libpq defaults)");
+out:
+  PQconninfoFree(opts);
+}
+
+int oc_pg_connect(const char *conninfo, const oc_pg_connect_opts_t *opts, PGconn **out,
+                  oc_err_t *err) {
+  const char *keys[5], *vals[5];
+  char timeout[16], target[256];
+  PGconn *conn = NULL;
+  int k = 0, rc = 0;
+
+  if (!out)
+    return oc_err_set(err, OC_ERR_USAGE, "pg connect: NULL argument");
+  *out = NULL;
+  /* Our defaults first: the expanded conninfo that follows overrides them,
+   * and an explicit dbname after it overrides the conninfo's. The PG*
+   * environment variables lose to explicit values, so defer to them. */
+  if (!getenv("PGAPPNAME") || (opts && opts->application_name)) {
+    keys[k] = "application_name";
+    vals[k++] = opts && opts->application_name ? opts->application_name
+                                               : PG_APPNAME_DEFAULT;
+  }
+  if (!getenv("PGCONNECT_TIMEOUT") || (opts && opts->connect_timeout > 0)) {
+    snprintf(timeout, sizeof(timeout), "%d",
+             opts && opts->connect_timeout > 0 ? opts->connect_timeout
+                                               : OC_PG_CONNECT_TIMEOUT_DEFAULT);
+    keys[k] = "connect_timeout";
+    vals[k++] = timeout;
+  }
+  keys[k] = "dbname";
+  vals[k++] = conninfo ? conninfo : "";
+  if (opts && opts->dbname) {
+    keys[k] = "dbname";
+    vals[k++] = opts->dbname;
+  }
+  keys[k] = NULL;
+  vals[k] = NULL;
+
+  oc_pg_conninfo_describe(conninfo, target, sizeof(target));
+  conn = PQconnectdbParams(keys, vals, 1);
+  if (!conn) {
+    rc = oc_err_set(err, OC_ERR_NOMEM, "pg connect %s: out of memory", target);
+    goto out;
+  }
+  if (PQstatus(conn) != CONNECTION_OK) {
+    char msg[OC_ERR_MSG_MAX];
+    snprintf(msg, sizeof(msg), "%s", PQerrorMessage(conn));
+    msg[strcspn(msg, "\n")] = '\0';
+    rc = oc_err_set_retriable(err, OC_ERR_PG, "pg connect %s%s%s: %s", target,
+                              opts && opts->dbname ? " dbname=" : "",
+                              opts && opts->dbname ? opts->dbname : "", msg);
+    goto out;
+  }
+  PQsetNoticeReceiver(conn, pg_notice_receiver, NULL);
+  oc_log_debug("pg_connected %s%s%s server_version=%d", target,
+               opts && opts->dbname ? " dbname=" : "", opts && opts->dbname ? opts->dbname : "",
+               PQserverVersion(conn));
+  *out = conn;
+  conn = NULL;
+out:
+  if (conn)
+    PQfinish(conn);
+  return rc;
+}
+
+bool oc_pg_sqlstate_retriable(const char *s) {
+  if (!s || strlen(s) != 5)
+    return false;
+  if (strncmp(s, "08", 2) == 0 || strncmp(s, "53", 2) == 0)
+    return true;
+  return strcmp(s, "40001") == 0 || strcmp(s, "40P01") == 0 || strcmp(s, "57P01") == 0 ||
+         strcmp(s, "57P02") == 0 || strcmp(s, "57P03") == 0;
+}
+
+/* Copy s into buf, cutting at the first newline (libpq messages end in one
+ * and some carry a second line of context we report separately). */
+static void first_line(char *buf, size_t cap, const char *s) {
+  snprintf(buf, cap, "%s", s ? s : "");
+  buf[strcspn(buf, "\n")] = '\0';
+}
+
+int oc_pg_result_err(PGconn *conn, const PGresult *res, const char *what, oc_err_t *err) {
+  char primary[OC_ERR_MSG_MAX], detail[OC_ERR_MSG_MAX];
+  const char *state = NULL;
+  bool conn_ok = conn && PQstatus(conn) == CONNECTION_OK;
+  bool retriable;
+
+  detail[0] = '\0';
+  if (res && PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY)) {
+    state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+    first_line(primary, sizeof(primary), PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY));
+    first_line(detail, sizeof(detail), PQresultErrorField(res, PG_DIAG_MESSAGE_DETAIL));
+  } else if (res && *PQresultErrorMessage(res)) {
+    first_line(primary, sizeof(primary), PQresultErrorMessage(res));
+  } else if (conn) {
+    first_line(primary, sizeof(primary), PQerrorMessage(conn));
+  } else {
+    snprintf(primary, sizeof(primary), "no connection");
+  }
+  if (!primary[0] && res)
+    snprintf(primary, sizeof(primary), "unexpected result status %s",
+             PQresStatus(PQresultStatus(res)));
+  retriable = oc_pg_sqlstate_retriable(state) || !conn_ok;
+  oc_err_set(err, OC_ERR_PG, "%s: SQLSTATE %s: %s%s%s%s", what ? what : "pg",
+             state && *state ? state : "none", primary, detail[0] ? " (" : "", detail,
+             detail[0] ? ")" : "");
+  if (err) {
+    err->retriable = retriable;
+    err->fatal = !conn_ok;
+  }
+  return OC_ERR_PG;
+}
+
+static bool result_ok(const PGresult *res) {
+  ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
+  return st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK;
+}
+
+int oc_pg_exec_what(PGconn *conn, const char *sql, const char *what, oc_err_t *err) {
+  char label[80];
+  PGresult *res = NULL;
+  int rc = 0;
+
+  if (!conn || !sql)
+    return oc_err_set(err, OC_ERR_USAGE, "pg exec: NULL argument");
+  if (!what) {
+    snprintf(label, sizeof(label), "%.60s", sql);
+    label[strcspn(label, "\n")] = '\0';
+    what = label;
+  }
+  res = PQexec(conn, sql);
+  if (!result_ok(res))
+    rc = oc_pg_result_err(conn, res, what, err);
+  PQclear(res);
+  return rc;
+}
+
+int oc_pg_exec(PGconn *conn, const char *sql, oc_err_t *err) {
+  return oc_pg_exec_what(conn, sql, NULL, err);
+}
+
+int oc_pg_exec_params(PGconn *conn, const char *sql, int nparams,
+                      const char *const *values, PGresult **out, oc_err_t *err) {
+  char label[80];
+  PGresult *res = NULL;
+  int rc = 0;
+
+  if (out)
+    *out = NULL;
+  if (!conn || !sql || nparams < 0 || (nparams > 0 && !values))
+    return oc_err_set(err, OC_ERR_USAGE, "pg exec: bad argument");
+  res = PQexecParams(conn, sql, nparams, NULL, values, NULL, NULL, 0);
+  if (!result_ok(res)) {
+    snprintf(label, sizeof(label), "%.60s", sql);
+    label[strcspn(label, "\n")] = '\0';
+    rc = oc_pg_result_err(conn, res, label, err);
+    goto out;
+  }
+  if (out) {
+    *out = res;
+    res = NULL;
+  }
+out:
+  PQclear(res);
+  return rc;
+}
+
+int oc_pg_query_value(PGconn *conn, const char *sql, int nparams,
+                      const char *const *values, char *buf, size_t cap, bool *is_null,
+                      oc_err_t *err) {
+  PGresult *res = NULL;
+  int rc;
+
+  if (!buf || cap == 0)
+    return oc_err_set(err, OC_ERR_USAGE, "pg query: no buffer");
+  buf[0] = '\0';
+  if ((rc = oc_pg_exec_params(conn, sql, nparams, values, &res, err)) < 0)
+    goto out;
+  if (PQntuples(res) < 1 || PQnfields(res) < 1) {
+    rc = oc_err_set(err, OC_ERR_NOT_FOUND, "pg query: no row");
+    goto out;
+  }
+  if (is_null)
+    *is_null = PQgetisnull(res, 0, 0);
+  if ((size_t)PQgetlength(res, 0, 0) >= cap) {
+    rc = oc_err_set(err, OC_ERR_LIMIT, "pg query: value of %d bytes exceeds %zu",
+                    PQgetlength(res, 0, 0), cap - 1);
+    goto out;
+  }
+  memcpy(buf, PQgetvalue(res, 0, 0), (size_t)PQgetlength(res, 0, 0) + 1);
+out:
+  PQclear(res);
+  return rc;
+}

@@ -1,0 +1,628 @@
+/* test_migrate.c - migrations and catalog sync against a real PostgreSQL.
+ *
+ * Needs OUTCOMES_PG_CONNINFO pointing to a private server where the user is
+ * a superuser (tests/run.sh provides it). Each test works in a database of
+ * its own, dropped in the teardown. */
+#include "testutil.h"
+
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "outcomes/catalog.h"
+#include "outcomes/migrate.h"
+#include "outcomes/pg.h"
+
+typedef struct fixture_s {
+  const char *conninfo;
+  PGconn *admin; /* on the conninfo's own database */
+  PGconn *conn;  /* on the test database */
+  char dbname[128];
+  char tmpdir[64]; /* "" when unused */
+  char role[128];  /* a login role this test created, "" if none */
+} fixture_t;
+
+static const char *shipped_sql_dir(void) {
+  static char path[4096];
+  snprintf(path, sizeof(path), "%s", oc_test_source_path("schemas/sql"));
+  return path;
+}
+
+static const char *shipped_catalog(void) {
+  static char path[4096];
+  snprintf(path, sizeof(path), "%s", oc_test_source_path("schemas/catalog.tsv"));
+  return path;
+}
+
+static size_t count_sql_files(const char *dir) {
+  DIR *d = opendir(dir);
+  struct dirent *de;
+  size_t n = 0;
+  assert_non_null(d);
+  while ((de = readdir(d))) {
+    size_t l = strlen(de->d_name);
+    if (de->d_name[0] != '.' && l > 4 && strcmp(de->d_name + l - 4, ".sql") == 0)
+      n++;
+  }
+  closedir(d);
+  return n;
+}
+
+static void exec_ok(PGconn *conn, const char *sql) {
+  oc_err_t err;
+  if (oc_pg_exec(conn, sql, &err) != 0)
+    fail_msg("%s", err.msg);
+}
+
+static PGconn *connect_db(const char *conninfo, const char *dbname) {
+  oc_pg_connect_opts_t opts = {.application_name = "test_migrate", .dbname = dbname};
+  PGconn *conn = NULL;
+  oc_err_t err;
+  if (oc_pg_connect(conninfo, &opts, &conn, &err) != 0)
+    fail_msg("%s", err.msg);
+  return conn;
+}
+
+static int setup(void **state) {
+  const char *conninfo = oc_test_require_env("OUTCOMES_PG_CONNINFO");
+  fixture_t *fx = calloc(1, sizeof(*fx));
+  char sql[512], *ident;
+
+  assert_non_null(fx);
+  *state = fx;
+  fx->conninfo = conninfo;
+  fx->admin = connect_db(fx->conninfo, NULL);
+  snprintf(fx->dbname, sizeof(fx->dbname), "%s", oc_test_unique_name("oc_test_migrate"));
+  ident = PQescapeIdentifier(fx->admin, fx->dbname, strlen(fx->dbname));
+  assert_non_null(ident);
+  snprintf(sql, sizeof(sql), "CREATE DATABASE %s", ident);
+  PQfreemem(ident);
+  exec_ok(fx->admin, sql);
+  fx->conn = connect_db(fx->conninfo, fx->dbname);
+  return 0;
+}
+
+static void rm_tree(const char *dir) {
+  DIR *d = opendir(dir);
+  struct dirent *de;
+  char path[4096];
+  if (!d)
+    return;
+  while ((de = readdir(d))) {
+    if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+      continue;
+    snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+    unlink(path);
+  }
+  closedir(d);
+  rmdir(dir);
+}
+
+static int teardown(void **state) {
+  fixture_t *fx = *state;
+  char sql[512], *ident;
+
+  if (fx->conn)
+    PQfinish(fx->conn);
+  if (fx->admin) {
+    ident = PQescapeIdentifier(fx->admin, fx->dbname, strlen(fx->dbname));
+    snprintf(sql, sizeof(sql), "DROP DATABASE IF EXISTS %s WITH (FORCE)", ident);
+    PQfreemem(ident);
+    exec_ok(fx->admin, sql);
+    if (fx->role[0]) {
+      ident = PQescapeIdentifier(fx->admin, fx->role, strlen(fx->role));
+      snprintf(sql, sizeof(sql), "DROP ROLE IF EXISTS %s", ident);
+      PQfreemem(ident);
+      exec_ok(fx->admin, sql);
+    }
+    PQfinish(fx->admin);
+  }
+  if (fx->tmpdir[0])
+    rm_tree(fx->tmpdir);
+  free(fx);
+  return 0;
+}
+
+static const char *make_tmpdir(fixture_t *fx) {
+  snprintf(fx->tmpdir, sizeof(fx->tmpdir), "/tmp/oc_test_migrate_XXXXXX");
+  assert_non_null(mkdtemp(fx->tmpdir));
+  return fx->tmpdir;
+}
+
+static void write_file(const char *dir, const char *name, const char *text) {
+  char path[4096];
+  FILE *f;
+  snprintf(path, sizeof(path), "%s/%s", dir, name);
+  f = fopen(path, "w");
+  assert_non_null(f);
+  assert_int_equal(fputs(text, f) >= 0, 1);
+  assert_int_equal(fclose(f), 0);
+}
+
+/* Copy the shipped migrations into dir. */
+static void copy_shipped(const char *dir) {
+  DIR *d = opendir(shipped_sql_dir());
+  struct dirent *de;
+  char path[4096];
+  assert_non_null(d);
+  while ((de = readdir(d))) {
+    size_t l = strlen(de->d_name);
+    if (de->d_name[0] == '.' || l < 5 || strcmp(de->d_name + l - 4, ".sql") != 0)
+      continue;
+    snprintf(path, sizeof(path), "%.3800s/%.255s", shipped_sql_dir(), de->d_name);
+    char *text = oc_test_read_file(path, NULL);
+    write_file(dir, de->d_name, text);
+    free(text);
+  }
+  closedir(d);
+}
+
+static int migrate(PGconn *conn, const char *dir, const char *catalog, bool dry_run,
+                   oc_migrate_report_t *report, oc_err_t *err) {
+  oc_migrate_opts_t opts = {.dry_run = dry_run};
+  oc_migrate_report_init(report);
+  oc_err_clear(err);
+  return oc_migrate_run(conn, dir, catalog, &opts, report, err);
+}
+
+static char *query_text(PGconn *conn, const char *sql) {
+  PGresult *res = NULL;
+  oc_err_t err;
+  if (oc_pg_exec_params(conn, sql, 0, NULL, &res, &err) != 0)
+    fail_msg("%s", err.msg);
+  assert_int_equal(PQntuples(res), 1);
+  char *s = strdup(PQgetisnull(res, 0, 0) ? "" : PQgetvalue(res, 0, 0));
+  PQclear(res);
+  assert_non_null(s);
+  return s;
+}
+
+/* Everything a migration defines, one line per fact, in a fixed order. */
+static char *schema_snapshot(PGconn *conn) {
+  return query_text(
+      conn,
+      "SELECT string_agg(line, E'\\n' ORDER BY line COLLATE \"C\") FROM ("
+      " SELECT 'schema ' || n.nspname || ' owner=' || pg_get_userbyid(n.nspowner)"
+      "   || ' acl=' || COALESCE(n.nspacl::text, '')"
+      "   FROM pg_namespace n WHERE n.nspname = 'outcomes'"
+      " UNION ALL SELECT 'table ' || table_name || ' ' || table_type"
+      "   FROM information_schema.tables WHERE table_schema = 'outcomes'"
+      " UNION ALL SELECT 'column ' || table_name || '.' || column_name || ' #'"
+      "   || ordinal_position || ' ' || data_type || ' nullable=' || is_nullable"
+      "   || ' default=' || COALESCE(column_default, '') || ' identity=' || is_identity"
+      "   FROM information_schema.columns WHERE table_schema = 'outcomes'"
+      " UNION ALL SELECT 'constraint ' || c.conrelid::regclass::text || ' ' || c.conname"
+      "   || ' ' || pg_get_constraintdef(c.oid)"
+      "   FROM pg_constraint c JOIN pg_namespace n ON n.oid = c.connamespace"
+      "   WHERE n.nspname = 'outcomes'"
+      " UNION ALL SELECT 'index ' || indexname || ' ' || indexdef"
+      "   FROM pg_indexes WHERE schemaname = 'outcomes'"
+      " UNION ALL SELECT 'view ' || viewname || ' ' || definition"
+      "   FROM pg_views WHERE schemaname = 'outcomes'"
+      " UNION ALL SELECT 'relation ' || c.relname || ' kind=' || c.relkind::text || ' owner='"
+      "   || pg_get_userbyid(c.relowner) || ' acl=' || COALESCE(c.relacl::text, '')"
+      "   FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+      "   WHERE n.nspname = 'outcomes'"
+      " UNION ALL SELECT 'function ' || p.oid::regprocedure::text || ' owner='"
+      "   || pg_get_userbyid(p.proowner) || ' acl=' || COALESCE(p.proacl::text, '')"
+      "   FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace"
+      "   WHERE n.nspname = 'outcomes'"
+      " UNION ALL SELECT 'role ' || r.rolname || ' login=' || r.rolcanlogin"
+      "   FROM pg_roles r WHERE r.rolname LIKE 'outcomes\\_%'"
+      " UNION ALL SELECT 'member ' || m.rolname || ' of ' || g.rolname"
+      "   FROM pg_auth_members a JOIN pg_roles m ON m.oid = a.member"
+      "   JOIN pg_roles g ON g.oid = a.roleid WHERE g.rolname LIKE 'outcomes\\_%'"
+      "     AND m.rolname NOT LIKE 'oc\\_test\\_%'"
+      ") AS s(line)");
+}
+
+static void assert_catalog_equals_file(PGconn *conn, const char *path) {
+  oc_catalog_t *cat = NULL;
+  PGresult *res = NULL;
+  oc_err_t err;
+
+  if (oc_catalog_load_file(path, &cat, &err) != 0)
+    fail_msg("%s", err.msg);
+  if (oc_pg_exec_params(conn,
+                        "SELECT code, name, unit, kind, direction, min_value::text, "
+                        "max_value::text, seed, description FROM outcomes.metric_catalog",
+                        0, NULL, &res, &err) != 0)
+    fail_msg("%s", err.msg);
+  assert_int_equal((size_t)PQntuples(res), oc_catalog_count(cat));
+  for (int r = 0; r < PQntuples(res); r++) {
+    const oc_metric_t *m = oc_catalog_find(cat, PQgetvalue(res, r, 0));
+    if (!m)
+      fail_msg("metric_catalog has '%s', the file does not", PQgetvalue(res, r, 0));
+    assert_string_equal(PQgetvalue(res, r, 1), m->name);
+    assert_string_equal(PQgetvalue(res, r, 2), m->unit);
+    assert_string_equal(PQgetvalue(res, r, 3), oc_kind_name(m->kind));
+    assert_string_equal(PQgetvalue(res, r, 4), oc_direction_name(m->direction));
+    assert_true(strtod(PQgetvalue(res, r, 5), NULL) == m->min);
+    assert_true(strtod(PQgetvalue(res, r, 6), NULL) == m->max);
+    assert_string_equal(PQgetvalue(res, r, 7), m->seed);
+    assert_string_equal(PQgetvalue(res, r, 8), m->description);
+  }
+  PQclear(res);
+  oc_catalog_destroy(cat);
+}
+
+static void test_shipped_migrations_apply_once_and_rerun_changes_nothing(void **state) {
+  fixture_t *fx = *state;
+  size_t nfiles = count_sql_files(shipped_sql_dir());
+  oc_migrate_report_t r;
+  oc_err_t err;
+  char *snap1, *snap2, *owners;
+
+  assert_true(nfiles >= 1);
+  if (migrate(fx->conn, shipped_sql_dir(), shipped_catalog(), false, &r, &err) != 0)
+    fail_msg("first run: %s", err.msg);
+  assert_int_equal(r.n_new, nfiles);
+  assert_int_equal(r.n_migrations, nfiles);
+  assert_true(r.catalog_synced);
+  assert_true(r.cat_inserted > 0);
+  assert_int_equal(r.cat_updated + r.cat_unchanged + r.n_cat_removed, 0);
+  for (size_t i = 0; i < nfiles; i++) {
+    assert_int_equal(r.migrations[i].version, (int)i + 1);
+    assert_int_equal(r.migrations[i].state, OC_MIGRATION_NEW);
+    assert_int_equal(r.migrations[i].as_owner, i > 0); /* 0001 runs as itself */
+  }
+  size_t inserted = r.cat_inserted;
+  oc_migrate_report_release(&r);
+  snap1 = schema_snapshot(fx->conn);
+  assert_non_null(strstr(snap1, "table metric_catalog BASE TABLE"));
+  assert_non_null(strstr(snap1, "relation metric_catalog kind=r owner=outcomes_owner acl="));
+  assert_non_null(strstr(snap1, "outcomes_writer=r/outcomes_owner"));
+  assert_non_null(strstr(snap1, "column metric_catalog.min_value #6 double precision"));
+  assert_non_null(strstr(snap1, "constraint outcomes.metric_catalog metric_catalog_pkey "
+                                "PRIMARY KEY (code)"));
+  assert_non_null(strstr(snap1, "schema outcomes owner=outcomes_owner"));
+  assert_catalog_equals_file(fx->conn, shipped_catalog());
+
+  if (migrate(fx->conn, shipped_sql_dir(), shipped_catalog(), false, &r, &err) != 0)
+    fail_msg("second run: %s", err.msg);
+  assert_int_equal(r.n_new, 0);
+  assert_int_equal(r.cat_inserted + r.cat_updated, 0);
+  assert_int_equal(r.cat_unchanged, inserted);
+  for (size_t i = 0; i < nfiles; i++) {
+    assert_int_equal(r.migrations[i].state, OC_MIGRATION_APPLIED);
+    assert_true(r.migrations[i].applied_at[0] != '\0');
+  }
+  oc_migrate_report_release(&r);
+  snap2 = schema_snapshot(fx->conn);
+  assert_string_equal(snap1, snap2);
+  assert_catalog_equals_file(fx->conn, shipped_catalog());
+
+  /* Migrations after 0001 ran as the owner role: it owns what they made. */
+  owners = query_text(fx->conn,
+                      "SELECT string_agg(DISTINCT pg_get_userbyid(c.relowner), ',') "
+                      "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+                      "WHERE n.nspname = 'outcomes' AND c.relname <> 'schema_migrations' "
+                      "AND c.relname NOT LIKE 'schema_migrations%'");
+  assert_string_equal(owners, "outcomes_owner");
+  free(owners);
+  free(snap1);
+  free(snap2);
+}
+
+static void test_dry_run_and_status_change_nothing(void **state) {
+  fixture_t *fx = *state;
+  size_t nfiles = count_sql_files(shipped_sql_dir());
+  oc_migrate_report_t r;
+  oc_err_t err;
+  char *exists;
+
+  if (migrate(fx->conn, shipped_sql_dir(), shipped_catalog(), true, &r, &err) != 0)
+    fail_msg("dry run: %s", err.msg);
+  assert_int_equal(r.n_new, nfiles);
+  assert_true(r.catalog_synced);
+  assert_true(r.cat_inserted > 0);
+  oc_migrate_report_release(&r);
+  exists = query_text(fx->conn, "SELECT to_regnamespace('outcomes') IS NOT NULL");
+  assert_string_equal(exists, "f");
+  free(exists);
+}
+
+static void test_changed_checksum_is_refused_naming_the_file(void **state) {
+  fixture_t *fx = *state;
+  const char *dir = make_tmpdir(fx);
+  oc_migrate_report_t r;
+  oc_err_t err;
+  char path[4096], *text, *n;
+
+  copy_shipped(dir);
+  write_file(dir, "0099_unused.txt", "not a migration: ignored\n");
+  assert_int_equal(migrate(fx->conn, dir, shipped_catalog(), false, &r, &err), 0);
+  oc_migrate_report_release(&r);
+
+  snprintf(path, sizeof(path), "%s/0001_roles.sql", dir);
+  text = oc_test_read_file(path, NULL);
+  n = malloc(strlen(text) + 32);
+  assert_non_null(n);
+  sprintf(n, "%s\n-- edited after release\n", text);
+  write_file(dir, "0001_roles.sql", n);
+
+  assert_int_equal(migrate(fx->conn, dir, shipped_catalog(), false, &r, &err),
+                   OC_ERR_CONFIG);
+  assert_non_null(strstr(err.msg, "/0001_roles.sql: changed after it was applied"));
+  assert_int_equal(r.n_new, 0);
+  oc_migrate_report_release(&r);
+  free(text);
+  free(n);
+}
+
+static void expect_dir_error(PGconn *conn, const char *dir, const char *want_suffix) {
+  oc_migrate_report_t r;
+  oc_err_t err;
+  int rc = migrate(conn, dir, NULL, false, &r, &err);
+  oc_migrate_report_release(&r);
+  if (rc != OC_ERR_CONFIG || !strstr(err.msg, want_suffix))
+    fail_msg("expected '%s', got rc %d: '%s'", want_suffix, rc, err.msg);
+}
+
+static void test_gap_duplicate_and_misnamed_files_are_refused(void **state) {
+  fixture_t *fx = *state;
+  const char *dir = make_tmpdir(fx);
+  char path[4096], *exists;
+
+  write_file(dir, "0001_a.sql", "CREATE TABLE outcomes.a (x int);\n");
+  write_file(dir, "0003_c.sql", "CREATE TABLE outcomes.c (x int);\n");
+  expect_dir_error(fx->conn, dir, ": missing migration 0002 (between 0001_a.sql and 0003_c.sql)");
+  write_file(dir, "0002_b.sql", "CREATE TABLE outcomes.b (x int);\n");
+  write_file(dir, "0002_b2.sql", "CREATE TABLE outcomes.b2 (x int);\n");
+  expect_dir_error(fx->conn, dir, ": duplicate migration number 0002: 0002_b.sql and 0002_b2.sql");
+  snprintf(path, sizeof(path), "%s/0002_b2.sql", dir);
+  unlink(path);
+  write_file(dir, "2_b.sql", "SELECT 1;\n");
+  expect_dir_error(fx->conn, dir, "/2_b.sql: not a migration file name");
+  snprintf(path, sizeof(path), "%s/2_b.sql", dir);
+  unlink(path);
+  write_file(dir, "0004_empty.sql", "\n  \n");
+  expect_dir_error(fx->conn, dir, "/0004_empty.sql: is empty");
+  /* Nothing was touched by any of these. */
+  exists = query_text(fx->conn, "SELECT to_regnamespace('outcomes') IS NOT NULL");
+  assert_string_equal(exists, "f");
+  free(exists);
+}
+
+static void test_failed_migration_rolls_back_whole_and_names_its_line(void **state) {
+  fixture_t *fx = *state;
+  const char *dir = make_tmpdir(fx);
+  size_t nfiles = count_sql_files(shipped_sql_dir());
+  char bad[64], *s;
+  oc_migrate_report_t r;
+  oc_err_t err;
+
+  copy_shipped(dir);
+  snprintf(bad, sizeof(bad), "%04zu_bad.sql", nfiles + 1);
+  write_file(dir, bad,
+             "-- a broken migration\nCREATE TABLE outcomes.half (x int);\n\nSELEC 1;\n");
+  assert_int_equal(migrate(fx->conn, dir, shipped_catalog(), false, &r, &err), OC_ERR_PG);
+  assert_int_equal(r.failed_version, (int)nfiles + 1);
+  assert_int_equal(r.n_new, nfiles); /* the good ones before it stay */
+  assert_false(r.catalog_synced);
+  oc_migrate_report_release(&r);
+  char want[128];
+  snprintf(want, sizeof(want), "/%s:4: SQLSTATE 42601: syntax error at or near \"SELEC\"",
+           bad);
+  if (!strstr(err.msg, want))
+    fail_msg("expected '%s' in '%s'", want, err.msg);
+  assert_false(err.retriable);
+  assert_false(err.fatal);
+  s = query_text(fx->conn, "SELECT (to_regclass('outcomes.half') IS NULL)::text || ' ' || "
+                           "max(version) FROM outcomes.schema_migrations");
+  char expect[32];
+  snprintf(expect, sizeof(expect), "true %zu", nfiles);
+  assert_string_equal(s, expect);
+  free(s);
+  /* The lock was released and the session is usable: fix the file, rerun. */
+  write_file(dir, bad, "CREATE TABLE outcomes.half (x int);\n");
+  assert_int_equal(migrate(fx->conn, dir, shipped_catalog(), false, &r, &err), 0);
+  assert_int_equal(r.n_new, 1);
+  oc_migrate_report_release(&r);
+  s = query_text(fx->conn, "SELECT pg_get_userbyid(relowner) FROM pg_class "
+                           "WHERE oid = 'outcomes.half'::regclass");
+  assert_string_equal(s, "outcomes_owner");
+  free(s);
+}
+
+static void test_catalog_sync_updates_and_reports_but_keeps_removed(void **state) {
+  fixture_t *fx = *state;
+  const char *dir = make_tmpdir(fx);
+  char path[4096], *text, *edited, *p, *s;
+  oc_migrate_report_t r;
+  oc_err_t err;
+
+  assert_int_equal(migrate(fx->conn, shipped_sql_dir(), shipped_catalog(), false, &r, &err),
+                   0);
+  size_t total = r.cat_inserted;
+  oc_migrate_report_release(&r);
+
+  /* Drop the er_visits line, rename cpoe_rate, add a new metric. */
+  text = oc_test_read_file(shipped_catalog(), NULL);
+  edited = calloc(1, strlen(text) + 256);
+  assert_non_null(edited);
+  for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
+    if (strncmp(line, "er_visits\t", 10) == 0)
+      continue;
+    if (strncmp(line, "cpoe_rate\t", 10) == 0 && (p = strchr(line + 10, '\t'))) {
+      strcat(edited, "cpoe_rate\tComputerized order entry rate");
+      strcat(edited, p);
+    } else {
+      strcat(edited, line);
+    }
+    strcat(edited, "\n");
+  }
+  strcat(edited, "new_metric\tNew\tcount\tcount\thigher_is_better\t0\t10\t\tfor the test\n");
+  write_file(dir, "catalog.tsv", edited);
+  snprintf(path, sizeof(path), "%s/catalog.tsv", dir);
+
+  assert_int_equal(migrate(fx->conn, shipped_sql_dir(), path, true, &r, &err), 0);
+  assert_int_equal(r.cat_inserted, 1);
+  assert_int_equal(r.cat_updated, 1);
+  oc_migrate_report_release(&r);
+  s = query_text(fx->conn, "SELECT count(*) FROM outcomes.metric_catalog "
+                           "WHERE code = 'new_metric'");
+  assert_string_equal(s, "0"); /* the dry run wrote nothing */
+  free(s);
+
+  assert_int_equal(migrate(fx->conn, shipped_sql_dir(), path, false, &r, &err), 0);
+  assert_int_equal(r.n_new, 0);
+  assert_int_equal(r.cat_inserted, 1);
+  assert_int_equal(r.cat_updated, 1);
+  assert_int_equal(r.cat_unchanged, total - 2);
+  assert_int_equal(r.n_cat_removed, 1);
+  assert_string_equal(r.cat_removed[0], "er_visits");
+  oc_migrate_report_release(&r);
+  s = query_text(fx->conn, "SELECT string_agg(code || '=' || name, ',' ORDER BY code) "
+                           "FROM outcomes.metric_catalog "
+                           "WHERE code IN ('cpoe_rate', 'er_visits', 'new_metric')");
+  assert_string_equal(s, "cpoe_rate=Computerized order entry rate,er_visits=Emergency room "
+                         "visits,new_metric=New");
+  free(s);
+
+  /* A bad catalog fails with its line; the migrations already ran. */
+  write_file(dir, "bad.tsv", "code\tname\n");
+  snprintf(path, sizeof(path), "%s/bad.tsv", dir);
+  assert_int_equal(migrate(fx->conn, shipped_sql_dir(), path, false, &r, &err),
+                   OC_ERR_CONFIG);
+  assert_non_null(strstr(err.msg, "/bad.tsv:1: header: column 3 must be 'unit'"));
+  oc_migrate_report_release(&r);
+  free(text);
+  free(edited);
+}
+
+static void test_concurrent_migrators_apply_each_migration_once(void **state) {
+  fixture_t *fx = *state;
+  size_t nfiles = count_sql_files(shipped_sql_dir());
+  oc_migrate_report_t r;
+  oc_err_t err;
+  int status = 0;
+  char *s, want[64];
+  pid_t pid;
+
+  fflush(NULL);
+  pid = fork();
+  assert_true(pid >= 0);
+  if (pid == 0) {
+    PGconn *c = NULL;
+    oc_pg_connect_opts_t o = {.dbname = fx->dbname};
+    int rc = oc_pg_connect(fx->conninfo, &o, &c, &err);
+    if (rc == 0)
+      rc = oc_migrate_run(c, shipped_sql_dir(), shipped_catalog(), NULL, NULL, &err);
+    if (rc != 0)
+      fprintf(stderr, "child: %s\n", err.msg);
+    PQfinish(c);
+    _exit(rc == 0 ? 0 : 1);
+  }
+  int rc = migrate(fx->conn, shipped_sql_dir(), shipped_catalog(), false, &r, &err);
+  assert_int_equal(waitpid(pid, &status, 0), pid);
+  if (rc != 0)
+    fail_msg("parent: %s", err.msg);
+  assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  assert_true(r.n_new == 0 || r.n_new == nfiles); /* one of the two did all the work */
+  oc_migrate_report_release(&r);
+  s = query_text(fx->conn, "SELECT count(*) || ' ' || count(DISTINCT version) "
+                           "FROM outcomes.schema_migrations");
+  snprintf(want, sizeof(want), "%zu %zu", nfiles, nfiles);
+  assert_string_equal(s, want);
+  free(s);
+}
+
+static void test_non_member_runs_as_itself(void **state) {
+  fixture_t *fx = *state;
+  const char *dir = make_tmpdir(fx);
+  oc_migrate_opts_t opts = {.skip_catalog = true, .owner_role = "outcomes_analyst"};
+  oc_migrate_report_t r;
+  oc_err_t err;
+  char sql[512], *s;
+
+  snprintf(fx->role, sizeof(fx->role), "%s", oc_test_unique_name("oc_test_mig_user"));
+  snprintf(sql, sizeof(sql), "CREATE ROLE \"%s\" LOGIN", fx->role);
+  exec_ok(fx->admin, sql);
+  /* The user may create schemas in this database but is no member of the
+   * owner role, which exists (0001 of the shipped set or an earlier test). */
+  exec_ok(fx->admin, "DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = "
+                     "'outcomes_analyst') THEN CREATE ROLE outcomes_analyst NOLOGIN; "
+                     "END IF; END $$");
+  snprintf(sql, sizeof(sql), "GRANT CREATE ON DATABASE \"%s\" TO \"%s\"", fx->dbname,
+           fx->role);
+  exec_ok(fx->conn, sql);
+  snprintf(sql, sizeof(sql), "SET SESSION AUTHORIZATION \"%s\"", fx->role);
+  exec_ok(fx->conn, sql);
+
+  write_file(dir, "0001_a.sql", "CREATE TABLE outcomes.a (x int);\n");
+  write_file(dir, "0002_b.sql", "CREATE TABLE outcomes.b (x int);\n");
+  oc_migrate_report_init(&r);
+  if (oc_migrate_run(fx->conn, dir, NULL, &opts, &r, &err) != 0)
+    fail_msg("%s", err.msg);
+  assert_int_equal(r.n_new, 2);
+  assert_false(r.migrations[1].as_owner);
+  assert_false(r.catalog_synced);
+  oc_migrate_report_release(&r);
+  s = query_text(fx->conn, "SELECT pg_get_userbyid(relowner) = current_user "
+                           "FROM pg_class WHERE oid = 'outcomes.b'::regclass");
+  assert_string_equal(s, "t");
+  free(s);
+  exec_ok(fx->conn, "RESET SESSION AUTHORIZATION");
+}
+
+
+static void test_pg_errors_carry_sqlstate_and_flags(void **state) {
+  fixture_t *fx = *state;
+  const char *params[2] = {"7", NULL};
+  char buf[32], sql[128];
+  bool is_null = false;
+  oc_err_t err;
+
+  exec_ok(fx->conn, "CREATE TABLE t (id int PRIMARY KEY, note text)");
+  assert_int_equal(oc_pg_exec_params(fx->conn, "INSERT INTO t VALUES ($1, $2)", 2, params,
+                                     NULL, &err), 0);
+  assert_int_equal(oc_pg_exec_params(fx->conn, "INSERT INTO t VALUES ($1, $2)", 2, params,
+                                     NULL, &err), OC_ERR_PG);
+  assert_non_null(strstr(err.msg, ": SQLSTATE 23505: duplicate key value violates unique "
+                                  "constraint \"t_pkey\" (Key (id)=(7) already exists.)"));
+  assert_false(err.retriable);
+  assert_false(err.fatal);
+  assert_int_equal(oc_pg_query_value(fx->conn, "SELECT note FROM t WHERE id = $1", 1, params,
+                                     buf, sizeof(buf), &is_null, &err), 0);
+  assert_true(is_null);
+  assert_int_equal(oc_pg_query_value(fx->conn, "SELECT note FROM t WHERE id = 8", 0, NULL,
+                                     buf, sizeof(buf), NULL, &err), OC_ERR_NOT_FOUND);
+  assert_int_equal(oc_pg_query_value(fx->conn, "SELECT repeat('x', 40)", 0, NULL, buf,
+                                     sizeof(buf), NULL, &err), OC_ERR_LIMIT);
+  assert_int_equal(oc_pg_exec(fx->conn, "SELEC 1", &err), OC_ERR_PG);
+  assert_string_equal(err.msg, "SELEC 1: SQLSTATE 42601: syntax error at or near \"SELEC\"");
+
+  /* An administrator ends the session: the error is retriable and fatal. */
+  snprintf(sql, sizeof(sql), "SELECT pg_terminate_backend(%d)", PQbackendPID(fx->conn));
+  exec_ok(fx->admin, sql);
+  assert_int_equal(oc_pg_exec(fx->conn, "SELECT 1", &err), OC_ERR_PG);
+  assert_true(err.retriable);
+  assert_true(err.fatal);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test_setup_teardown(
+          test_shipped_migrations_apply_once_and_rerun_changes_nothing, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_dry_run_and_status_change_nothing, setup,
+                                      teardown),
+      cmocka_unit_test_setup_teardown(test_changed_checksum_is_refused_naming_the_file,
+                                      setup, teardown),
+      cmocka_unit_test_setup_teardown(test_gap_duplicate_and_misnamed_files_are_refused,
+                                      setup, teardown),
+      cmocka_unit_test_setup_teardown(
+          test_failed_migration_rolls_back_whole_and_names_its_line, setup, teardown),
+      cmocka_unit_test_setup_teardown(
+          test_catalog_sync_updates_and_reports_but_keeps_removed, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_concurrent_migrators_apply_each_migration_once,
+                                      setup, teardown),
+      cmocka_unit_test_setup_teardown(test_non_member_runs_as_itself, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_pg_errors_carry_sqlstate_and_flags, setup,
+                                      teardown),
+  };
+  return cmocka_run_group_tests_name("migrate", tests, NULL, NULL);
+}
