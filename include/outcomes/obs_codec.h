@@ -1,0 +1,61 @@
+/*
+ * obs_codec.h - the Observation record (record.h) as Avro single-object
+ * messages (schemas/avro/observation.v*.avsc, DESIGN.md §3).
+ *
+ * The codec holds a registry of every observation schema version: it decodes
+ * a message of any known version, projected onto the newest, and encodes
+ * with the newest. Avro values are reused across calls: no schema work per
+ * record. Not thread-safe: one codec per thread.
+ */
+#ifndef OUTCOMES_OBS_CODEC_H
+#define OUTCOMES_OBS_CODEC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "outcomes/err.h"
+#include "outcomes/record.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct oc_obs_codec_s oc_obs_codec_t;
+
+/* Loads every observation.v*.avsc in schema_dir (NULL = the installed dir
+ * OC_DATADIR "/avro"; tests pass OC_SOURCE_DIR "/schemas/avro"); the reader
+ * and the default writer are the highest version. Caller frees *out with
+ * oc_obs_codec_destroy(). Errors: OC_ERR_IO (directory or file unreadable),
+ * OC_ERR_SCHEMA (no schema found, a schema invalid, an older version the
+ * newest cannot read, a field of the record missing or of the wrong type),
+ * OC_ERR_NOMEM. */
+int oc_obs_codec_new(const char *schema_dir, oc_obs_codec_t **out, oc_err_t *err);
+
+/* Encode as single-object bytes into buf (caller's, cap bytes); *len_out gets
+ * the length. obs is only read. Errors: OC_ERR_LIMIT if cap is too small,
+ * OC_ERR_BAD_FIELD (a string not NUL-terminated in its buffer, a metric
+ * longer than OC_METRIC_CODE_MAX, a grain out of range, period_start outside
+ * OC_DATE_MIN..OC_DATE_MAX; the message names the field). */
+int oc_obs_encode(oc_obs_codec_t *c, const oc_observation_t *obs, void *buf, size_t cap,
+                  size_t *len_out, oc_err_t *err);
+
+/* Decode any known writer version into *out (fields copied into the fixed
+ * buffers of oc_observation_t; an id longer than OC_ID_MAX, or a metric
+ * longer than OC_METRIC_CODE_MAX, or an embedded NUL, is OC_ERR_BAD_FIELD
+ * naming the field; so is an empty non-null facility_id, a grain symbol this
+ * build does not know, and period_start outside OC_DATE_MIN..OC_DATE_MAX).
+ * Does not validate against the catalog (oc_observation_validate does).
+ * Other errors: OC_ERR_DECODE, OC_ERR_UNKNOWN_SCHEMA (see avro.h). */
+int oc_obs_decode(oc_obs_codec_t *c, const void *buf, size_t len, oc_observation_t *out,
+                  oc_err_t *err);
+
+/* Fingerprint of the schema oc_obs_encode writes with. */
+uint64_t oc_obs_codec_writer_fingerprint(const oc_obs_codec_t *c);
+
+/* NULL is accepted. */
+void oc_obs_codec_destroy(oc_obs_codec_t *c);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
