@@ -1,0 +1,68 @@
+# shellcheck shell=bash
+# Helpers shared by deploy/stack.sh, deploy/quickstart.sh and tests/run.sh:
+# messages, timing, the pinned versions. Source it; it defines functions only
+# (and OC_DEPLOY_DIR / OC_SOURCE_ROOT).
+
+OC_DEPLOY_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# shellcheck disable=SC2034 # used by the scripts that source this file
+OC_SOURCE_ROOT="$(cd "${OC_DEPLOY_DIR}/.." && pwd)"
+OC_LOG_TAG="${OC_LOG_TAG:-outcomes}"
+
+# Messages go to stderr so that stdout stays clean for `stack.sh env`.
+oc_info() { printf '%s: %s\n' "$OC_LOG_TAG" "$*" >&2; }
+oc_warn() { printf '%s: warning: %s\n' "$OC_LOG_TAG" "$*" >&2; }
+oc_die() {
+  printf '%s: error: %s\n' "$OC_LOG_TAG" "$*" >&2
+  exit 1
+}
+
+# Whether this run started a component (stack.sh start's final message).
+OC_STARTED=0
+oc_mark_started() { OC_STARTED=1; }
+oc_started_any() { [[ "$OC_STARTED" -eq 1 ]]; }
+
+# oc_now: seconds since the epoch with milliseconds.
+oc_now() { date +%s.%3N; }
+
+# oc_elapsed START: seconds since START (from oc_now), one decimal.
+oc_elapsed() {
+  local start="$1" now
+  now="$(oc_now)"
+  awk -v a="$start" -v b="$now" 'BEGIN { printf "%.1f", b - a }'
+}
+
+# oc_have CMD: true when CMD is on PATH.
+oc_have() { command -v "$1" >/dev/null 2>&1; }
+
+# oc_is_root: true when running as uid 0.
+oc_is_root() { [[ "$(id -u)" -eq 0 ]]; }
+
+# oc_load_versions: source deploy/versions.env (the pinned versions).
+oc_load_versions() {
+  # shellcheck source=deploy/versions.env
+  source "${OC_DEPLOY_DIR}/versions.env"
+}
+
+# oc_print_versions: one line naming every pinned version.
+oc_print_versions() {
+  oc_info "versions: kafka=${KAFKA_VERSION} scala=${SCALA_VERSION}" \
+    "slf4j=${SLF4J_VERSION} postgresql=${PG_MAJOR}" \
+    "(pinned in deploy/versions.env)"
+}
+
+# oc_sq VALUE: VALUE single-quoted for the shell (safe to eval).
+oc_sq() {
+  local s="$1"
+  printf "'%s'" "${s//\'/\'\\\'\'}"
+}
+
+# oc_pid_alive PID: PID is a live process. Unlike `kill -0`, a zombie counts
+# as dead: where PID 1 reaps orphans late, a killed daemon lingers as one.
+oc_pid_alive() {
+  local stat
+  [[ "$1" =~ ^[0-9]+$ ]] || return 1
+  stat="$(cat "/proc/$1/stat" 2>/dev/null)" || return 1
+  # Field 3, after the parenthesised command name (which may hold spaces).
+  stat="${stat##*) }"
+  [[ "${stat:0:1}" != "Z" && "${stat:0:1}" != "X" ]]
+}
