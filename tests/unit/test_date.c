@@ -59,7 +59,7 @@ static long walk_calendar(int y0, int y1, long first, bool text) {
         if (yy != y || mm != m || dd != d)
           fail_msg("day %ld: got %d-%d-%d, want %d-%d-%d", n, yy, mm, dd, y, m, d);
         if (text) {
-          char want[16], buf[11];
+          char want[32], buf[11];
           snprintf(want, sizeof(want), "%04d-%02d-%02d", y, m, d);
           oc_date_format((oc_date_t)n, buf);
           assert_string_equal(buf, want);
