@@ -5,6 +5,7 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/types.h>
 
 #define CONF_LINE_MAX 8192
 #define CONF_SECRET_FILE_MAX 65536
@@ -309,22 +310,24 @@ static char *trim(char *s) {
   return s;
 }
 
-int oc_config_load_file(oc_config_t *cfg, const char *path, oc_err_t *err) {
-  char line[CONF_LINE_MAX];
+int oc_config_load_stream(oc_config_t *cfg, FILE *f, const char *name, oc_err_t *err) {
+  char *line = NULL;
+  size_t cap = 0;
+  ssize_t len;
   char origin[4200];
-  FILE *f = fopen(path, "r");
   int lineno = 0, rc = 0;
 
-  if (!f)
-    return oc_err_set(err, OC_ERR_CONFIG, "cannot open configuration file '%s': %s", path,
-                      strerror(errno));
-  while (fgets(line, sizeof(line), f)) {
+  while ((len = getline(&line, &cap, f)) >= 0) {
     lineno++;
-    snprintf(origin, sizeof(origin), "%s:%d", path, lineno);
-    if (!strchr(line, '\n') && !feof(f)) {
+    snprintf(origin, sizeof(origin), "%s:%d", name, lineno);
+    if (len > CONF_LINE_MAX) {
       rc = oc_err_set(err, OC_ERR_CONFIG, "%s: line longer than %d bytes", origin,
-                      CONF_LINE_MAX - 2);
-      break;
+                      CONF_LINE_MAX);
+      goto out;
+    }
+    if (memchr(line, '\0', (size_t)len)) {
+      rc = oc_err_set(err, OC_ERR_CONFIG, "%s: NUL byte in line", origin);
+      goto out;
     }
     char *s = trim(line);
     if (*s == '\0' || *s == '#')
@@ -332,16 +335,29 @@ int oc_config_load_file(oc_config_t *cfg, const char *path, oc_err_t *err) {
     char *eq = strchr(s, '=');
     if (!eq) {
       rc = oc_err_set(err, OC_ERR_CONFIG, "%s: expected key=value", origin);
-      break;
+      goto out;
     }
     *eq = '\0';
     char *key = trim(s);
     char *value = trim(eq + 1);
     if ((rc = conf_set(cfg, key, value, origin, true, err)) != 0)
-      break;
+      goto out;
   }
-  if (!rc && ferror(f))
-    rc = oc_err_set(err, OC_ERR_CONFIG, "read '%s': %s", path, strerror(errno));
+  if (ferror(f))
+    rc = oc_err_set(err, OC_ERR_CONFIG, "read '%s': %s", name, strerror(errno));
+out:
+  free(line);
+  return rc;
+}
+
+int oc_config_load_file(oc_config_t *cfg, const char *path, oc_err_t *err) {
+  FILE *f = fopen(path, "r");
+  int rc;
+
+  if (!f)
+    return oc_err_set(err, OC_ERR_CONFIG, "cannot open configuration file '%s': %s", path,
+                      strerror(errno));
+  rc = oc_config_load_stream(cfg, f, path, err);
   fclose(f);
   return rc;
 }

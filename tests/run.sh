@@ -12,8 +12,12 @@
 #   --unit-only    no stack; run only the tests labelled "unit"
 #   CTEST ARGS     passed to ctest, e.g. -L unit, -R test_stack, -V
 #
+# Unless ctest arguments are given, the libFuzzer targets are also built with
+# clang (build-fuzz/) and each runs for OC_FUZZ_SECONDS before ctest.
+#
 # Environment: CMAKE_BUILD_PARALLEL_LEVEL (default: nproc), ASAN_OPTIONS,
-# UBSAN_OPTIONS (defaults below), CTEST_PARALLEL (default 2).
+# UBSAN_OPTIONS (defaults below), CTEST_PARALLEL (default 2),
+# OC_FUZZ_SECONDS (default 15).
 set -euo pipefail
 
 # shellcheck source=deploy/lib/common.sh
@@ -29,11 +33,12 @@ CTEST_ARGS=()
 STACK_DIR=""
 STACK_STARTED=0
 CTEST_RC=0
+FUZZ_RC=0
 CTEST_PID=""
 RUN_T0="$(oc_now)"
 
 usage() {
-  sed -n '2,17p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+  sed -n '2,21p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
 }
 
 parse_args() {
@@ -82,6 +87,21 @@ build_tree() {
 build_all() {
   build_tree build
   build_tree build-asan -DOC_SANITIZE=ON
+}
+
+# The libFuzzer targets (clang), run briefly by run_fuzz; a long run is in
+# the README.
+build_fuzz() {
+  cmake -S "$OC_SOURCE_ROOT" -B "${OC_SOURCE_ROOT}/build-fuzz" -DOC_WERROR=ON \
+    -DCMAKE_C_COMPILER=clang -DOC_FUZZ=ON -DOC_BUILD_TESTS=OFF \
+    -DOC_FUZZ_SECONDS="${OC_FUZZ_SECONDS:-15}"
+  cmake --build "${OC_SOURCE_ROOT}/build-fuzz" --target fuzzers \
+    --parallel "${CMAKE_BUILD_PARALLEL_LEVEL:-$(nproc)}"
+}
+
+run_fuzz() {
+  ctest --test-dir "${OC_SOURCE_ROOT}/build-fuzz" --output-on-failure -L fuzz \
+    -j "${CTEST_PARALLEL:-2}" || FUZZ_RC=$?
 }
 
 start_stack() {
@@ -176,11 +196,19 @@ main() {
     phase "install packages" oc_install_deps
   fi
   phase "build (build/ and build-asan/)" build_all
+  # Fuzzing first, so that the main ctest summary is the last one printed.
+  if [[ "${#CTEST_ARGS[@]}" -eq 0 ]]; then
+    phase "build fuzz targets (build-fuzz/)" build_fuzz
+    phase "fuzz (each target ${OC_FUZZ_SECONDS:-15} s)" run_fuzz
+  fi
   if [[ "$OPT_UNIT_ONLY" -eq 0 ]]; then
     phase "start stack" start_stack
   fi
   phase "ctest" run_ctest
-  return "$CTEST_RC"
+  if [[ "$CTEST_RC" -ne 0 ]]; then
+    return "$CTEST_RC"
+  fi
+  return "$FUZZ_RC"
 }
 
 main "$@"

@@ -68,6 +68,9 @@ int oc_config_set_arg(oc_config_t *cfg, const char *arg, oc_err_t *err);
  * are ignored; whitespace around key and value is trimmed. */
 int oc_config_load_file(oc_config_t *cfg, const char *path, oc_err_t *err);
 
+/* Same, from an open stream; name is used in error messages ("name:line"). */
+int oc_config_load_stream(oc_config_t *cfg, FILE *f, const char *name, oc_err_t *err);
+
 /* Apply the environment variables named in the table (secrets refused). */
 int oc_config_load_env(oc_config_t *cfg, oc_err_t *err);
 

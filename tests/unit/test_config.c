@@ -90,6 +90,30 @@ static void test_unknown_key_named_with_origin(void **state) {
   oc_config_destroy(cfg);
 }
 
+static void test_nul_byte_and_long_line_are_refused(void **state) {
+  (void)state;
+  oc_err_t err;
+  oc_config_t *cfg = oc_config_new(defs);
+  char text[] = "group.id=a\nmigrate=tr\0ue\n";
+  FILE *f = fmemopen(text, sizeof(text) - 1, "r");
+  assert_int_equal(oc_config_load_stream(cfg, f, "t.conf", &err), OC_ERR_CONFIG);
+  fclose(f);
+  assert_string_equal(err.msg, "t.conf:2: NUL byte in line");
+
+  size_t n = 9000;
+  char *big = malloc(n + 16);
+  memcpy(big, "group.id=", 9);
+  memset(big + 9, 'x', n - 9);
+  big[n] = '\n';
+  f = fmemopen(big, n + 1, "r");
+  assert_int_equal(oc_config_load_stream(cfg, f, "t.conf", &err), OC_ERR_CONFIG);
+  fclose(f);
+  free(big);
+  assert_string_equal(err.msg, "t.conf:1: line longer than 8192 bytes");
+  assert_string_equal(oc_config_get_str(cfg, "group.id"), "a");
+  oc_config_destroy(cfg);
+}
+
 static void test_bad_values_are_refused(void **state) {
   (void)state;
   oc_err_t err;
@@ -175,6 +199,7 @@ int main(void) {
       cmocka_unit_test(test_file_env_then_command_line_win_in_order),
       cmocka_unit_test(test_unknown_key_named_with_origin),
       cmocka_unit_test(test_bad_values_are_refused),
+      cmocka_unit_test(test_nul_byte_and_long_line_are_refused),
       cmocka_unit_test(test_secrets_only_from_files),
       cmocka_unit_test(test_secret_in_environment_is_refused),
   };
