@@ -1,0 +1,408 @@
+/*
+ * produce.c - files of observations to Kafka, every delivery checked
+ * (produce.h).
+ *
+ * Delivery accounting: each message carries a pointer to the current
+ * file's counters as its opaque; the delivery report callback (served by
+ * rd_kafka_poll() on this thread) moves it from in flight to acknowledged
+ * or failed. A file is left only when nothing of it is in flight, so the
+ * counters outlive every report that points at them.
+ */
+#include "outcomes/produce.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "outcomes/kafka.h"
+#include "outcomes/key.h"
+#include "outcomes/log.h"
+
+#define VALUE_MAX 4096
+#define POLL_MS 100
+
+const char *const oc_produce_reserved_keys[] = {
+    "enable.idempotence", "acks", "request.required.acks", "delivery.report.only.error",
+    "enable.gapless.guarantee", NULL,
+};
+
+/* Per-file delivery counters, updated by the delivery report callback. */
+typedef struct file_state_s {
+  uint64_t produced;  /* handed to librdkafka */
+  uint64_t acked;
+  uint64_t failed;
+  uint64_t possibly_persisted;
+  rd_kafka_resp_err_t first_err;
+} file_state_t;
+
+struct oc_producer_s {
+  oc_produce_opts_t opts;
+  rd_kafka_t *rk;
+  rd_kafka_topic_t *rkt;
+  bool fatal;
+  file_state_t *cur; /* the file being published */
+};
+
+static int64_t now_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int stop_level(const oc_producer_t *p) { return p->opts.stop ? (int)*p->opts.stop : 0; }
+
+static void dr_msg_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque) {
+  file_state_t *f = m->_private;
+
+  (void)rk;
+  (void)opaque;
+  if (!f)
+    return;
+  if (m->err) {
+    f->failed++;
+    if (!f->first_err)
+      f->first_err = m->err;
+    if (rd_kafka_message_status(m) == RD_KAFKA_MSG_STATUS_POSSIBLY_PERSISTED)
+      f->possibly_persisted++;
+  } else {
+    f->acked++;
+  }
+}
+
+static void error_cb(rd_kafka_t *rk, int code, const char *reason, void *opaque) {
+  oc_producer_t *p = opaque;
+  char fatal_msg[512];
+
+  if (code == RD_KAFKA_RESP_ERR__FATAL) {
+    rd_kafka_resp_err_t orig = rd_kafka_fatal_error(rk, fatal_msg, sizeof(fatal_msg));
+    p->fatal = true;
+    oc_log_err("kafka_fatal_error code=%s reason=\"%s\"", rd_kafka_err2name(orig), fatal_msg);
+    return;
+  }
+  oc_log_warn("kafka_error code=%s reason=\"%s\"",
+              rd_kafka_err2name((rd_kafka_resp_err_t)code), reason);
+}
+
+int oc_producer_new(rd_kafka_conf_t *conf, const oc_produce_opts_t *opts,
+                    oc_producer_t **out, oc_err_t *err) {
+  oc_producer_t *p = NULL;
+  char errstr[512];
+  int rc = 0;
+
+  *out = NULL;
+  p = calloc(1, sizeof(*p));
+  if (!p) {
+    rc = oc_err_set(err, OC_ERR_NOMEM, "out of memory");
+    goto out;
+  }
+  p->opts = *opts;
+  if (opts->dry_run)
+    goto done;
+  if (!conf) {
+    rc = oc_err_set(err, OC_ERR_INTERNAL, "no kafka configuration");
+    goto out;
+  }
+  if (!opts->retract && !opts->codec) {
+    rc = oc_err_set(err, OC_ERR_INTERNAL, "no codec");
+    goto out;
+  }
+  if (rd_kafka_conf_set(conf, "enable.idempotence", "true", errstr, sizeof(errstr)) ||
+      rd_kafka_conf_set(conf, "acks", "all", errstr, sizeof(errstr))) {
+    rc = oc_err_set(err, OC_ERR_CONFIG, "kafka: %s", errstr);
+    goto out;
+  }
+  rd_kafka_conf_set_dr_msg_cb(conf, dr_msg_cb);
+  rd_kafka_conf_set_error_cb(conf, error_cb);
+  rd_kafka_conf_set_opaque(conf, p);
+  p->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr));
+  if (!p->rk) {
+    rc = oc_err_set(err, OC_ERR_CONFIG, "kafka: %s", errstr);
+    goto out;
+  }
+  conf = NULL; /* owned by p->rk */
+  p->rkt = rd_kafka_topic_new(p->rk, opts->topic, NULL);
+  if (!p->rkt) {
+    rc = oc_kafka_err(err, rd_kafka_last_error(), "topic");
+    goto out;
+  }
+done:
+  *out = p;
+  p = NULL;
+out:
+  if (conf)
+    rd_kafka_conf_destroy(conf);
+  oc_producer_destroy(p);
+  return rc;
+}
+
+bool oc_producer_fatal(const oc_producer_t *p) { return p->fatal; }
+
+void oc_producer_set_default_observed_at(oc_producer_t *p, oc_timestamp_t ts) {
+  p->opts.default_observed_at = ts;
+}
+
+void oc_producer_destroy(oc_producer_t *p) {
+  if (!p)
+    return;
+  if (p->rk) {
+    /* Every file waits for its own reports; this only drains what a
+     * failed file may have left (nothing normally). */
+    rd_kafka_flush(p->rk, 1000);
+    if (rd_kafka_outq_len(p->rk) > 0)
+      oc_log_warn("producer_destroy outq_len=%d", rd_kafka_outq_len(p->rk));
+  }
+  if (p->rkt)
+    rd_kafka_topic_destroy(p->rkt);
+  if (p->rk)
+    rd_kafka_destroy(p->rk);
+  free(p);
+}
+
+static uint64_t inflight(const file_state_t *f) { return f->produced - f->acked - f->failed; }
+
+/* Hand one message to librdkafka, waiting while its queue is full.
+ * Returns 0, 1 when a stop request gave up waiting, or OC_ERR_KAFKA. */
+static int send_one(oc_producer_t *p, const char *key, size_t key_len, const void *val,
+                    size_t val_len, oc_err_t *err) {
+  for (;;) {
+    rd_kafka_resp_err_t e = rd_kafka_producev(
+        p->rk, RD_KAFKA_V_RKT(p->rkt), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+        RD_KAFKA_V_KEY(key, key_len), RD_KAFKA_V_VALUE((void *)(uintptr_t)val, val_len),
+        RD_KAFKA_V_OPAQUE(p->cur), RD_KAFKA_V_END);
+    if (e == RD_KAFKA_RESP_ERR_NO_ERROR) {
+      p->cur->produced++;
+      rd_kafka_poll(p->rk, 0);
+      return 0;
+    }
+    if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL)
+      return oc_kafka_err(err, e, "produce");
+    /* Backpressure: serve delivery reports until there is room. */
+    rd_kafka_poll(p->rk, POLL_MS);
+    if (stop_level(p) >= 1 || p->fatal || p->cur->failed)
+      return 1;
+  }
+}
+
+/* Wait until nothing of the current file is in flight. Unbounded unless a
+ * stop is requested (librdkafka's message.timeout.ms bounds each message);
+ * after a stop, purge what is left once flush_timeout_ms has passed. */
+static void drain(oc_producer_t *p) {
+  int64_t stop_at = -1;
+  bool purged = false;
+
+  while (inflight(p->cur) > 0) {
+    rd_kafka_poll(p->rk, POLL_MS);
+    int lvl = stop_level(p);
+    if (lvl == 0 || purged)
+      continue;
+    if (stop_at < 0) {
+      stop_at = now_ms();
+      oc_log_info("flush_on_stop in_flight=%llu timeout_ms=%lld",
+                  (unsigned long long)inflight(p->cur), (long long)p->opts.flush_timeout_ms);
+    }
+    if (lvl >= 2 || now_ms() - stop_at >= p->opts.flush_timeout_ms) {
+      oc_log_warn("flush_timeout purging=%llu", (unsigned long long)inflight(p->cur));
+      rd_kafka_purge(p->rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+      purged = true;
+    }
+  }
+}
+
+/* Open path; "-" is standard input. *owned says whether to fclose. */
+static int open_input(const char *path, FILE **f, bool *owned, oc_err_t *err) {
+  if (strcmp(path, "-") == 0) {
+    *f = stdin;
+    *owned = false;
+    return 0;
+  }
+  *f = fopen(path, "rb");
+  if (!*f)
+    return oc_err_set(err, errno == ENOENT ? OC_ERR_NOT_FOUND : OC_ERR_IO, "%s: %s", path,
+                      strerror(errno));
+  *owned = true;
+  return 0;
+}
+
+/* Copy a non-seekable input (a pipe) into an anonymous temporary file so
+ * that --strict can read it twice. */
+static int spool_to_tmp(FILE *in, FILE **out, oc_err_t *err) {
+  char buf[65536];
+  size_t n;
+  FILE *t = tmpfile();
+
+  if (!t)
+    return oc_err_set(err, OC_ERR_IO, "tmpfile: %s", strerror(errno));
+  while ((n = fread(buf, 1, sizeof(buf), in)) > 0) {
+    if (fwrite(buf, 1, n, t) != n) {
+      fclose(t);
+      return oc_err_set(err, OC_ERR_IO, "tmpfile write: %s", strerror(errno));
+    }
+  }
+  if (ferror(in)) {
+    fclose(t);
+    return oc_err_set(err, OC_ERR_IO, "read: %s", strerror(errno ? errno : EIO));
+  }
+  rewind(t);
+  *out = t;
+  return 0;
+}
+
+/* One pass over the file: validate every row and, when send, publish the
+ * valid ones. */
+static int one_pass(oc_producer_t *p, FILE *f, oc_input_format_t fmt, const char *name,
+                    bool send, oc_reject_fn reject, void *opaque, oc_produce_stats_t *st,
+                    oc_err_t *err) {
+  oc_input_t *in = NULL;
+  oc_observation_t obs;
+  oc_err_t rowerr;
+  char key[OC_KEY_MAX + 1];
+  unsigned char val[VALUE_MAX];
+  size_t key_len, val_len = 0;
+  uint64_t valid = 0;
+  long line = 0;
+  unsigned flags = p->opts.retract ? OC_INPUT_RETRACT : 0;
+  int rc;
+
+  rc = oc_input_open(f, fmt, flags, p->opts.catalog, p->opts.default_observed_at, &in, err);
+  if (rc < 0) {
+    /* Header errors read "line N: reason": report them as "name:N: reason". */
+    char *end = NULL;
+    long hl = 0;
+    if (err && strncmp(err->msg, "line ", 5) == 0)
+      hl = strtol(err->msg + 5, &end, 10);
+    if (end && strncmp(end, ": ", 2) == 0) {
+      char reason[OC_ERR_MSG_MAX];
+      snprintf(reason, sizeof(reason), "%s", end + 2);
+      if (reject && rc == OC_ERR_BAD_FIELD)
+        reject(opaque, name, hl, reason);
+      return oc_err_set(err, rc, "%s:%ld: %s", name, hl, reason);
+    }
+    return oc_err_prefix(err, "%s: ", name);
+  }
+  for (;;) {
+    if (stop_level(p) >= 1) {
+      st->interrupted = true;
+      break;
+    }
+    if (send && (p->cur->failed || p->fatal))
+      break;
+    rc = oc_input_next(in, &obs, &line, &rowerr);
+    if (rc == 0)
+      break;
+    if (rc < 0 && rowerr.fatal) {
+      rc = oc_err_set(err, rowerr.code, "%s:%ld: %s", name, line, rowerr.msg);
+      goto out;
+    }
+    st->read++;
+    if (rc < 0) {
+      st->rejected++;
+      if (reject)
+        reject(opaque, name, line, rowerr.msg);
+      continue;
+    }
+    valid++;
+    if (!send)
+      continue;
+    if ((rc = oc_key_encode(&obs.id, key, sizeof(key), &key_len, &rowerr)) < 0 ||
+        (!p->opts.retract &&
+         (rc = oc_obs_encode(p->opts.codec, &obs, val, sizeof(val), &val_len, &rowerr)) < 0)) {
+      /* Validation passed, so this is a disagreement between modules. */
+      st->rejected++;
+      valid--;
+      if (reject)
+        reject(opaque, name, line, rowerr.msg);
+      continue;
+    }
+    rc = send_one(p, key, key_len, p->opts.retract ? NULL : val,
+                  p->opts.retract ? 0 : val_len, &rowerr);
+    if (rc == 1) {
+      st->interrupted = stop_level(p) >= 1;
+      break;
+    }
+    if (rc < 0) {
+      oc_log_err("produce_failed file=\"%s\" line=%ld error=\"%s\"", name, line, rowerr.msg);
+      break;
+    }
+  }
+  rc = 0;
+  if (!send)
+    goto out;
+  drain(p);
+  st->published += p->cur->acked;
+  st->not_delivered += valid - p->cur->acked;
+  st->possibly_persisted += p->cur->possibly_persisted;
+  if (valid > p->cur->acked) {
+    rc = oc_err_set(err, OC_ERR_KAFKA, "%s: %llu record%s not delivered%s%s", name,
+                    (unsigned long long)(valid - p->cur->acked),
+                    valid - p->cur->acked == 1 ? "" : "s",
+                    p->cur->first_err ? ": " : "",
+                    p->cur->first_err ? rd_kafka_err2str(p->cur->first_err) : "");
+    if (err && !p->fatal)
+      err->retriable = true;
+    if (err && p->fatal)
+      err->fatal = true;
+  }
+out:
+  oc_input_destroy(in);
+  return rc;
+}
+
+int oc_producer_file(oc_producer_t *p, const char *path, const char *name,
+                     oc_reject_fn reject, void *opaque, oc_produce_stats_t *st,
+                     oc_err_t *err) {
+  file_state_t fs;
+  FILE *f = NULL, *tmp = NULL;
+  bool owned = false;
+  oc_input_format_t fmt = p->opts.format;
+  bool send = !p->opts.dry_run;
+  int rc;
+
+  memset(st, 0, sizeof(*st));
+  memset(&fs, 0, sizeof(fs));
+  if (!name)
+    name = strcmp(path, "-") == 0 ? "<stdin>" : path;
+  if (fmt == OC_INPUT_AUTO) {
+    if (strcmp(path, "-") == 0)
+      return oc_err_set(err, OC_ERR_USAGE, "standard input: --format csv|jsonl is required");
+    if ((rc = oc_input_format_from_path(path, &fmt, err)) < 0)
+      return rc;
+  }
+  if ((rc = open_input(path, &f, &owned, err)) < 0)
+    return rc;
+
+  if (p->opts.strict && send) {
+    /* Two passes: publish only when the first finds no bad row. */
+    if (fseek(f, 0, SEEK_SET) != 0) {
+      if ((rc = spool_to_tmp(f, &tmp, err)) < 0)
+        goto out;
+    }
+    FILE *src = tmp ? tmp : f;
+    if ((rc = one_pass(p, src, fmt, name, false, reject, opaque, st, err)) < 0)
+      goto out;
+    if (st->rejected || st->interrupted) {
+      st->withheld = st->rejected > 0;
+      goto out;
+    }
+    rewind(src);
+    memset(st, 0, sizeof(*st));
+    p->cur = &fs;
+    rc = one_pass(p, src, fmt, name, true, NULL, NULL, st, err);
+    p->cur = NULL;
+    goto out;
+  }
+  p->cur = &fs;
+  rc = one_pass(p, f, fmt, name, send, reject, opaque, st, err);
+  p->cur = NULL;
+out:
+  if (tmp)
+    fclose(tmp);
+  if (owned)
+    fclose(f);
+  if (rc == 0)
+    oc_log_debug("file_done file=\"%s\" read=%llu published=%llu rejected=%llu", name,
+                 (unsigned long long)st->read, (unsigned long long)st->published,
+                 (unsigned long long)st->rejected);
+  return rc;
+}

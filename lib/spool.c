@@ -1,0 +1,382 @@
+/*
+ * spool.c - the spool-directory daemon (spool.h).
+ *
+ * A file's place is its state: DIR/ (new), processing/ (being published or
+ * to be published again), done/, failed/. A file reaches done/ only after
+ * oc_producer_file() saw every valid row acknowledged, so a crash at any
+ * point leaves it in DIR/ or processing/, and both are published (again).
+ */
+#include "outcomes/spool.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/inotify.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <systemd/sd-daemon.h>
+
+#include "outcomes/log.h"
+
+#define WAIT_STEP_MS 100
+#define SCAN_MAX 10000 /* files taken per scan; the rest wait for the next */
+
+typedef struct spool_s {
+  oc_producer_t *p;
+  oc_spool_opts_t o;
+  char *dir, *processing, *done, *failed; /* owned paths */
+  int ino_fd;                             /* -1 without inotify */
+  int64_t backoff_ms;
+  bool retry; /* the last round ended on a Kafka failure */
+} spool_t;
+
+typedef enum { FILE_FINISHED = 0, FILE_RETRY, FILE_STOPPED } file_result_t;
+
+static int64_t mono_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static bool stopping(const spool_t *s) { return s->o.stop && *s->o.stop; }
+
+static char *path_join(const char *a, const char *b) {
+  size_t n = strlen(a) + strlen(b) + 2;
+  char *p = malloc(n);
+  if (p)
+    snprintf(p, n, "%s/%s", a, b);
+  return p;
+}
+
+static int ensure_dir(const char *path, oc_err_t *err) {
+  if (mkdir(path, 0755) == 0 || errno == EEXIST) {
+    struct stat st;
+    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+      return 0;
+    return oc_err_set(err, OC_ERR_IO, "'%s' is not a directory", path);
+  }
+  return oc_err_set(err, OC_ERR_IO, "mkdir '%s': %s", path, strerror(errno));
+}
+
+static bool ignored_name(const char *name) {
+  size_t n = strlen(name);
+  return name[0] == '.' || (n >= 4 && strcmp(name + n - 4, ".tmp") == 0);
+}
+
+static int cmp_str(const void *a, const void *b) {
+  return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static void free_names(char **names, size_t n) {
+  for (size_t i = 0; i < n; i++)
+    free(names[i]);
+  free(names);
+}
+
+/* Regular files of dir that are not ignored, sorted. Caller frees with
+ * free_names(). */
+static int list_files(const char *dir, char ***out, size_t *n_out, oc_err_t *err) {
+  DIR *d = opendir(dir);
+  struct dirent *de;
+  char **names = NULL;
+  size_t n = 0, cap = 0;
+  int rc = 0;
+
+  *out = NULL;
+  *n_out = 0;
+  if (!d)
+    return oc_err_set(err, OC_ERR_IO, "opendir '%s': %s", dir, strerror(errno));
+  while (n < SCAN_MAX && (de = readdir(d)) != NULL) {
+    struct stat st;
+    if (ignored_name(de->d_name))
+      continue;
+    if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(st.st_mode))
+      continue;
+    if (n == cap) {
+      size_t ncap = cap ? cap * 2 : 16;
+      char **nn = realloc(names, ncap * sizeof(*nn));
+      if (!nn) {
+        rc = oc_err_set(err, OC_ERR_NOMEM, "out of memory");
+        goto out;
+      }
+      names = nn;
+      cap = ncap;
+    }
+    if (!(names[n] = strdup(de->d_name))) {
+      rc = oc_err_set(err, OC_ERR_NOMEM, "out of memory");
+      goto out;
+    }
+    n++;
+  }
+  if (n > 1)
+    qsort(names, n, sizeof(*names), cmp_str);
+  *out = names;
+  *n_out = n;
+  names = NULL;
+out:
+  if (names)
+    free_names(names, n);
+  closedir(d);
+  return rc;
+}
+
+/* The .errors report being written for one file. */
+typedef struct report_s {
+  FILE *f;
+  char *tmp_path; /* processing/.<name>.errors.tmp */
+  uint64_t lines;
+} report_t;
+
+static void report_reject(void *opaque, const char *name, long line, const char *msg) {
+  report_t *r = opaque;
+
+  oc_log_warn("row_rejected file=\"%s\" line=%ld reason=\"%s\"", name, line, msg);
+  if (!r->f)
+    r->f = fopen(r->tmp_path, "w");
+  if (r->f) {
+    fprintf(r->f, "%s:%ld: %s\n", name, line, msg);
+    r->lines++;
+  }
+}
+
+/* Move processing/<name> (and its report, when there is one) into dest. */
+static int finish(spool_t *s, const char *name, report_t *rep, const char *dest,
+                  oc_err_t *err) {
+  char *from = path_join(s->processing, name);
+  char *to = path_join(dest, name);
+  char *rep_to = NULL;
+  int rc = 0;
+
+  if (!from || !to) {
+    rc = oc_err_set(err, OC_ERR_NOMEM, "out of memory");
+    goto out;
+  }
+  if (rep->f) {
+    size_t n = strlen(to) + sizeof(".errors");
+    if (!(rep_to = malloc(n))) {
+      rc = oc_err_set(err, OC_ERR_NOMEM, "out of memory");
+      goto out;
+    }
+    snprintf(rep_to, n, "%s.errors", to);
+    if (fflush(rep->f) != 0 || fsync(fileno(rep->f)) != 0)
+      oc_log_warn("report_write file=\"%s\" error=\"%s\"", rep->tmp_path, strerror(errno));
+    if (rename(rep->tmp_path, rep_to) != 0) {
+      rc = oc_err_set(err, OC_ERR_IO, "rename '%s': %s", rep->tmp_path, strerror(errno));
+      goto out;
+    }
+  }
+  if (rename(from, to) != 0)
+    rc = oc_err_set(err, OC_ERR_IO, "rename '%s' to '%s': %s", from, to, strerror(errno));
+out:
+  free(from);
+  free(to);
+  free(rep_to);
+  return rc;
+}
+
+/* Publish processing/<name> and move it where it belongs. */
+static int process(spool_t *s, const char *name, file_result_t *res, oc_err_t *err) {
+  oc_produce_stats_t st;
+  oc_err_t ferr;
+  report_t rep = {0};
+  char *path = path_join(s->processing, name);
+  char *tmpname = NULL;
+  const char *dest;
+  int rc = 0;
+
+  *res = FILE_FINISHED;
+  oc_err_clear(&ferr);
+  size_t n = strlen(name) + sizeof("..errors.tmp");
+  tmpname = malloc(n);
+  if (!path || !tmpname) {
+    rc = oc_err_set(err, OC_ERR_NOMEM, "out of memory");
+    goto out;
+  }
+  snprintf(tmpname, n, ".%s.errors.tmp", name);
+  if (!(rep.tmp_path = path_join(s->processing, tmpname))) {
+    rc = oc_err_set(err, OC_ERR_NOMEM, "out of memory");
+    goto out;
+  }
+  oc_log_info("file_start file=\"%s\"", name);
+  oc_producer_set_default_observed_at(s->p, oc_timestamp_now());
+  int frc = oc_producer_file(s->p, path, name, report_reject, &rep, &st, &ferr);
+
+  if (frc == OC_ERR_KAFKA) {
+    oc_log_err("file_retry file=\"%s\" error=\"%s\" backoff_ms=%lld", name, ferr.msg,
+               (long long)s->backoff_ms);
+    *res = FILE_RETRY;
+    if (oc_producer_fatal(s->p))
+      rc = oc_err_set(err, OC_ERR_KAFKA, "%s", ferr.msg);
+    goto out;
+  }
+  if (frc == 0 && st.interrupted) {
+    oc_log_info("file_stopped file=\"%s\" published=%llu (left in processing/)", name,
+                (unsigned long long)st.published);
+    *res = FILE_STOPPED;
+    goto out;
+  }
+  if (frc < 0) {
+    /* The file as a whole is bad: say why in its report. */
+    if (frc != OC_ERR_BAD_FIELD) /* a bad header was reported already */
+      report_reject(&rep, name, 0, ferr.msg);
+    dest = s->failed;
+  } else if (st.rejected && (st.withheld || st.published == 0)) {
+    dest = s->failed;
+  } else {
+    dest = s->done;
+  }
+  if (finish(s, name, &rep, dest, &ferr) < 0) {
+    /* Left in processing/: tried again after the backoff. */
+    oc_log_err("file_move_failed file=\"%s\" error=\"%s\"", name, ferr.msg);
+    *res = FILE_RETRY;
+    goto out;
+  }
+  oc_log_info("file_%s file=\"%s\" read=%llu published=%llu rejected=%llu",
+              dest == s->done ? "done" : "failed", name, (unsigned long long)st.read,
+              (unsigned long long)st.published, (unsigned long long)st.rejected);
+out:
+  if (rep.f)
+    fclose(rep.f);
+  if (rep.tmp_path)
+    unlink(rep.tmp_path); /* gone already when it was moved */
+  free(rep.tmp_path);
+  free(tmpname);
+  free(path);
+  return rc;
+}
+
+/* Sleep up to ms, waking early for a stop request or (when wake_on_event)
+ * a directory event. */
+static void wait_for(spool_t *s, int64_t ms, bool wake_on_event) {
+  int64_t end = mono_ms() + ms;
+  char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+
+  while (!stopping(s)) {
+    int64_t left = end - mono_ms();
+    if (left <= 0)
+      return;
+    struct pollfd pfd = {.fd = s->ino_fd, .events = POLLIN};
+    int timeout = (int)(left < WAIT_STEP_MS ? left : WAIT_STEP_MS);
+    int n = poll(&pfd, s->ino_fd >= 0 ? 1 : 0, timeout);
+    if (n > 0 && (pfd.revents & POLLIN)) {
+      bool any = false;
+      while (read(s->ino_fd, buf, sizeof(buf)) > 0)
+        any = true; /* drain: a rescan finds what changed */
+      if (any && wake_on_event)
+        return;
+    }
+  }
+}
+
+/* Publish everything in processing/, then take new files from DIR. */
+static int one_round(spool_t *s, oc_err_t *err) {
+  char **names = NULL;
+  size_t n = 0;
+  file_result_t res;
+  int rc;
+
+  s->retry = false;
+  for (int phase = 0; phase < 2 && !stopping(s); phase++) {
+    if ((rc = list_files(phase == 0 ? s->processing : s->dir, &names, &n, err)) < 0)
+      return rc;
+    for (size_t i = 0; i < n && !stopping(s); i++) {
+      if (phase == 1) {
+        char *from = path_join(s->dir, names[i]);
+        char *to = path_join(s->processing, names[i]);
+        int r = (from && to) ? rename(from, to) : -1;
+        int e = errno;
+        free(from);
+        free(to);
+        if (r != 0) {
+          if (e != ENOENT) /* gone since the scan: not ours any more */
+            oc_log_warn("file_take file=\"%s\" error=\"%s\"", names[i], strerror(e));
+          continue;
+        }
+      }
+      if ((rc = process(s, names[i], &res, err)) < 0)
+        goto out;
+      if (res == FILE_RETRY) {
+        wait_for(s, s->backoff_ms, false);
+        s->backoff_ms *= 2;
+        if (s->backoff_ms > s->o.retry_max_ms)
+          s->backoff_ms = s->o.retry_max_ms;
+        s->retry = true;
+        rc = 0;
+        goto out; /* start again with processing/ */
+      }
+      if (res == FILE_FINISHED)
+        s->backoff_ms = s->o.retry_min_ms;
+    }
+    free_names(names, n);
+    names = NULL;
+    n = 0;
+  }
+  rc = 0;
+out:
+  if (names)
+    free_names(names, n);
+  return rc;
+}
+
+int oc_spool_run(oc_producer_t *p, const oc_spool_opts_t *opts, oc_err_t *err) {
+  spool_t s;
+  int rc;
+
+  memset(&s, 0, sizeof(s));
+  s.p = p;
+  s.o = *opts;
+  s.ino_fd = -1;
+  if (s.o.rescan_ms <= 0)
+    s.o.rescan_ms = 5000;
+  if (s.o.retry_min_ms <= 0)
+    s.o.retry_min_ms = 1000;
+  if (s.o.retry_max_ms < s.o.retry_min_ms)
+    s.o.retry_max_ms = s.o.retry_min_ms > 60000 ? s.o.retry_min_ms : 60000;
+  s.backoff_ms = s.o.retry_min_ms;
+  s.dir = strdup(opts->dir);
+  s.processing = path_join(opts->dir, "processing");
+  s.done = path_join(opts->dir, "done");
+  s.failed = path_join(opts->dir, "failed");
+  if (!s.dir || !s.processing || !s.done || !s.failed) {
+    rc = oc_err_set(err, OC_ERR_NOMEM, "out of memory");
+    goto out;
+  }
+  if ((rc = ensure_dir(s.dir, err)) < 0 || (rc = ensure_dir(s.processing, err)) < 0 ||
+      (rc = ensure_dir(s.done, err)) < 0 || (rc = ensure_dir(s.failed, err)) < 0)
+    goto out;
+  s.ino_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+  if (s.ino_fd >= 0 && inotify_add_watch(s.ino_fd, s.dir, IN_MOVED_TO | IN_CLOSE_WRITE) < 0) {
+    oc_log_warn("inotify_unavailable dir=\"%s\" error=\"%s\" (polling every %lld ms)", s.dir,
+                strerror(errno), (long long)s.o.rescan_ms);
+    close(s.ino_fd);
+    s.ino_fd = -1;
+  }
+  oc_log_info("watch_start dir=\"%s\" inotify=%s rescan_ms=%lld", s.dir,
+              s.ino_fd >= 0 ? "yes" : "no", (long long)s.o.rescan_ms);
+  sd_notifyf(0, "READY=1\nSTATUS=watching %s", s.dir);
+
+  while (!stopping(&s)) {
+    if ((rc = one_round(&s, err)) < 0)
+      goto out;
+    if (!s.retry)
+      wait_for(&s, s.o.rescan_ms, true);
+  }
+  rc = 0;
+  oc_log_info("watch_stop dir=\"%s\"", s.dir);
+out:
+  sd_notify(0, "STOPPING=1");
+  if (s.ino_fd >= 0)
+    close(s.ino_fd);
+  free(s.dir);
+  free(s.processing);
+  free(s.done);
+  free(s.failed);
+  return rc;
+}

@@ -1,0 +1,527 @@
+/*
+ * outcomes-produce - CSV / JSON Lines files, stdin or a spool directory to
+ * Kafka, validated against the metric catalog, every delivery checked.
+ *
+ * This file parses options, maps results to exit codes (sysexits) and
+ * prints the per-row errors and the summary; the work is in lib/ (input.c,
+ * produce.c, spool.c).
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+
+#include "outcomes/catalog.h"
+#include "outcomes/config.h"
+#include "outcomes/input.h"
+#include "outcomes/kafka.h"
+#include "outcomes/log.h"
+#include "outcomes/obs_codec.h"
+#include "outcomes/produce.h"
+#include "outcomes/spool.h"
+
+#ifndef OC_VERSION
+#define OC_VERSION "dev"
+#endif
+
+static const char *const progname = "outcomes-produce";
+
+/* Our own configuration keys (DESIGN.md §7): file < environment < -X. */
+static const oc_conf_def_t conf_defs[] = {
+    {"brokers", OC_CONF_STR, NULL, 0, 0, 0, "OUTCOMES_KAFKA_BROKERS",
+     "Kafka bootstrap servers (host:port,...); -b"},
+    {"topic", OC_CONF_STR, "outcomes.observations", 0, 0, 0, "OUTCOMES_TOPIC",
+     "topic to publish to; -t"},
+    {"catalog", OC_CONF_STR, NULL, 0, 0, 0, "OUTCOMES_CATALOG",
+     "metric catalog file (default: the installed catalog.tsv); --catalog"},
+    {"schema.dir", OC_CONF_STR, NULL, 0, 0, 0, "OUTCOMES_SCHEMA_DIR",
+     "directory of the Avro schemas (default: the installed ones)"},
+    {"flush.timeout", OC_CONF_MS, "30s", 0, 86400000, 0, NULL,
+     "after SIGINT/SIGTERM, how long to wait for messages in flight; --flush-timeout"},
+    {"watch.rescan.interval", OC_CONF_MS, "5s", 100, 3600000, 0, NULL,
+     "--watch: rescan the directory this often (besides inotify)"},
+    {"watch.retry.backoff.min", OC_CONF_MS, "1s", 10, 3600000, 0, NULL,
+     "--watch: first wait before publishing a file again after a Kafka failure"},
+    {"watch.retry.backoff.max", OC_CONF_MS, "60s", 10, 3600000, 0, NULL,
+     "--watch: longest wait between attempts (the wait doubles up to it)"},
+    {"log.level", OC_CONF_STR, "info", 0, 0, 0, "OUTCOMES_LOG_LEVEL",
+     "error, warning, notice, info or debug"},
+    {NULL, 0, NULL, 0, 0, 0, NULL, NULL},
+};
+
+/* SIGINT/SIGTERM: 1 = stop reading and flush, 2 = give up flushing. */
+static volatile sig_atomic_t g_stop = 0;
+
+static void on_signal(int sig) {
+  (void)sig;
+  if (g_stop < 2)
+    g_stop = g_stop + 1;
+}
+
+static void usage(FILE *out) {
+  fprintf(out,
+          "usage: %s [OPTIONS] [FILE...]\n"
+          "       %s [OPTIONS] --watch DIR\n"
+          "       %s -X list\n"
+          "\n"
+          "Publish outcome observations from CSV or JSON Lines files (or standard\n"
+          "input, FILE '-' or none) to Kafka, validated against the metric catalog.\n"
+          "Rejected rows are printed as 'file:line: field: reason'; the valid rows are\n"
+          "still published unless --strict. A file counts as published only when the\n"
+          "broker acknowledged every one of its records.\n"
+          "\n"
+          "options:\n"
+          "  -b, --brokers LIST       bootstrap servers (default $OUTCOMES_KAFKA_BROKERS)\n"
+          "  -t, --topic NAME         topic (default outcomes.observations)\n"
+          "  -F, --config FILE        configuration file of key=value lines\n"
+          "  -X KEY=VALUE             one of the keys below, or a librdkafka property\n"
+          "                           (as kafka.<property> or bare); repeatable\n"
+          "  -X list                  print librdkafka's properties and exit\n"
+          "      --catalog FILE       metric catalog (default the installed catalog.tsv)\n"
+          "      --schema-dir DIR     Avro schemas directory (default the installed one)\n"
+          "      --format csv|jsonl   input format (default from the extension:\n"
+          "                           .csv, .jsonl, .ndjson; required for stdin)\n"
+          "      --strict             a file with any bad row publishes nothing\n"
+          "      --dry-run            validate only; connect to nothing\n"
+          "      --retract            rows hold only org_id, facility_id, metric, grain,\n"
+          "                           period_start: publish tombstones for them\n"
+          "      --flush-timeout DUR  after SIGINT/SIGTERM wait this long for messages\n"
+          "                           in flight (default 30s)\n"
+          "      --watch DIR          spool-directory daemon (see the man page)\n"
+          "  -v, --verbose            debug logging\n"
+          "  -q, --quiet              warnings and errors only\n"
+          "  -h, --help               this help\n"
+          "  -V, --version            print the version\n"
+          "\n"
+          "exit status: 0 all published; 65 some rows rejected (or a bad file);\n"
+          "  66 an input file cannot be opened; 69 Kafka unavailable or records not\n"
+          "  delivered; 74 read error; 75 interrupted before the end; 64 usage; 78\n"
+          "  configuration error.\n"
+          "\n"
+          "configuration keys (-F file, environment, -X):\n",
+          progname, progname, progname);
+  oc_config_print_help(conf_defs, out);
+}
+
+enum {
+  OPT_CATALOG = 256,
+  OPT_SCHEMA_DIR,
+  OPT_FORMAT,
+  OPT_STRICT,
+  OPT_DRY_RUN,
+  OPT_RETRACT,
+  OPT_FLUSH_TIMEOUT,
+  OPT_WATCH,
+};
+
+static const struct option long_opts[] = {
+    {"brokers", required_argument, NULL, 'b'},
+    {"topic", required_argument, NULL, 't'},
+    {"config", required_argument, NULL, 'F'},
+    {"catalog", required_argument, NULL, OPT_CATALOG},
+    {"schema-dir", required_argument, NULL, OPT_SCHEMA_DIR},
+    {"format", required_argument, NULL, OPT_FORMAT},
+    {"strict", no_argument, NULL, OPT_STRICT},
+    {"dry-run", no_argument, NULL, OPT_DRY_RUN},
+    {"retract", no_argument, NULL, OPT_RETRACT},
+    {"flush-timeout", required_argument, NULL, OPT_FLUSH_TIMEOUT},
+    {"watch", required_argument, NULL, OPT_WATCH},
+    {"verbose", no_argument, NULL, 'v'},
+    {"quiet", no_argument, NULL, 'q'},
+    {"help", no_argument, NULL, 'h'},
+    {"version", no_argument, NULL, 'V'},
+    {NULL, 0, NULL, 0},
+};
+
+/* Command-line settings, applied after the file and the environment. */
+typedef struct cli_s {
+  const char *config_file;
+  const char *xargs[256];
+  size_t nx;
+  struct {
+    const char *key, *value, *origin;
+  } sets[16];
+  size_t nsets;
+  const char *format;
+  const char *watch;
+  bool strict, dry_run, retract, x_list;
+  int verbosity; /* -1 quiet, 0, 1 verbose */
+} cli_t;
+
+static bool is_our_key(const char *arg) {
+  size_t klen = strcspn(arg, "=");
+  for (size_t i = 0; conf_defs[i].name; i++) {
+    size_t n = strlen(conf_defs[i].name);
+    /* "key" or "key.file" */
+    if (klen >= n && strncmp(arg, conf_defs[i].name, n) == 0 &&
+        (klen == n || (klen == n + 5 && strncmp(arg + n, ".file", 5) == 0)))
+      return true;
+  }
+  return strncmp(arg, "kafka.", 6) == 0 || strncmp(arg, "pg.", 3) == 0;
+}
+
+/* -X KEY=VALUE: ours, or a librdkafka property (prefixed with kafka.). */
+static int apply_x(oc_config_t *cfg, const char *arg, oc_err_t *err) {
+  char buf[1024];
+
+  if (is_our_key(arg) || !strchr(arg, '='))
+    return oc_config_set_arg(cfg, arg, err);
+  if (snprintf(buf, sizeof(buf), "kafka.%s", arg) >= (int)sizeof(buf))
+    return oc_err_set(err, OC_ERR_CONFIG, "-X: argument too long");
+  return oc_config_set_arg(cfg, buf, err);
+}
+
+static int load_config(const cli_t *cli, oc_config_t *cfg, oc_err_t *err) {
+  int rc;
+
+  if (cli->config_file && (rc = oc_config_load_file(cfg, cli->config_file, err)) < 0)
+    return rc;
+  if ((rc = oc_config_load_env(cfg, err)) < 0)
+    return rc;
+  for (size_t i = 0; i < cli->nx; i++)
+    if ((rc = apply_x(cfg, cli->xargs[i], err)) < 0)
+      return rc;
+  for (size_t i = 0; i < cli->nsets; i++)
+    if ((rc = oc_config_set(cfg, cli->sets[i].key, cli->sets[i].value, cli->sets[i].origin,
+                            err)) < 0)
+      return rc;
+  return 0;
+}
+
+static rd_kafka_conf_t *kafka_conf(const oc_config_t *cfg, oc_err_t *err) {
+  rd_kafka_conf_t *conf = oc_kafka_conf_new(oc_config_get_str(cfg, "brokers"), err);
+  size_t n = oc_config_passthrough_count(cfg, "kafka.");
+
+  if (!conf)
+    return NULL;
+  for (size_t i = 0; i < n; i++) {
+    const char *k, *v;
+    oc_config_passthrough_at(cfg, "kafka.", i, &k, &v);
+    if (oc_kafka_conf_set(conf, k, v, oc_produce_reserved_keys, err) < 0) {
+      rd_kafka_conf_destroy(conf);
+      return NULL;
+    }
+  }
+  return conf;
+}
+
+static void print_reject(void *opaque, const char *name, long line, const char *msg) {
+  (void)opaque;
+  fprintf(stderr, "%s:%ld: %s\n", name, line, msg);
+}
+
+/* Exit codes by severity: a worse one wins over a milder one. */
+static int worse(int a, int b) {
+  static const int order[] = {0,        EX_DATAERR, EX_TEMPFAIL,    EX_NOINPUT,
+                              EX_IOERR, EX_USAGE,   EX_UNAVAILABLE};
+  int ra = 0, rb = 0;
+  for (int i = 0; i < (int)(sizeof(order) / sizeof(order[0])); i++) {
+    if (order[i] == a)
+      ra = i;
+    if (order[i] == b)
+      rb = i;
+  }
+  return ra >= rb ? a : b;
+}
+
+static int file_exit_code(int rc, const oc_produce_stats_t *st) {
+  switch (rc) {
+  case 0:
+    if (st->interrupted)
+      return EX_TEMPFAIL;
+    return st->rejected ? EX_DATAERR : 0;
+  case OC_ERR_NOT_FOUND:
+    return EX_NOINPUT;
+  case OC_ERR_IO:
+    return st->read ? EX_IOERR : EX_NOINPUT;
+  case OC_ERR_KAFKA:
+    return EX_UNAVAILABLE;
+  case OC_ERR_USAGE:
+    return EX_USAGE;
+  default:
+    return EX_DATAERR;
+  }
+}
+
+static int parse_args(int argc, char **argv, cli_t *cli) {
+  int c;
+
+  while ((c = getopt_long(argc, argv, "b:t:F:X:vqhV", long_opts, NULL)) != -1) {
+    if (cli->nsets == sizeof(cli->sets) / sizeof(cli->sets[0]) ||
+        cli->nx == sizeof(cli->xargs) / sizeof(cli->xargs[0])) {
+      fprintf(stderr, "%s: too many options\n", progname);
+      return EX_USAGE;
+    }
+    switch (c) {
+    case 'b':
+      cli->sets[cli->nsets].key = "brokers";
+      cli->sets[cli->nsets].value = optarg;
+      cli->sets[cli->nsets++].origin = "-b";
+      break;
+    case 't':
+      cli->sets[cli->nsets].key = "topic";
+      cli->sets[cli->nsets].value = optarg;
+      cli->sets[cli->nsets++].origin = "-t";
+      break;
+    case OPT_CATALOG:
+      cli->sets[cli->nsets].key = "catalog";
+      cli->sets[cli->nsets].value = optarg;
+      cli->sets[cli->nsets++].origin = "--catalog";
+      break;
+    case OPT_SCHEMA_DIR:
+      cli->sets[cli->nsets].key = "schema.dir";
+      cli->sets[cli->nsets].value = optarg;
+      cli->sets[cli->nsets++].origin = "--schema-dir";
+      break;
+    case OPT_FLUSH_TIMEOUT:
+      cli->sets[cli->nsets].key = "flush.timeout";
+      cli->sets[cli->nsets].value = optarg;
+      cli->sets[cli->nsets++].origin = "--flush-timeout";
+      break;
+    case 'F':
+      cli->config_file = optarg;
+      break;
+    case 'X':
+      if (strcmp(optarg, "list") == 0)
+        cli->x_list = true;
+      else
+        cli->xargs[cli->nx++] = optarg;
+      break;
+    case OPT_FORMAT:
+      cli->format = optarg;
+      break;
+    case OPT_STRICT:
+      cli->strict = true;
+      break;
+    case OPT_DRY_RUN:
+      cli->dry_run = true;
+      break;
+    case OPT_RETRACT:
+      cli->retract = true;
+      break;
+    case OPT_WATCH:
+      cli->watch = optarg;
+      break;
+    case 'v':
+      cli->verbosity = 1;
+      break;
+    case 'q':
+      cli->verbosity = -1;
+      break;
+    case 'h':
+      usage(stdout);
+      return -1;
+    case 'V':
+      printf("%s %s (librdkafka %s)\n", progname, OC_VERSION, rd_kafka_version_str());
+      return -1;
+    default:
+      fprintf(stderr, "Try '%s --help'.\n", progname);
+      return EX_USAGE;
+    }
+  }
+  return 0;
+}
+
+int main(int argc, char **argv) {
+  cli_t cli;
+  oc_config_t *cfg = NULL;
+  oc_catalog_t *cat = NULL;
+  oc_obs_codec_t *codec = NULL;
+  oc_producer_t *prod = NULL;
+  rd_kafka_conf_t *conf = NULL;
+  oc_produce_opts_t po;
+  oc_err_t err;
+  int status = 0;
+  int rc;
+
+  memset(&cli, 0, sizeof(cli));
+  memset(&po, 0, sizeof(po));
+  oc_err_clear(&err);
+  oc_log_init(progname);
+
+  struct sigaction sa;
+  memset(&sa, 0, sizeof(sa));
+  sa.sa_handler = on_signal;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, NULL);
+  sigaction(SIGTERM, &sa, NULL);
+  sa.sa_handler = SIG_IGN;
+  sigaction(SIGPIPE, &sa, NULL);
+
+  rc = parse_args(argc, argv, &cli);
+  if (rc != 0) {
+    status = rc < 0 ? 0 : rc;
+    goto out;
+  }
+  if (cli.x_list) {
+    rd_kafka_conf_t *c = rd_kafka_conf_new();
+    rd_kafka_conf_properties_show(stdout);
+    rd_kafka_conf_destroy(c);
+    goto out;
+  }
+  if (cli.watch && optind < argc) {
+    fprintf(stderr, "%s: --watch takes no FILE arguments\nTry '%s --help'.\n", progname,
+            progname);
+    status = EX_USAGE;
+    goto out;
+  }
+  if (cli.format && oc_input_format_from_name(cli.format, &po.format, &err) < 0) {
+    fprintf(stderr, "%s: --format: %s\n", progname, err.msg);
+    status = EX_USAGE;
+    goto out;
+  }
+  for (int i = optind; !cli.format && !cli.watch && i <= argc; i++) {
+    /* No FILE is standard input, like "-". */
+    if ((i == argc && optind == argc) || (i < argc && strcmp(argv[i], "-") == 0)) {
+      fprintf(stderr, "%s: standard input: --format csv|jsonl is required\n", progname);
+      status = EX_USAGE;
+      goto out;
+    }
+  }
+
+  if (!(cfg = oc_config_new(conf_defs))) {
+    fprintf(stderr, "%s: out of memory\n", progname);
+    status = EX_OSERR;
+    goto out;
+  }
+  if (load_config(&cli, cfg, &err) < 0) {
+    fprintf(stderr, "%s: %s\n", progname, err.msg);
+    status = EX_CONFIG;
+    goto out;
+  }
+  int level = oc_log_level_from_name(oc_config_get_str(cfg, "log.level"));
+  if (level < 0) {
+    fprintf(stderr, "%s: log.level: unknown level '%s'\n", progname,
+            oc_config_get_str(cfg, "log.level"));
+    status = EX_CONFIG;
+    goto out;
+  }
+  oc_log_set_level(cli.verbosity > 0 ? LOG_DEBUG : cli.verbosity < 0 ? LOG_WARNING : level);
+
+  const char *catalog_path = oc_config_get_str(cfg, "catalog");
+  if (!catalog_path)
+    catalog_path = oc_catalog_default_path();
+  if (oc_catalog_load_file(catalog_path, &cat, &err) < 0) {
+    fprintf(stderr, "%s: catalog: %s\n", progname, err.msg);
+    status = EX_CONFIG;
+    goto out;
+  }
+  if (!cli.dry_run && !cli.retract &&
+      oc_obs_codec_new(oc_config_get_str(cfg, "schema.dir"), &codec, &err) < 0) {
+    fprintf(stderr, "%s: schemas: %s\n", progname, err.msg);
+    status = EX_CONFIG;
+    goto out;
+  }
+  if (!cli.dry_run) {
+    if (!oc_config_get_str(cfg, "brokers")) {
+      fprintf(stderr, "%s: no brokers: use -b or set OUTCOMES_KAFKA_BROKERS\n", progname);
+      status = EX_USAGE;
+      goto out;
+    }
+    if (!(conf = kafka_conf(cfg, &err))) {
+      fprintf(stderr, "%s: %s\n", progname, err.msg);
+      status = EX_CONFIG;
+      goto out;
+    }
+  }
+
+  po.topic = oc_config_get_str(cfg, "topic");
+  po.catalog = cat;
+  po.codec = codec;
+  po.strict = cli.strict;
+  po.dry_run = cli.dry_run;
+  po.retract = cli.retract;
+  po.flush_timeout_ms = oc_config_get_int(cfg, "flush.timeout");
+  po.default_observed_at = oc_timestamp_now();
+  po.stop = &g_stop;
+  rc = oc_producer_new(conf, &po, &prod, &err);
+  conf = NULL; /* taken over */
+  if (rc < 0) {
+    fprintf(stderr, "%s: %s\n", progname, err.msg);
+    status = EX_CONFIG;
+    goto out;
+  }
+
+  if (cli.watch) {
+    oc_spool_opts_t so = {
+        .dir = cli.watch,
+        .rescan_ms = oc_config_get_int(cfg, "watch.rescan.interval"),
+        .retry_min_ms = oc_config_get_int(cfg, "watch.retry.backoff.min"),
+        .retry_max_ms = oc_config_get_int(cfg, "watch.retry.backoff.max"),
+        .stop = &g_stop,
+    };
+    if (cli.dry_run) {
+      fprintf(stderr, "%s: --watch and --dry-run do not go together\n", progname);
+      status = EX_USAGE;
+      goto out;
+    }
+    if (oc_spool_run(prod, &so, &err) < 0) {
+      fprintf(stderr, "%s: %s\n", progname, err.msg);
+      status = err.code == OC_ERR_KAFKA ? EX_UNAVAILABLE : EX_IOERR;
+    }
+    goto out;
+  }
+
+  oc_produce_stats_t total;
+  memset(&total, 0, sizeof(total));
+  static char dash[] = "-";
+  char *stdin_only[] = {dash};
+  char **files = optind < argc ? argv + optind : stdin_only;
+  int nfiles = optind < argc ? argc - optind : 1;
+  for (int i = 0; i < nfiles && !g_stop; i++) {
+    oc_produce_stats_t st;
+    rc = oc_producer_file(prod, files[i], NULL, print_reject, NULL, &st, &err);
+    if (rc < 0 && rc != OC_ERR_BAD_FIELD) /* a bad header was printed as a row */
+      fprintf(stderr, "%s: %s\n", progname, err.msg);
+    if (rc == 0 && st.withheld)
+      fprintf(stderr, "%s: %s: --strict: nothing published (%llu rejected row%s)\n", progname,
+              strcmp(files[i], "-") == 0 ? "<stdin>" : files[i],
+              (unsigned long long)st.rejected, st.rejected == 1 ? "" : "s");
+    if (rc == 0 && st.interrupted)
+      fprintf(stderr, "%s: %s: interrupted: the rest of the file was not read\n", progname,
+              strcmp(files[i], "-") == 0 ? "<stdin>" : files[i]);
+    status = worse(status, file_exit_code(rc, &st));
+    total.read += st.read;
+    total.published += st.published;
+    total.rejected += st.rejected;
+    total.not_delivered += st.not_delivered;
+    total.possibly_persisted += st.possibly_persisted;
+    if (rc == OC_ERR_KAFKA && oc_producer_fatal(prod))
+      break;
+  }
+  if (g_stop && status == 0)
+    status = EX_TEMPFAIL;
+  if (cli.dry_run)
+    fprintf(stderr, "rows read %llu, valid %llu, rejected %llu (dry run: nothing sent)\n",
+            (unsigned long long)total.read,
+            (unsigned long long)(total.read - total.rejected),
+            (unsigned long long)total.rejected);
+  else if (total.not_delivered && total.possibly_persisted)
+    fprintf(stderr,
+            "rows read %llu, published %llu, rejected %llu, not delivered %llu"
+            " (%llu of them possibly persisted)\n",
+            (unsigned long long)total.read, (unsigned long long)total.published,
+            (unsigned long long)total.rejected, (unsigned long long)total.not_delivered,
+            (unsigned long long)total.possibly_persisted);
+  else if (total.not_delivered)
+    fprintf(stderr, "rows read %llu, published %llu, rejected %llu, not delivered %llu\n",
+            (unsigned long long)total.read, (unsigned long long)total.published,
+            (unsigned long long)total.rejected, (unsigned long long)total.not_delivered);
+  else
+    fprintf(stderr, "rows read %llu, published %llu, rejected %llu\n",
+            (unsigned long long)total.read, (unsigned long long)total.published,
+            (unsigned long long)total.rejected);
+
+out:
+  oc_producer_destroy(prod);
+  if (conf)
+    rd_kafka_conf_destroy(conf);
+  oc_obs_codec_destroy(codec);
+  oc_catalog_destroy(cat);
+  oc_config_destroy(cfg);
+  return status;
+}
