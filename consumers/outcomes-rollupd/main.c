@@ -1,0 +1,152 @@
+/* outcomes-rollupd - the consumer daemon: Kafka observations to PostgreSQL
+ * facts and rollups, exactly once. A thin main over lib/rollupd.c; see
+ * docs/man/outcomes-rollupd.8. */
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "outcomes/config.h"
+#include "outcomes/err.h"
+#include "outcomes/log.h"
+#include "outcomes/rollupd.h"
+
+#ifndef OC_VERSION
+#define OC_VERSION "unknown"
+#endif
+
+#define PROG "outcomes-rollupd"
+
+/* sysexits.h values, spelled out: the header is BSD, not POSIX. */
+enum {
+  EXIT_OK = 0,
+  EXIT_USAGE = 64,
+  EXIT_UNAVAILABLE = 69,
+  EXIT_SOFTWARE = 70,
+  EXIT_CONFIG = 78,
+};
+
+enum { OPT_MIGRATE = 256, OPT_EXIT_AT_END, OPT_VERSION };
+
+/* SIGTERM/SIGINT received: 1 finishes the batch and leaves, 2 stops now. */
+static volatile sig_atomic_t g_signals;
+
+static void on_signal(int sig) {
+  (void)sig;
+  if (g_signals < 2)
+    g_signals = g_signals + 1;
+}
+
+static void usage(FILE *f) {
+  fprintf(f,
+          "usage: " PROG " [-c FILE] [-X key=value]... [--migrate] [--exit-at-end]\n"
+          "Consume outcome observations from Kafka and apply them to PostgreSQL facts\n"
+          "and rollups, exactly once.\n"
+          "\n"
+          "  -c, --config FILE   read key=value lines from FILE\n"
+          "  -X key=value        set a key (after the file and the environment); kafka.*\n"
+          "                      keys go to librdkafka, pg.* keys to libpq\n"
+          "      --migrate       apply the SQL migrations and sync the catalog first\n"
+          "      --exit-at-end   exit 0 once caught up with the high-water marks seen\n"
+          "                      when the partitions were assigned\n"
+          "      --version       print the version and exit\n"
+          "  -h, --help          print this help and exit\n"
+          "\n"
+          "keys (default):\n");
+  oc_config_print_help(oc_rollupd_conf_defs(), f);
+  fprintf(f, "\nSIGTERM/SIGINT finish the batch in flight and exit 0; a second one exits at once.\n"
+             "Exit status: 0 ok, 64 usage, 69 unavailable, 70 internal error, 78 configuration.\n");
+}
+
+static int install_signals(void) {
+  struct sigaction sa;
+  memset(&sa, 0, sizeof(sa));
+  sa.sa_handler = on_signal;
+  sigemptyset(&sa.sa_mask);
+  if (sigaction(SIGTERM, &sa, NULL) != 0 || sigaction(SIGINT, &sa, NULL) != 0)
+    return -1;
+  sa.sa_handler = SIG_IGN;
+  return sigaction(SIGPIPE, &sa, NULL);
+}
+
+int main(int argc, char **argv) {
+  static const struct option longopts[] = {
+      {"config", required_argument, NULL, 'c'},
+      {"migrate", no_argument, NULL, OPT_MIGRATE},
+      {"exit-at-end", no_argument, NULL, OPT_EXIT_AT_END},
+      {"version", no_argument, NULL, OPT_VERSION},
+      {"help", no_argument, NULL, 'h'},
+      {NULL, 0, NULL, 0},
+  };
+  oc_rollupd_opts_t opts = {false, false};
+  const char *config_path = NULL;
+  char **sets = calloc((size_t)argc + 1, sizeof(char *));
+  size_t n_sets = 0;
+  oc_config_t *cfg = NULL;
+  oc_err_t err;
+  int c, status = EXIT_OK;
+
+  oc_log_init(PROG);
+  oc_err_clear(&err);
+  if (!sets)
+    return EXIT_SOFTWARE;
+  while ((c = getopt_long(argc, argv, "c:X:h", longopts, NULL)) != -1) {
+    switch (c) {
+    case 'c': config_path = optarg; break;
+    case 'X': sets[n_sets++] = optarg; break;
+    case OPT_MIGRATE: opts.migrate = true; break;
+    case OPT_EXIT_AT_END: opts.exit_at_end = true; break;
+    case OPT_VERSION:
+      printf(PROG " %s\n", OC_VERSION);
+      goto out;
+    case 'h':
+      usage(stdout);
+      goto out;
+    default:
+      usage(stderr);
+      status = EXIT_USAGE;
+      goto out;
+    }
+  }
+  if (optind < argc) {
+    fprintf(stderr, PROG ": unexpected argument '%s'\n", argv[optind]);
+    status = EXIT_USAGE;
+    goto out;
+  }
+
+  /* defaults < file < environment < -X */
+  if (!(cfg = oc_config_new(oc_rollupd_conf_defs()))) {
+    status = EXIT_SOFTWARE;
+    goto out;
+  }
+  if ((config_path && oc_config_load_file(cfg, config_path, &err) != 0) ||
+      oc_config_load_env(cfg, &err) != 0) {
+    fprintf(stderr, PROG ": %s\n", err.msg);
+    status = EXIT_CONFIG;
+    goto out;
+  }
+  for (size_t i = 0; i < n_sets; i++) {
+    if (oc_config_set_arg(cfg, sets[i], &err) != 0) {
+      fprintf(stderr, PROG ": %s\n", err.msg);
+      status = EXIT_CONFIG;
+      goto out;
+    }
+  }
+  if (install_signals() != 0) {
+    fprintf(stderr, PROG ": cannot install signal handlers\n");
+    status = EXIT_SOFTWARE;
+    goto out;
+  }
+
+  if (oc_rollupd_run(cfg, &opts, &g_signals, &err) != 0) {
+    oc_log_err("exiting error=\"%s\"", err.msg);
+    status = err.code == OC_ERR_CONFIG || err.code == OC_ERR_USAGE ? EXIT_CONFIG
+             : err.code == OC_ERR_PG || err.code == OC_ERR_KAFKA   ? EXIT_UNAVAILABLE
+                                                                   : EXIT_SOFTWARE;
+  }
+out:
+  oc_config_destroy(cfg);
+  free(sets);
+  return status;
+}
