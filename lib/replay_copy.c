@@ -1,0 +1,444 @@
+/* replay_copy.c - the idempotent producer shared by republish and redrive,
+ * and republish itself; see include/outcomes/replay.h. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "outcomes/kafka.h"
+#include "outcomes/log.h"
+#include "replay_internal.h"
+
+/* ---- producer ---------------------------------------------------------- */
+
+struct oc_rprod_s {
+  oc_replay_t *r; /* borrowed */
+  rd_kafka_t *rk;
+  int64_t *per_part; /* deliveries per target partition */
+  size_t n_parts;
+  int64_t failed; /* since the last flush */
+  rd_kafka_resp_err_t first_err;
+};
+
+static void dr_msg_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque) {
+  (void)rk;
+  oc_rprod_t *p = opaque;
+  int8_t *status = m->_private;
+  if (m->err) {
+    if (p->failed++ == 0)
+      p->first_err = m->err;
+    if (status)
+      *status = -1;
+    return;
+  }
+  if (m->partition >= 0 && (size_t)m->partition < p->n_parts)
+    p->per_part[m->partition]++;
+  if (status)
+    *status = 1;
+}
+
+int oc_rprod_new(oc_replay_t *r, size_t n_target_parts, oc_rprod_t **out, oc_err_t *err) {
+  rd_kafka_conf_t *conf = NULL;
+  oc_rprod_t *p = calloc(1, sizeof(*p));
+  char errstr[512];
+  int rc;
+
+  *out = NULL;
+  if (!p || !(p->per_part = calloc(n_target_parts ? n_target_parts : 1, sizeof(int64_t)))) {
+    rc = oc_err_set(err, OC_ERR_NOMEM, "producer: out of memory");
+    goto out;
+  }
+  p->r = r;
+  p->n_parts = n_target_parts;
+  if ((rc = oc_replay_kafka_conf(r, &conf, err)) != 0)
+    goto out;
+  if ((rc = oc_kafka_conf_set(conf, "enable.idempotence", "true", NULL, err)) != 0 ||
+      (rc = oc_kafka_conf_set(conf, "acks", "all", NULL, err)) != 0)
+    goto out;
+  rd_kafka_conf_set_dr_msg_cb(conf, dr_msg_cb);
+  rd_kafka_conf_set_opaque(conf, p);
+  if (!(p->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr)))) {
+    rc = oc_err_set(err, OC_ERR_KAFKA, "kafka producer: %s", errstr);
+    goto out;
+  }
+  conf = NULL; /* owned by p->rk */
+  *out = p;
+  p = NULL;
+out:
+  if (conf)
+    rd_kafka_conf_destroy(conf);
+  oc_rprod_destroy(p);
+  return rc;
+}
+
+int oc_rprod_send(oc_rprod_t *p, const char *topic, const void *key, size_t key_len,
+                  const void *value, size_t value_len, rd_kafka_headers_t *hdrs, int64_t ts_ms,
+                  int8_t *status, oc_err_t *err) {
+  rd_kafka_resp_err_t e;
+  if (status)
+    *status = 0;
+  for (;;) {
+    /* RD_KAFKA_V_HEADERS takes hdrs over only on success. */
+    e = rd_kafka_producev(p->rk, RD_KAFKA_V_TOPIC(topic),
+                          RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                          RD_KAFKA_V_KEY(key, key_len),
+                          RD_KAFKA_V_VALUE((void *)(uintptr_t)value, value_len),
+                          RD_KAFKA_V_HEADERS(hdrs), RD_KAFKA_V_TIMESTAMP(ts_ms),
+                          RD_KAFKA_V_OPAQUE(status), RD_KAFKA_V_END);
+    if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL)
+      break;
+    rd_kafka_poll(p->rk, 100);
+  }
+  if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    if (hdrs)
+      rd_kafka_headers_destroy(hdrs);
+    if (status)
+      *status = -1;
+    p->failed++;
+    return oc_kafka_err(err, e, "produce");
+  }
+  rd_kafka_poll(p->rk, 0);
+  return 0;
+}
+
+static int64_t now_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int oc_rprod_flush(oc_rprod_t *p, oc_err_t *err) {
+  int64_t until = now_ms() + p->r->flush_timeout_ms;
+  while (rd_kafka_outq_len(p->rk) > 0 && now_ms() < until)
+    rd_kafka_flush(p->rk, 100);
+  if (rd_kafka_outq_len(p->rk) > 0) {
+    /* Out of time: what is left fails through its delivery report. */
+    rd_kafka_purge(p->rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+    rd_kafka_flush(p->rk, 1000);
+  }
+  rd_kafka_poll(p->rk, 0);
+  int64_t failed = p->failed;
+  rd_kafka_resp_err_t first = p->first_err;
+  p->failed = 0;
+  p->first_err = RD_KAFKA_RESP_ERR_NO_ERROR;
+  if (failed)
+    return oc_err_set_retriable(err, OC_ERR_KAFKA, "%" PRId64 " message(s) not delivered: %s",
+                                failed, rd_kafka_err2str(first));
+  return 0;
+}
+
+int64_t oc_rprod_delivered(const oc_rprod_t *p, int32_t partition) {
+  return partition >= 0 && (size_t)partition < p->n_parts ? p->per_part[partition] : 0;
+}
+
+void oc_rprod_destroy(oc_rprod_t *p) {
+  if (!p)
+    return;
+  if (p->rk) {
+    rd_kafka_flush(p->rk, 1000);
+    rd_kafka_destroy(p->rk);
+  }
+  free(p->per_part);
+  free(p);
+}
+
+/* ---- republish --------------------------------------------------------- */
+
+typedef struct rp_part_s {
+  int32_t partition;
+  int64_t lo, hi;     /* watermarks at start */
+  int64_t start, end; /* the range still to copy */
+  int64_t checkpoint; /* committed offset, -1 none */
+  int64_t pos;        /* next offset to copy */
+  int64_t copied;
+  bool done;
+} rp_part_t;
+
+static const oc_part_offset_t *find_off(const oc_part_offset_t *v, size_t n, int32_t part) {
+  for (size_t i = 0; i < n; i++)
+    if (v[i].partition == part)
+      return &v[i];
+  return NULL;
+}
+
+/* The consumer of the source: group = the checkpoint group, never joined
+ * (assign only), offsets committed by hand. */
+static int rp_consumer(oc_replay_t *r, const char *group, rd_kafka_t **out, oc_err_t *err) {
+  rd_kafka_conf_t *conf = NULL;
+  char errstr[512];
+  int rc;
+
+  *out = NULL;
+  if ((rc = oc_replay_kafka_conf(r, &conf, err)) != 0)
+    return rc;
+  if ((rc = oc_kafka_conf_set(conf, "group.id", group, NULL, err)) != 0 ||
+      (rc = oc_kafka_conf_set(conf, "enable.auto.commit", "false", NULL, err)) != 0 ||
+      (rc = oc_kafka_conf_set(conf, "enable.auto.offset.store", "false", NULL, err)) != 0 ||
+      (rc = oc_kafka_conf_set(conf, "enable.partition.eof", "true", NULL, err)) != 0)
+    goto out;
+  if (!(*out = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof(errstr)))) {
+    rc = oc_err_set(err, OC_ERR_KAFKA, "kafka consumer: %s", errstr);
+    goto out;
+  }
+  conf = NULL; /* owned by *out */
+  rd_kafka_poll_set_consumer(*out);
+out:
+  if (conf)
+    rd_kafka_conf_destroy(conf);
+  return rc;
+}
+
+/* Ranges, checkpoint, plan. */
+static int rp_plan(oc_replay_t *r, const oc_republish_opts_t *o, rd_kafka_t *c, rp_part_t *p,
+                   size_t n, oc_err_t *err) {
+  int32_t *parts = malloc(n * sizeof(*parts));
+  int64_t *t_from = calloc(n, sizeof(int64_t)), *t_to = calloc(n, sizeof(int64_t));
+  rd_kafka_topic_partition_list_t *l = NULL;
+  int rc = 0;
+
+  if (!parts || !t_from || !t_to) {
+    rc = oc_err_set(err, OC_ERR_NOMEM, "out of memory");
+    goto out;
+  }
+  for (size_t i = 0; i < n; i++)
+    parts[i] = p[i].partition;
+  if (o->has_from_time && (rc = oc_replay_offsets_for_time(r, o->from_topic, parts, n,
+                                                           o->from_time_ms, t_from, err)) != 0)
+    goto out;
+  if (o->has_to_time &&
+      (rc = oc_replay_offsets_for_time(r, o->from_topic, parts, n, o->to_time_ms, t_to, err)) != 0)
+    goto out;
+  l = rd_kafka_topic_partition_list_new((int)n);
+  for (size_t i = 0; i < n; i++)
+    rd_kafka_topic_partition_list_add(l, o->from_topic, p[i].partition);
+  if (!o->restart) {
+    rd_kafka_resp_err_t e = rd_kafka_committed(c, l, r->timeout_ms);
+    if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      rc = oc_kafka_err(err, e, "read the republish checkpoint");
+      goto out;
+    }
+  }
+  for (size_t i = 0; i < n; i++) {
+    rp_part_t *q = &p[i];
+    const oc_part_offset_t *f = find_off(o->from_offsets, o->n_from_offsets, q->partition);
+    const oc_part_offset_t *t = find_off(o->to_offsets, o->n_to_offsets, q->partition);
+    if ((rc = oc_replay_watermarks(r, o->from_topic, q->partition, &q->lo, &q->hi, err)) != 0)
+      goto out;
+    q->start = q->lo;
+    if (f && f->offset > q->start)
+      q->start = f->offset;
+    if (o->has_from_time)
+      q->start = t_from[i] >= 0 ? (t_from[i] > q->start ? t_from[i] : q->start) : q->hi;
+    q->end = q->hi;
+    if (t && t->offset < q->end)
+      q->end = t->offset;
+    if (o->has_to_time && t_to[i] >= 0 && t_to[i] < q->end)
+      q->end = t_to[i];
+    q->checkpoint = o->restart ? -1 : l->elems[i].offset >= 0 ? l->elems[i].offset : -1;
+    if (q->checkpoint > q->start)
+      q->start = q->checkpoint;
+    if (q->end < q->start)
+      q->end = q->start;
+    q->pos = q->start;
+    q->done = q->start >= q->end;
+    char cp[48] = "";
+    if (q->checkpoint >= 0)
+      snprintf(cp, sizeof(cp), ", checkpoint %" PRId64, q->checkpoint);
+    oc_replay_printf(r,
+                     "%s [%" PRId32 "] -> %s: %s offsets [%" PRId64 ", %" PRId64 "): %" PRId64
+                     " records (watermarks %" PRId64 "..%" PRId64 "%s)",
+                     o->from_topic, q->partition, o->to_topic,
+                     o->dry_run ? "would copy" : "copy", q->start, q->end, q->end - q->start,
+                     q->lo, q->hi, cp);
+  }
+out:
+  if (l)
+    rd_kafka_topic_partition_list_destroy(l);
+  free(parts);
+  free(t_from);
+  free(t_to);
+  return rc;
+}
+
+/* Commit every partition's position as the checkpoint. */
+static int rp_checkpoint(oc_replay_t *r, const char *topic, rd_kafka_t *c, const rp_part_t *p,
+                         size_t n, oc_err_t *err) {
+  rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new((int)n);
+  int rc = 0;
+  for (size_t i = 0; i < n; i++)
+    if (p[i].pos > p[i].start || p[i].checkpoint >= 0)
+      rd_kafka_topic_partition_list_add(l, topic, p[i].partition)->offset = p[i].pos;
+  if (l->cnt > 0) {
+    rd_kafka_resp_err_t e = rd_kafka_commit(c, l, 0);
+    if (e != RD_KAFKA_RESP_ERR_NO_ERROR)
+      rc = oc_kafka_err(err, e, "commit the republish checkpoint");
+    for (int i = 0; rc == 0 && i < l->cnt; i++)
+      if (l->elems[i].err)
+        rc = oc_kafka_err(err, l->elems[i].err, "commit the republish checkpoint");
+  }
+  rd_kafka_topic_partition_list_destroy(l);
+  (void)r;
+  return rc;
+}
+
+static rp_part_t *rp_find(rp_part_t *p, size_t n, int32_t part) {
+  for (size_t i = 0; i < n; i++)
+    if (p[i].partition == part)
+      return &p[i];
+  return NULL;
+}
+
+/* Stop fetching a partition whose range is copied. */
+static void rp_pause(rd_kafka_t *c, const char *topic, int32_t partition) {
+  rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
+  rd_kafka_topic_partition_list_add(l, topic, partition);
+  rd_kafka_pause_partitions(c, l);
+  rd_kafka_topic_partition_list_destroy(l);
+}
+
+/* Copy one message; the caller has checked its range. */
+static int rp_copy(const oc_republish_opts_t *o, oc_rprod_t *prod, const rd_kafka_message_t *m,
+                   oc_err_t *err) {
+  rd_kafka_headers_t *src = NULL, *hdrs = NULL;
+  int64_t ts = 0;
+  if (rd_kafka_message_headers(m, &src) == RD_KAFKA_RESP_ERR_NO_ERROR && src)
+    hdrs = rd_kafka_headers_copy(src); /* src is the message's */
+  if (o->keep_timestamps) {
+    rd_kafka_timestamp_type_t tt;
+    int64_t t = rd_kafka_message_timestamp(m, &tt);
+    ts = t > 0 ? t : 0;
+  }
+  return oc_rprod_send(prod, o->to_topic, m->key, m->key_len, m->payload, m->len, hdrs, ts,
+                       NULL, err);
+}
+
+int oc_replay_republish(oc_replay_t *r, const oc_republish_opts_t *o, oc_err_t *err) {
+  rd_kafka_t *meta, *c = NULL;
+  oc_rprod_t *prod = NULL;
+  rd_kafka_topic_partition_list_t *assign = NULL;
+  rp_part_t *p = NULL;
+  int32_t *sel = NULL;
+  size_t n = 0;
+  int to_count = 0, rc;
+  char group[512];
+  int64_t chunk = oc_config_get_int(r->cfg, "republish.chunk"), in_chunk = 0, total = 0;
+
+  if (strcmp(o->from_topic, o->to_topic) == 0)
+    return oc_err_set(err, OC_ERR_USAGE, "--from-topic and --to-topic are the same topic");
+  snprintf(group, sizeof(group), OC_REPLAY_CHECKPOINT_GROUP_PREFIX "%s", o->to_topic);
+  if ((rc = oc_replay_meta(r, &meta, err)) != 0 ||
+      (rc = oc_kafka_partition_count(meta, o->to_topic, r->timeout_ms, &to_count, err)) != 0 ||
+      (rc = oc_replay_select_partitions(r, o->from_topic, o->partitions, o->n_partitions, &sel,
+                                        &n, err)) != 0)
+    goto out;
+  if (!(p = calloc(n ? n : 1, sizeof(*p)))) {
+    rc = oc_err_set(err, OC_ERR_NOMEM, "out of memory");
+    goto out;
+  }
+  for (size_t i = 0; i < n; i++)
+    p[i].partition = sel[i];
+  if ((rc = rp_consumer(r, group, &c, err)) != 0 || (rc = rp_plan(r, o, c, p, n, err)) != 0)
+    goto out;
+  int64_t planned = 0;
+  for (size_t i = 0; i < n; i++)
+    planned += p[i].end - p[i].start;
+  if (o->dry_run) {
+    oc_replay_printf(r, "total: would copy %" PRId64 " records (dry run: nothing sent)",
+                     planned);
+    goto out;
+  }
+  if (planned == 0) {
+    oc_replay_printf(r, "total: copied 0 records (nothing in range or already copied)");
+    goto out;
+  }
+  if ((rc = oc_rprod_new(r, (size_t)to_count, &prod, err)) != 0)
+    goto out;
+  assign = rd_kafka_topic_partition_list_new((int)n);
+  for (size_t i = 0; i < n; i++)
+    if (!p[i].done)
+      rd_kafka_topic_partition_list_add(assign, o->from_topic, p[i].partition)->offset =
+          p[i].start;
+  rd_kafka_resp_err_t e = rd_kafka_assign(c, assign);
+  if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    rc = oc_kafka_err(err, e, "assign");
+    goto out;
+  }
+
+  size_t left = 0;
+  for (size_t i = 0; i < n; i++)
+    left += !p[i].done;
+  while (left > 0 && !oc_replay_stopping(r)) {
+    rd_kafka_message_t *m = rd_kafka_consumer_poll(c, 100);
+    if (!m)
+      continue;
+    rp_part_t *q = m->rkt ? rp_find(p, n, m->partition) : NULL;
+    if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+      /* The end may lie past the last record (transaction markers,
+       * compaction): at the end of the log the range is done. */
+      if (q && !q->done && m->offset >= q->end) {
+        q->pos = q->end;
+        q->done = true;
+        left--;
+      }
+    } else if (m->err) {
+      rc = oc_kafka_err(err, m->err, "consume");
+      if (err)
+        oc_err_prefix(err, "%s [%" PRId32 "]: ", o->from_topic, m->partition);
+      rd_kafka_message_destroy(m);
+      break;
+    } else if (q && !q->done) {
+      if (m->offset < q->end) {
+        if ((rc = rp_copy(o, prod, m, err)) != 0) {
+          rd_kafka_message_destroy(m);
+          break;
+        }
+        q->copied++;
+        in_chunk++;
+        total++;
+      }
+      q->pos = m->offset + 1;
+      if (q->pos >= q->end) {
+        q->pos = q->end;
+        q->done = true;
+        left--;
+        rp_pause(c, o->from_topic, q->partition);
+      }
+    }
+    rd_kafka_message_destroy(m);
+    if (in_chunk >= chunk || left == 0) {
+      if ((rc = oc_rprod_flush(prod, err)) != 0 ||
+          (rc = rp_checkpoint(r, o->from_topic, c, p, n, err)) != 0)
+        break;
+      in_chunk = 0;
+    }
+  }
+  if (rc == 0 && left > 0) {
+    /* Stopped on request: keep what is acknowledged. */
+    if ((rc = oc_rprod_flush(prod, err)) == 0 &&
+        (rc = rp_checkpoint(r, o->from_topic, c, p, n, err)) == 0)
+      rc = oc_err_set(err, OC_ERR_IO, "stopped on request after %" PRId64 " records", total);
+  }
+  for (size_t i = 0; i < n; i++)
+    oc_replay_printf(r, "%s [%" PRId32 "]: copied %" PRId64 " records, position %" PRId64,
+                     o->from_topic, p[i].partition, p[i].copied, p[i].pos);
+  for (int i = 0; i < to_count; i++)
+    oc_replay_printf(r, "%s [%d]: received %" PRId64 " records", o->to_topic, i,
+                     oc_rprod_delivered(prod, i));
+  if (rc == 0)
+    oc_replay_printf(r, "total: copied %" PRId64 " records", total);
+  else
+    oc_replay_printf(r, "total: %" PRId64 " records sent, not all of them checkpointed: "
+                     "re-run to go on from the checkpoint", total);
+out:
+  if (assign)
+    rd_kafka_topic_partition_list_destroy(assign);
+  oc_rprod_destroy(prod);
+  if (c) {
+    rd_kafka_consumer_close(c);
+    rd_kafka_destroy(c);
+  }
+  free(p);
+  free(sel);
+  return rc;
+}

@@ -1,0 +1,91 @@
+/*
+ * replay_internal.h - shared by the replay modules (replay.c: context,
+ * parsing, connections, the live-members check, rewind; replay_copy.c:
+ * producer and republish; replay_rebuild.c; replay_dlq.c). Not installed.
+ */
+#ifndef OC_REPLAY_INTERNAL_H
+#define OC_REPLAY_INTERNAL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <libpq-fe.h>
+#include <librdkafka/rdkafka.h>
+
+#include "outcomes/replay.h"
+
+struct oc_replay_s {
+  const oc_config_t *cfg; /* borrowed */
+  oc_replay_out_fn out;
+  void *opaque;
+  const volatile sig_atomic_t *stop; /* borrowed, may be NULL */
+  int timeout_ms;                    /* Kafka requests */
+  int64_t flush_timeout_ms;
+  PGconn *pg;       /* owned; opened on first use */
+  rd_kafka_t *meta; /* owned; a consumer handle without a group, for
+                       metadata, watermarks, offsets for times, admin */
+};
+
+/* One report line through r->out. */
+void oc_replay_printf(oc_replay_t *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+bool oc_replay_stopping(const oc_replay_t *r);
+
+/* The PostgreSQL connection (borrowed from r), opened on first use. */
+int oc_replay_pg(oc_replay_t *r, PGconn **out, oc_err_t *err);
+
+/* Fails with OC_ERR_CONFIG unless outcomes.schema_migrations is at least
+ * at version min. */
+int oc_replay_check_schema(oc_replay_t *r, int min, oc_err_t *err);
+
+/* A librdkafka configuration with brokers, our defaults and every kafka.*
+ * key (the reserved ones refused). Caller frees with rd_kafka_conf_destroy
+ * unless handed to rd_kafka_new. */
+int oc_replay_kafka_conf(oc_replay_t *r, rd_kafka_conf_t **out, oc_err_t *err);
+
+/* The metadata handle (borrowed from r), created on first use. */
+int oc_replay_meta(oc_replay_t *r, rd_kafka_t **out, oc_err_t *err);
+
+/* Low and high-water marks of one partition. */
+int oc_replay_watermarks(oc_replay_t *r, const char *topic, int32_t partition, int64_t *lo,
+                         int64_t *hi, oc_err_t *err);
+
+/* The first offset with a timestamp >= time_ms of each partition in
+ * parts[0..n) into out[i] (-1: none, the caller decides). */
+int oc_replay_offsets_for_time(oc_replay_t *r, const char *topic, const int32_t *parts,
+                               size_t n, int64_t time_ms, int64_t *out, oc_err_t *err);
+
+/* Select partitions: the requested ones, checked against the topic's
+ * count, or every partition. *out is malloc'ed (caller frees). */
+int oc_replay_select_partitions(oc_replay_t *r, const char *topic, const int32_t *req,
+                                size_t n_req, int32_t **out, size_t *n_out, oc_err_t *err);
+
+/* ---- an idempotent producer whose every delivery report is counted ---- */
+
+typedef struct oc_rprod_s oc_rprod_t;
+
+/* n_target_parts: size of the per-partition delivery counts (0: none).
+ * Caller frees with oc_rprod_destroy(). */
+int oc_rprod_new(oc_replay_t *r, size_t n_target_parts, oc_rprod_t **out, oc_err_t *err);
+
+/* Produce one message. key/value may be NULL (a NULL value is a
+ * tombstone); hdrs is taken over in every case (may be NULL); ts_ms 0 =
+ * now. status (may be NULL) is set to 1 when delivered, -1 when not, by
+ * the delivery report. Waits out a full queue. */
+int oc_rprod_send(oc_rprod_t *p, const char *topic, const void *key, size_t key_len,
+                  const void *value, size_t value_len, rd_kafka_headers_t *hdrs, int64_t ts_ms,
+                  int8_t *status, oc_err_t *err);
+
+/* Wait for every delivery report (bounded by the flush timeout; what is
+ * left is purged and counts as failed). Fails with OC_ERR_KAFKA when any
+ * message since the last flush was not delivered. */
+int oc_rprod_flush(oc_rprod_t *p, oc_err_t *err);
+
+int64_t oc_rprod_delivered(const oc_rprod_t *p, int32_t partition);
+void oc_rprod_destroy(oc_rprod_t *p);
+
+/* "{1,2,3}" for a PostgreSQL array parameter into buf; false when it does
+ * not fit. */
+bool oc_replay_int_array(char *buf, size_t cap, const int64_t *v, size_t n);
+
+#endif

@@ -1,0 +1,479 @@
+/* outcomes-replay - rewind a consumer group, republish a topic range,
+ * rebuild rollups, list/show/redrive dead letters. A thin main over
+ * lib/replay*.c; see docs/man/outcomes-replay.8. */
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "outcomes/config.h"
+#include "outcomes/err.h"
+#include "outcomes/log.h"
+#include "outcomes/replay.h"
+
+#ifndef OC_VERSION
+#define OC_VERSION "unknown"
+#endif
+
+#define PROG "outcomes-replay"
+
+/* sysexits.h values, spelled out: the header is BSD, not POSIX. */
+enum {
+  EXIT_OK = 0,
+  EXIT_USAGE = 64,
+  EXIT_DATAERR = 65,
+  EXIT_NOINPUT = 66,
+  EXIT_UNAVAILABLE = 69,
+  EXIT_SOFTWARE = 70,
+  EXIT_TEMPFAIL = 75,
+  EXIT_CONFIG = 78,
+};
+
+enum {
+  OPT_VERSION = 256, OPT_DRY_RUN, OPT_FORCE, OPT_GROUP, OPT_TOPIC, OPT_TO_BEGINNING,
+  OPT_TO_TIME, OPT_TO_OFFSET, OPT_PARTITIONS, OPT_FROM_TOPIC, OPT_TO_TOPIC, OPT_FROM_TIME,
+  OPT_FROM_OFFSET, OPT_KEEP_TS, OPT_RESTART, OPT_METRIC, OPT_FROM, OPT_TO, OPT_BATCH,
+  OPT_CODE, OPT_LIMIT, OPT_ALL, OPT_PENDING, OPT_MAX
+};
+
+static volatile sig_atomic_t g_stop;
+
+static void on_signal(int sig) {
+  (void)sig;
+  g_stop = 1;
+}
+
+static void print_line(void *opaque, const char *line) {
+  (void)opaque;
+  printf("%s\n", line);
+  fflush(stdout);
+}
+
+static void usage(FILE *f) {
+  fprintf(f,
+          "usage: " PROG " [-c FILE] [-X key=value]... [--dry-run] [--force] COMMAND ...\n"
+          "\n"
+          "  rewind --group G --topic T (--to-beginning | --to-time TS |\n"
+          "         --to-offset P:O[,P:O...]) [--partitions P[,P...]]\n"
+          "      move the group's offsets stored in PostgreSQL; the daemon consumes again\n"
+          "  republish --from-topic A --to-topic B [--from-time TS] [--to-time TS]\n"
+          "         [--from-offset P:O,...] [--to-offset P:O,...] [--partitions P,...]\n"
+          "         [--keep-timestamps] [--restart]\n"
+          "      copy a range [from, to) of A to B: keys, values, tombstones, headers\n"
+          "  rebuild [--metric M]... [--from DATE] [--to DATE] [--batch N]\n"
+          "      recompute rollups from facts, online (dates widened to whole years)\n"
+          "  dlq list [--code C] [--group G] [--pending] [--limit N]\n"
+          "  dlq show ID\n"
+          "  dlq redrive (ID... | --code C | --all) [--group G] [--topic T]\n"
+          "      re-publish dead letters, mark them redriven once acknowledged\n"
+          "\n"
+          "  -c, --config FILE   read key=value lines from FILE\n"
+          "  -X key=value        set a key (after the file and the environment); kafka.*\n"
+          "                      keys go to librdkafka, pg.* keys to libpq\n"
+          "  -n, --dry-run       print what would be done; change nothing\n"
+          "      --force         rewind even when the group has live members\n"
+          "      --version       print the version and exit\n"
+          "  -h, --help          print this help and exit\n"
+          "\n"
+          "TS is RFC 3339 (2024-04-02T06:00:00Z) or @MILLISECONDS since the epoch.\n"
+          "\n"
+          "keys (default):\n");
+  oc_config_print_help(oc_replay_conf_defs(), f);
+  fprintf(f, "\nExit status: 0 ok, 64 usage, 65 bad data, 66 not found (topic, dead letter),\n"
+             "69 Kafka or PostgreSQL unavailable or records not delivered, 70 internal error,\n"
+             "75 refused: the group has live members (or interrupted: re-run), 78 configuration.\n");
+}
+
+static int install_signals(void) {
+  struct sigaction sa;
+  memset(&sa, 0, sizeof(sa));
+  sa.sa_handler = on_signal;
+  sigemptyset(&sa.sa_mask);
+  if (sigaction(SIGTERM, &sa, NULL) != 0 || sigaction(SIGINT, &sa, NULL) != 0)
+    return -1;
+  sa.sa_handler = SIG_IGN;
+  return sigaction(SIGPIPE, &sa, NULL);
+}
+
+static int exit_for(const oc_err_t *err) {
+  switch (err->code) {
+  case OC_ERR_USAGE: return EXIT_USAGE;
+  case OC_ERR_CONFIG: return EXIT_CONFIG;
+  case OC_ERR_NOT_FOUND: return EXIT_NOINPUT;
+  case OC_ERR_CONFLICT: return EXIT_TEMPFAIL;
+  case OC_ERR_KAFKA:
+  case OC_ERR_PG: return EXIT_UNAVAILABLE;
+  default:
+    if (g_stop)
+      return EXIT_TEMPFAIL;
+    return oc_err_is_data(err->code) ? EXIT_DATAERR : EXIT_SOFTWARE;
+  }
+}
+
+/* Command-line state. */
+typedef struct args_s {
+  const char *config_path;
+  char **sets;
+  size_t n_sets;
+  bool seen[OPT_MAX];
+  bool dry_run, force;
+  const char *group, *topic, *to_time, *to_offset, *partitions, *from_topic, *to_topic;
+  const char *from_time, *from_offset, *from, *to, *batch, *code, *limit;
+  bool to_beginning, keep_ts, restart, all, pending;
+  const char **metrics;
+  size_t n_metrics;
+} args_t;
+
+/* Options that only some commands take: refuse them elsewhere. */
+static int check_opts(const args_t *a, const char *cmd, const int *allowed) {
+  static const int specific[] = {OPT_FORCE, OPT_GROUP, OPT_TOPIC, OPT_TO_BEGINNING,
+                                 OPT_TO_TIME, OPT_TO_OFFSET, OPT_PARTITIONS, OPT_FROM_TOPIC,
+                                 OPT_TO_TOPIC, OPT_FROM_TIME, OPT_FROM_OFFSET, OPT_KEEP_TS,
+                                 OPT_RESTART, OPT_METRIC, OPT_FROM, OPT_TO, OPT_BATCH,
+                                 OPT_CODE, OPT_LIMIT, OPT_ALL, OPT_PENDING, 0};
+  static const char *const names[] = {
+      "--force", "--group", "--topic", "--to-beginning", "--to-time", "--to-offset",
+      "--partitions", "--from-topic", "--to-topic", "--from-time", "--from-offset",
+      "--keep-timestamps", "--restart", "--metric", "--from", "--to", "--batch", "--code",
+      "--limit", "--all", "--pending"};
+  for (size_t i = 0; specific[i]; i++) {
+    if (!a->seen[specific[i]])
+      continue;
+    bool ok = false;
+    for (size_t k = 0; allowed[k]; k++)
+      ok |= allowed[k] == specific[i];
+    if (!ok) {
+      fprintf(stderr, PROG ": %s does not apply to '%s'\n", names[i], cmd);
+      return -1;
+    }
+  }
+  return 0;
+}
+
+static int cmd_rewind(oc_replay_t *r, const args_t *a, oc_err_t *err) {
+  static const int allowed[] = {OPT_FORCE, OPT_GROUP, OPT_TOPIC, OPT_TO_BEGINNING,
+                                OPT_TO_TIME, OPT_TO_OFFSET, OPT_PARTITIONS, 0};
+  oc_rewind_opts_t o;
+  oc_part_offset_t *offs = NULL;
+  int32_t *parts = NULL;
+  int rc;
+
+  if (check_opts(a, "rewind", allowed) != 0)
+    return oc_err_set(err, OC_ERR_USAGE, "see --help");
+  if (!a->group || !a->topic)
+    return oc_err_set(err, OC_ERR_USAGE, "rewind needs --group and --topic");
+  if ((int)a->to_beginning + (a->to_time != NULL) + (a->to_offset != NULL) != 1)
+    return oc_err_set(err, OC_ERR_USAGE,
+                      "rewind needs one of --to-beginning, --to-time, --to-offset");
+  memset(&o, 0, sizeof(o));
+  o.group = a->group;
+  o.topic = a->topic;
+  o.dry_run = a->dry_run;
+  o.force = a->force;
+  o.to = a->to_time ? OC_REWIND_TIME : a->to_offset ? OC_REWIND_OFFSETS : OC_REWIND_BEGINNING;
+  if ((a->to_time && (rc = oc_replay_parse_time(a->to_time, &o.time_ms, err)) != 0) ||
+      (a->to_offset &&
+       (rc = oc_replay_parse_offsets(a->to_offset, &offs, &o.n_offsets, err)) != 0) ||
+      (a->partitions &&
+       (rc = oc_replay_parse_partitions(a->partitions, &parts, &o.n_partitions, err)) != 0))
+    goto out;
+  o.offsets = offs;
+  o.partitions = parts;
+  rc = oc_replay_rewind(r, &o, err);
+out:
+  free(offs);
+  free(parts);
+  return rc;
+}
+
+static int cmd_republish(oc_replay_t *r, const args_t *a, oc_err_t *err) {
+  static const int allowed[] = {OPT_FROM_TOPIC, OPT_TO_TOPIC, OPT_FROM_TIME, OPT_TO_TIME,
+                                OPT_FROM_OFFSET, OPT_TO_OFFSET, OPT_PARTITIONS, OPT_KEEP_TS,
+                                OPT_RESTART, 0};
+  oc_republish_opts_t o;
+  oc_part_offset_t *from = NULL, *to = NULL;
+  int32_t *parts = NULL;
+  int rc;
+
+  if (check_opts(a, "republish", allowed) != 0)
+    return oc_err_set(err, OC_ERR_USAGE, "see --help");
+  if (!a->from_topic || !a->to_topic)
+    return oc_err_set(err, OC_ERR_USAGE, "republish needs --from-topic and --to-topic");
+  memset(&o, 0, sizeof(o));
+  o.from_topic = a->from_topic;
+  o.to_topic = a->to_topic;
+  o.keep_timestamps = a->keep_ts;
+  o.restart = a->restart;
+  o.dry_run = a->dry_run;
+  o.has_from_time = a->from_time != NULL;
+  o.has_to_time = a->to_time != NULL;
+  if ((a->from_time && (rc = oc_replay_parse_time(a->from_time, &o.from_time_ms, err)) != 0) ||
+      (a->to_time && (rc = oc_replay_parse_time(a->to_time, &o.to_time_ms, err)) != 0) ||
+      (a->from_offset &&
+       (rc = oc_replay_parse_offsets(a->from_offset, &from, &o.n_from_offsets, err)) != 0) ||
+      (a->to_offset &&
+       (rc = oc_replay_parse_offsets(a->to_offset, &to, &o.n_to_offsets, err)) != 0) ||
+      (a->partitions &&
+       (rc = oc_replay_parse_partitions(a->partitions, &parts, &o.n_partitions, err)) != 0))
+    goto out;
+  o.from_offsets = from;
+  o.to_offsets = to;
+  o.partitions = parts;
+  rc = oc_replay_republish(r, &o, err);
+out:
+  free(from);
+  free(to);
+  free(parts);
+  return rc;
+}
+
+static int cmd_rebuild(oc_replay_t *r, const args_t *a, oc_err_t *err) {
+  static const int allowed[] = {OPT_METRIC, OPT_FROM, OPT_TO, OPT_BATCH, 0};
+  oc_rebuild_opts_t o;
+
+  if (check_opts(a, "rebuild", allowed) != 0)
+    return oc_err_set(err, OC_ERR_USAGE, "see --help");
+  memset(&o, 0, sizeof(o));
+  o.metrics = a->metrics;
+  o.n_metrics = a->n_metrics;
+  o.dry_run = a->dry_run;
+  if (a->from) {
+    if (strlen(a->from) != 10)
+      return oc_err_set(err, OC_ERR_USAGE, "--from '%s': want YYYY-MM-DD", a->from);
+    o.has_from = true;
+    memcpy(o.from, a->from, 11);
+  }
+  if (a->to) {
+    if (strlen(a->to) != 10)
+      return oc_err_set(err, OC_ERR_USAGE, "--to '%s': want YYYY-MM-DD", a->to);
+    o.has_to = true;
+    memcpy(o.to, a->to, 11);
+  }
+  if (a->batch) {
+    char *end;
+    o.batch_orgs = strtoll(a->batch, &end, 10);
+    if (*end || o.batch_orgs < 1)
+      return oc_err_set(err, OC_ERR_USAGE, "--batch '%s': want a positive integer", a->batch);
+  }
+  return oc_replay_rebuild(r, &o, err);
+}
+
+static int cmd_dlq(oc_replay_t *r, const args_t *a, int argc, char **argv, oc_err_t *err) {
+  static const int allowed_list[] = {OPT_CODE, OPT_GROUP, OPT_PENDING, OPT_LIMIT, 0};
+  static const int allowed_show[] = {0};
+  static const int allowed_redrive[] = {OPT_CODE, OPT_GROUP, OPT_ALL, OPT_TOPIC, 0};
+  oc_dlq_filter_t f;
+  int64_t *ids = NULL;
+  int rc = 0;
+
+  if (argc < 1)
+    return oc_err_set(err, OC_ERR_USAGE, "dlq needs list, show or redrive");
+  memset(&f, 0, sizeof(f));
+  f.code = a->code;
+  f.group = a->group;
+  f.all = a->all;
+  f.pending_only = a->pending;
+  if (argc > 1 && !(ids = calloc((size_t)argc, sizeof(*ids))))
+    return oc_err_set(err, OC_ERR_NOMEM, "out of memory");
+  for (int i = 1; i < argc; i++) {
+    char *end;
+    ids[i - 1] = strtoll(argv[i], &end, 10);
+    if (*end || ids[i - 1] < 1) {
+      rc = oc_err_set(err, OC_ERR_USAGE, "'%s' is not a dead-letter id", argv[i]);
+      goto out;
+    }
+  }
+  if (strcmp(argv[0], "list") == 0) {
+    if (check_opts(a, "dlq list", allowed_list) != 0 || argc > 1) {
+      rc = oc_err_set(err, OC_ERR_USAGE, "dlq list takes options only: see --help");
+      goto out;
+    }
+    if (a->limit) {
+      char *end;
+      f.limit = strtoll(a->limit, &end, 10);
+      if (*end || f.limit < 1) {
+        rc = oc_err_set(err, OC_ERR_USAGE, "--limit '%s': want a positive integer", a->limit);
+        goto out;
+      }
+    }
+    rc = oc_replay_dlq_list(r, &f, err);
+  } else if (strcmp(argv[0], "show") == 0) {
+    if (check_opts(a, "dlq show", allowed_show) != 0 || argc != 2) {
+      rc = oc_err_set(err, OC_ERR_USAGE, "dlq show takes one id");
+      goto out;
+    }
+    rc = oc_replay_dlq_show(r, ids[0], err);
+  } else if (strcmp(argv[0], "redrive") == 0) {
+    if (check_opts(a, "dlq redrive", allowed_redrive) != 0) {
+      rc = oc_err_set(err, OC_ERR_USAGE, "see --help");
+      goto out;
+    }
+    if ((argc > 1) + (a->code != NULL) + a->all != 1) {
+      rc = oc_err_set(err, OC_ERR_USAGE, "dlq redrive needs one of: ids, --code C, --all");
+      goto out;
+    }
+    f.ids = ids;
+    f.n_ids = (size_t)(argc - 1);
+    rc = oc_replay_dlq_redrive(r, &f, a->topic, a->dry_run, err);
+  } else {
+    rc = oc_err_set(err, OC_ERR_USAGE, "unknown dlq command '%s'", argv[0]);
+  }
+out:
+  free(ids);
+  return rc;
+}
+
+int main(int argc, char **argv) {
+  static const struct option longopts[] = {
+      {"config", required_argument, NULL, 'c'},
+      {"dry-run", no_argument, NULL, 'n'},
+      {"force", no_argument, NULL, OPT_FORCE},
+      {"group", required_argument, NULL, OPT_GROUP},
+      {"topic", required_argument, NULL, OPT_TOPIC},
+      {"to-beginning", no_argument, NULL, OPT_TO_BEGINNING},
+      {"to-time", required_argument, NULL, OPT_TO_TIME},
+      {"to-offset", required_argument, NULL, OPT_TO_OFFSET},
+      {"partitions", required_argument, NULL, OPT_PARTITIONS},
+      {"from-topic", required_argument, NULL, OPT_FROM_TOPIC},
+      {"to-topic", required_argument, NULL, OPT_TO_TOPIC},
+      {"from-time", required_argument, NULL, OPT_FROM_TIME},
+      {"from-offset", required_argument, NULL, OPT_FROM_OFFSET},
+      {"keep-timestamps", no_argument, NULL, OPT_KEEP_TS},
+      {"restart", no_argument, NULL, OPT_RESTART},
+      {"metric", required_argument, NULL, OPT_METRIC},
+      {"from", required_argument, NULL, OPT_FROM},
+      {"to", required_argument, NULL, OPT_TO},
+      {"batch", required_argument, NULL, OPT_BATCH},
+      {"code", required_argument, NULL, OPT_CODE},
+      {"limit", required_argument, NULL, OPT_LIMIT},
+      {"all", no_argument, NULL, OPT_ALL},
+      {"pending", no_argument, NULL, OPT_PENDING},
+      {"version", no_argument, NULL, OPT_VERSION},
+      {"help", no_argument, NULL, 'h'},
+      {NULL, 0, NULL, 0},
+  };
+  args_t a;
+  oc_config_t *cfg = NULL;
+  oc_replay_t *r = NULL;
+  oc_err_t err;
+  int c, status = EXIT_OK, rc = 0;
+
+  oc_log_init(PROG);
+  oc_err_clear(&err);
+  memset(&a, 0, sizeof(a));
+  a.sets = calloc((size_t)argc + 1, sizeof(char *));
+  a.metrics = calloc((size_t)argc + 1, sizeof(char *));
+  if (!a.sets || !a.metrics) {
+    status = EXIT_SOFTWARE;
+    goto out;
+  }
+  while ((c = getopt_long(argc, argv, "c:X:nh", longopts, NULL)) != -1) {
+    if (c >= 0 && c < OPT_MAX)
+      a.seen[c] = true;
+    switch (c) {
+    case 'c': a.config_path = optarg; break;
+    case 'X': a.sets[a.n_sets++] = optarg; break;
+    case 'n': a.dry_run = true; break;
+    case OPT_FORCE: a.force = true; break;
+    case OPT_GROUP: a.group = optarg; break;
+    case OPT_TOPIC: a.topic = optarg; break;
+    case OPT_TO_BEGINNING: a.to_beginning = true; break;
+    case OPT_TO_TIME: a.to_time = optarg; break;
+    case OPT_TO_OFFSET: a.to_offset = optarg; break;
+    case OPT_PARTITIONS: a.partitions = optarg; break;
+    case OPT_FROM_TOPIC: a.from_topic = optarg; break;
+    case OPT_TO_TOPIC: a.to_topic = optarg; break;
+    case OPT_FROM_TIME: a.from_time = optarg; break;
+    case OPT_FROM_OFFSET: a.from_offset = optarg; break;
+    case OPT_KEEP_TS: a.keep_ts = true; break;
+    case OPT_RESTART: a.restart = true; break;
+    case OPT_METRIC: a.metrics[a.n_metrics++] = optarg; break;
+    case OPT_FROM: a.from = optarg; break;
+    case OPT_TO: a.to = optarg; break;
+    case OPT_BATCH: a.batch = optarg; break;
+    case OPT_CODE: a.code = optarg; break;
+    case OPT_LIMIT: a.limit = optarg; break;
+    case OPT_ALL: a.all = true; break;
+    case OPT_PENDING: a.pending = true; break;
+    case OPT_VERSION:
+      printf(PROG " %s\n", OC_VERSION);
+      goto out;
+    case 'h':
+      usage(stdout);
+      goto out;
+    default:
+      usage(stderr);
+      status = EXIT_USAGE;
+      goto out;
+    }
+  }
+  if (optind >= argc) {
+    fprintf(stderr, PROG ": no command: rewind, republish, rebuild or dlq (see --help)\n");
+    status = EXIT_USAGE;
+    goto out;
+  }
+
+  /* defaults < file < environment < -X */
+  if (!(cfg = oc_config_new(oc_replay_conf_defs()))) {
+    status = EXIT_SOFTWARE;
+    goto out;
+  }
+  if ((a.config_path && oc_config_load_file(cfg, a.config_path, &err) != 0) ||
+      oc_config_load_env(cfg, &err) != 0) {
+    fprintf(stderr, PROG ": %s\n", err.msg);
+    status = EXIT_CONFIG;
+    goto out;
+  }
+  for (size_t i = 0; i < a.n_sets; i++) {
+    if (oc_config_set_arg(cfg, a.sets[i], &err) != 0) {
+      fprintf(stderr, PROG ": %s\n", err.msg);
+      status = EXIT_CONFIG;
+      goto out;
+    }
+  }
+  int level = oc_log_level_from_name(oc_config_get_str(cfg, "log.level"));
+  if (level < 0) {
+    fprintf(stderr, PROG ": log.level: unknown level '%s'\n",
+            oc_config_get_str(cfg, "log.level"));
+    status = EXIT_CONFIG;
+    goto out;
+  }
+  oc_log_set_level(level);
+  if (install_signals() != 0) {
+    fprintf(stderr, PROG ": cannot install signal handlers\n");
+    status = EXIT_SOFTWARE;
+    goto out;
+  }
+  if (oc_replay_new(cfg, print_line, NULL, &g_stop, &r, &err) != 0) {
+    fprintf(stderr, PROG ": %s\n", err.msg);
+    status = EXIT_SOFTWARE;
+    goto out;
+  }
+
+  const char *cmd = argv[optind];
+  int nargs = argc - optind - 1;
+  if (strcmp(cmd, "dlq") == 0) {
+    rc = cmd_dlq(r, &a, nargs, argv + optind + 1, &err);
+  } else if (nargs > 0) {
+    rc = oc_err_set(&err, OC_ERR_USAGE, "unexpected argument '%s'", argv[optind + 1]);
+  } else if (strcmp(cmd, "rewind") == 0) {
+    rc = cmd_rewind(r, &a, &err);
+  } else if (strcmp(cmd, "republish") == 0) {
+    rc = cmd_republish(r, &a, &err);
+  } else if (strcmp(cmd, "rebuild") == 0) {
+    rc = cmd_rebuild(r, &a, &err);
+  } else {
+    rc = oc_err_set(&err, OC_ERR_USAGE, "unknown command '%s' (see --help)", cmd);
+  }
+  if (rc != 0) {
+    fprintf(stderr, PROG ": %s\n", err.msg);
+    status = exit_for(&err);
+  }
+out:
+  oc_replay_destroy(r);
+  oc_config_destroy(cfg);
+  free(a.sets);
+  free(a.metrics);
+  return status;
+}
