@@ -11,6 +11,7 @@
 static const char *const denied_keys[] = {
     "plugin.library.paths",
     "ssl.engine.location",
+    "ssl.providers", /* OpenSSL 3 providers are shared objects */
     "sasl.kerberos.kinit.cmd",
     "sasl.oauthbearer.token.endpoint.url",
     "interceptors",

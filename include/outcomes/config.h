@@ -38,6 +38,8 @@ typedef enum oc_conf_type_e {
 
 #define OC_CONF_SECRET 0x1u     /* never printed; only from files */
 #define OC_CONF_RELOADABLE 0x2u /* may change on SIGHUP */
+#define OC_CONF_CONNINFO 0x4u   /* a libpq conninfo: a password in it is a
+                                   secret (only from files) */
 
 typedef struct oc_conf_def_s {
   const char *name;    /* "batch.max.records"; NULL ends the table */

@@ -177,6 +177,33 @@ static void test_secrets_only_from_files(void **state) {
   oc_config_destroy(cfg);
 }
 
+static void test_password_inside_conninfo_only_from_files(void **state) {
+  (void)state;
+  static const oc_conf_def_t cdefs[] = {
+      {"conninfo", OC_CONF_STR, "", 0, 0, OC_CONF_CONNINFO, "OC_TEST_CONNINFO", "x"},
+      {NULL, 0, NULL, 0, 0, 0, NULL, NULL},
+  };
+  oc_err_t err;
+  oc_config_t *cfg = oc_config_new(cdefs);
+  assert_int_equal(oc_config_set_arg(cfg, "conninfo=host=db dbname=o password=pw1", &err),
+                   OC_ERR_CONFIG);
+  assert_string_equal(err.msg, "-X: 'conninfo' holds a password: use a pgpass file "
+                               "(PGPASSFILE), 'pg.password.file=PATH' or the configuration file");
+  assert_int_equal(oc_config_set_arg(cfg, "conninfo=postgresql://u:pw2@db/o", &err),
+                   OC_ERR_CONFIG);
+  setenv("OC_TEST_CONNINFO", "host=db password='pw3'", 1);
+  assert_int_equal(oc_config_load_env(cfg, &err), OC_ERR_CONFIG);
+  assert_null(strstr(err.msg, "pw3"));
+  setenv("OC_TEST_CONNINFO", "host=db dbname=o user=rollupd", 1);
+  assert_int_equal(oc_config_load_env(cfg, &err), 0);
+  unsetenv("OC_TEST_CONNINFO");
+  assert_string_equal(oc_config_get_str(cfg, "conninfo"), "host=db dbname=o user=rollupd");
+  char *path = write_tmp("conninfo=host=db password=from-file\n");
+  assert_int_equal(oc_config_load_file(cfg, path, &err), 0);
+  unlink(path);
+  oc_config_destroy(cfg);
+}
+
 static void test_secret_in_environment_is_refused(void **state) {
   (void)state;
   static const oc_conf_def_t sdefs[] = {
@@ -202,6 +229,7 @@ int main(void) {
       cmocka_unit_test(test_nul_byte_and_long_line_are_refused),
       cmocka_unit_test(test_secrets_only_from_files),
       cmocka_unit_test(test_secret_in_environment_is_refused),
+      cmocka_unit_test(test_password_inside_conninfo_only_from_files),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

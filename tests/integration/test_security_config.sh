@@ -1,0 +1,196 @@
+#!/usr/bin/env bash
+# Configuration refusals of the three programs (issue 7, Security):
+#   - an unknown key is rejected with exit 78 and the key named
+#     (outcomes-produce, outcomes-rollupd; outcomes-migrate has no keys and
+#     rejects an unknown option with exit 64);
+#   - librdkafka properties that load code or run commands are refused with
+#     exit 78 and the key named, from -X and from a configuration file;
+#   - a password given with -X or in the environment is refused, and the
+#     value is never echoed.
+#
+# Run by ctest (label integration) with OC_BUILD_DIR, OC_SOURCE_DIR and the
+# stack's OUTCOMES_PG_CONNINFO (outcomes-rollupd checks its database before
+# its Kafka settings, so it gets a freshly migrated one). Fails, never skips.
+set -euo pipefail
+
+: "${OC_BUILD_DIR:?set by ctest: the build directory}"
+: "${OC_SOURCE_DIR:?set by ctest: the source directory}"
+
+CHECKS=0
+FAILURES=0
+T_DIR=""
+DB=""
+SUPER=""
+PSQL=""
+
+ok() {
+  CHECKS=$((CHECKS + 1))
+  printf 'ok %d - %s\n' "$CHECKS" "$1"
+}
+not_ok() {
+  CHECKS=$((CHECKS + 1))
+  FAILURES=$((FAILURES + 1))
+  printf 'not ok %d - %s\n' "$CHECKS" "$1"
+}
+bail() {
+  printf 'Bail out! %s\n' "$1"
+  exit 1
+}
+
+cleanup() {
+  local rc=$?
+  if [[ -n "$DB" ]]; then
+    "$PSQL" "$SUPER" -XqAt -c "DROP DATABASE IF EXISTS \"${DB}\" WITH (FORCE)" >/dev/null 2>&1 || true
+  fi
+  if [[ -n "$T_DIR" ]]; then
+    rm -rf "$T_DIR"
+  fi
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+PRODUCE="${OC_BUILD_DIR}/producers/outcomes-produce"
+MIGRATE="${OC_BUILD_DIR}/tools/outcomes-migrate"
+ROLLUPD="${OC_BUILD_DIR}/consumers/outcomes-rollupd"
+CATALOG="${OC_SOURCE_DIR}/schemas/catalog.tsv"
+SCHEMAS="${OC_SOURCE_DIR}/schemas/avro"
+
+setup() {
+  local out
+  [[ -x "$PRODUCE" && -x "$MIGRATE" ]] || bail "build first: ${PRODUCE} or ${MIGRATE} is missing"
+  [[ -n "${OUTCOMES_PG_CONNINFO:-}" ]] ||
+    bail "OUTCOMES_PG_CONNINFO is not set: run tests/run.sh, or eval \"\$(deploy/stack.sh env)\" after deploy/stack.sh start"
+  PSQL="$(command -v psql || echo /usr/lib/postgresql/15/bin/psql)"
+  [[ -x "$PSQL" ]] || bail "psql not found: apt-get install postgresql-15"
+  SUPER="$OUTCOMES_PG_CONNINFO"
+  T_DIR="$(mktemp -d /tmp/oc_sec_config.XXXXXX)"
+  # A secret that must never be echoed: random, from a file.
+  (umask 077 && head -c 48 /dev/urandom | base64 -w0 | tr -dc 'A-Za-z0-9' | head -c 24 >"${T_DIR}/secret")
+  SECRET="$(<"${T_DIR}/secret")"
+  printf 'org_id,facility_id,metric,grain,period_start,value,numerator,denominator,source,observed_at\n' \
+    >"${T_DIR}/one.csv"
+  printf 'o,,er_visits,DAY,2024-01-01,1,,,s,2024-01-01T00:00:00Z\n' >>"${T_DIR}/one.csv"
+  if [[ -x "$ROLLUPD" ]]; then
+    DB="oc_sec_config_$$_${RANDOM}"
+    "$PSQL" "$SUPER" -XqAt -v ON_ERROR_STOP=1 -c "CREATE DATABASE \"${DB}\"" ||
+      bail "cannot create database ${DB}"
+    if ! out="$(OUTCOMES_PG_CONNINFO="${SUPER} dbname=${DB}" "$MIGRATE" \
+      --sql-dir "${OC_TEST_SQL_DIR:-${OC_SOURCE_DIR}/schemas/sql}" --catalog "$CATALOG" 2>&1)"; then
+      printf '%s\n' "$out" | sed 's/^/# /'
+      bail "outcomes-migrate failed on ${DB}"
+    fi
+  fi
+}
+
+# expect NAME WANT_RC MUST_CONTAIN CMD...: CMD exits WANT_RC, its output
+# names MUST_CONTAIN and never holds the secret.
+expect() {
+  local name="$1" want="$2" needle="$3" rc=0 out
+  shift 3
+  out="$("$@" 2>&1)" || rc=$?
+  if [[ "$rc" -eq "$want" && "$out" == *"$needle"* && "$out" != *"$SECRET"* ]]; then
+    ok "${name} (exit ${rc})"
+  else
+    printf '%s\n' "$out" | head -n 5 | sed 's/^/#   /'
+    not_ok "${name} (exit ${rc}, want ${want} and '${needle}' named, secret not echoed)"
+  fi
+}
+
+# The programs with what they need to get as far as their configuration.
+produce() {
+  timeout 30 env -u OUTCOMES_KAFKA_BROKERS "$PRODUCE" --catalog "$CATALOG" --schema-dir "$SCHEMAS" \
+    -b 127.0.0.1:1 "$@" "${T_DIR}/one.csv"
+}
+rollupd() {
+  timeout 30 env -u OUTCOMES_KAFKA_BROKERS OUTCOMES_PG_CONNINFO="${SUPER} dbname=${DB}" "$ROLLUPD" \
+    -X "schema.dir=${SCHEMAS}" -X brokers=127.0.0.1:1 "$@"
+}
+
+check_unknown_keys() {
+  expect "outcomes-produce rejects an unknown key, naming it" 78 "bogus.key" produce -X bogus.key=1
+  expect "outcomes-produce rejects an unknown key in a file, naming it and the line" 78 \
+    "bogus.key" produce -F <(printf 'topic=x\nbogus.key=1\n')
+  expect "outcomes-migrate rejects an unknown option, naming it" 64 "bogus" \
+    "$MIGRATE" --bogus=1
+  if [[ -x "$ROLLUPD" ]]; then
+    expect "outcomes-rollupd rejects an unknown key, naming it" 78 "unknown key 'bogus.key'" \
+      rollupd -X bogus.key=1
+    expect "outcomes-rollupd rejects an unknown key in a file, naming it" 78 "bogus.key" \
+      rollupd -c <(printf 'bogus.key=1\n')
+  fi
+}
+
+check_denied_kafka_keys() {
+  local k
+  for k in plugin.library.paths ssl.engine.location sasl.kerberos.kinit.cmd; do
+    expect "outcomes-produce refuses -X kafka.${k}" 78 "'${k}' is not allowed" \
+      produce -X "kafka.${k}=/tmp/${SECRET}"
+    expect "outcomes-produce refuses bare -X ${k}" 78 "'${k}' is not allowed" \
+      produce -X "${k}=/tmp/${SECRET}"
+    expect "outcomes-produce refuses kafka.${k} in a configuration file" 78 "'${k}' is not allowed" \
+      produce -F <(printf 'kafka.%s=/tmp/%s\n' "$k" "$SECRET")
+    if [[ -x "$ROLLUPD" ]]; then
+      expect "outcomes-rollupd refuses -X kafka.${k}" 78 "'${k}' is not allowed" \
+        rollupd -X "kafka.${k}=/tmp/${SECRET}"
+    fi
+  done
+  # ssl.providers names OpenSSL provider modules; a path loads that shared
+  # object (its constructors run) when the SSL context is made: it is on the
+  # deny-list.
+  local rc=0
+  produce -X kafka.security.protocol=SSL -X "kafka.ssl.providers=/nonexistent/${RANDOM}.so" \
+    -X kafka.message.timeout.ms=500 >"${T_DIR}/providers.log" 2>&1 || rc=$?
+  if grep -q "'ssl.providers' is not allowed" "${T_DIR}/providers.log"; then
+    ok "outcomes-produce refuses kafka.ssl.providers (it loads a shared object by path)"
+  else
+    not_ok "outcomes-produce refuses kafka.ssl.providers (it loads a shared object by path; exit ${rc})"
+  fi
+}
+
+check_secrets_refused() {
+  expect "-X kafka.sasl.password=... is refused without echoing it" 78 "kafka.sasl.password" \
+    produce -X "kafka.sasl.password=${SECRET}"
+  expect "bare -X sasl.password=... is refused without echoing it" 78 "sasl.password" \
+    produce -X "sasl.password=${SECRET}"
+  expect "-X kafka.ssl.key.password=... is refused without echoing it" 78 "ssl.key.password" \
+    produce -X "kafka.ssl.key.password=${SECRET}"
+  expect "kafka.sasl.password.file with a missing file names the key, not a value" 78 \
+    "kafka.sasl.password" produce -X "kafka.sasl.password.file=${T_DIR}/missing"
+  if [[ -x "$ROLLUPD" ]]; then
+    expect "outcomes-rollupd: -X pg.password=... is refused without echoing it" 78 "pg.password" \
+      rollupd -X "pg.password=${SECRET}"
+    expect "outcomes-rollupd: -X kafka.sasl.password=... is refused without echoing it" 78 \
+      "kafka.sasl.password" rollupd -X "kafka.sasl.password=${SECRET}"
+    # A password inside the conninfo, from the environment or -X, is on
+    # /proc/PID/environ or argv all the same: refused before any connection.
+    local rc=0
+    timeout 5 env -u OUTCOMES_KAFKA_BROKERS \
+      OUTCOMES_PG_CONNINFO="${SUPER} dbname=${DB} password=${SECRET}" \
+      "$ROLLUPD" -X "schema.dir=${SCHEMAS}" -X brokers=127.0.0.1:1 -X log.level=debug \
+      >"${T_DIR}/conninfo-env.log" 2>&1 || rc=$?
+    if grep -q -F -f "${T_DIR}/secret" "${T_DIR}/conninfo-env.log"; then
+      not_ok "outcomes-rollupd never echoes a password given inside the conninfo (debug log)"
+    else
+      ok "outcomes-rollupd never echoes a password given inside the conninfo (debug log)"
+    fi
+    if [[ "$rc" -eq 78 ]] && grep -q "password" "${T_DIR}/conninfo-env.log"; then
+      ok "outcomes-rollupd refuses a password inside OUTCOMES_PG_CONNINFO"
+    else
+      not_ok "outcomes-rollupd refuses a password inside OUTCOMES_PG_CONNINFO (exit ${rc})"
+    fi
+  fi
+}
+
+main() {
+  local t0=$SECONDS
+  setup
+  check_unknown_keys
+  check_denied_kafka_keys
+  check_secrets_refused
+  printf '1..%d\n' "$CHECKS"
+  printf '# %d checks, %d failed, %d s\n' "$CHECKS" "$FAILURES" "$((SECONDS - t0))"
+  [[ "$FAILURES" -eq 0 ]]
+}
+
+main "$@"
