@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # The first thing a new user runs: installs what is missing, builds the
 # project (build/), starts the local stack (Kafka + PostgreSQL, state in
-# ${OUTCOMES_STACK_DIR:-/var/tmp/outcomes-stack-$(id -u)}) and shows what is
-# running and what to do next.
+# ${OUTCOMES_STACK_DIR:-/var/tmp/outcomes-stack-$(id -u)}), runs the pipeline
+# on the demo data (migrations, topic, outcomes-produce, outcomes-rollupd
+# until caught up), prints the case-study figures from the analyst views and
+# shows what is running and what to do next.
 #
 #   deploy/quickstart.sh [--no-install]
 set -euo pipefail
@@ -41,13 +43,52 @@ start_stack() {
   bash "${OC_DEPLOY_DIR}/stack.sh" start
 }
 
+DEMO_TOPIC="outcomes.observations"
+DEMO_PARTITIONS=6
+
+# run_demo: migrations and catalog, the topic, the demo CSV published, and
+# the consumer run until it has caught up. Safe to run again: the records
+# are published again and end as stale duplicates; no figure changes.
+run_demo() {
+  local bin="${OC_SOURCE_ROOT}/build"
+  "${bin}/tools/outcomes-migrate" --sql-dir "${OC_SOURCE_ROOT}/schemas/sql" \
+    --catalog "${OC_SOURCE_ROOT}/schemas/catalog.tsv"
+  bash "${OC_DEPLOY_DIR}/stack.sh" topic create "$DEMO_TOPIC" "$DEMO_PARTITIONS"
+  "${bin}/producers/outcomes-produce" -t "$DEMO_TOPIC" \
+    --catalog "${OC_SOURCE_ROOT}/schemas/catalog.tsv" \
+    --schema-dir "${OC_SOURCE_ROOT}/schemas/avro" \
+    "${OC_DEPLOY_DIR}/demo/observations.csv"
+  "${bin}/consumers/outcomes-rollupd" --exit-at-end -X topic="$DEMO_TOPIC" \
+    -X group.id=outcomes-quickstart -X schema.dir="${OC_SOURCE_ROOT}/schemas/avro"
+}
+
+# print_demo_table: the seed claims, as an analyst reads them from the views.
+print_demo_table() {
+  printf '\nYear over year, org level, from outcomes.metric_changes:\n\n'
+  psql "$OUTCOMES_PG_CONNINFO" -X -v ON_ERROR_STOP=1 -P pager=off -c "
+    SELECT org_id, metric, extract(year FROM bucket_start)::int AS year,
+           round(value::numeric, 4) AS value, round(prev_value::numeric, 4) AS prev,
+           round(100 * change_ratio::numeric, 1) AS change_pct
+      FROM outcomes.metric_changes
+     WHERE level = 'org' AND fact_grain = 'MONTH' AND grain = 'YEAR' AND prev_value IS NOT NULL
+       AND (org_id, metric) IN (('coastal-carolina-health', 'readmission_rate_30d'),
+                                ('coastal-carolina-health', 'er_visits'),
+                                ('lasis-healthcare', 'ar_days'),
+                                ('lasis-healthcare', 'first_pass_clean_claim_rate'),
+                                ('kaleida-health', 'supply_cost'),
+                                ('family-practice-associates', 'net_collection_rate'),
+                                ('cockerell-mcintosh', 'claim_rejection_rate'))
+     ORDER BY org_id, metric, year"
+  printf 'The queries behind every case-study claim: docs/analysts.md\n'
+}
+
 main() {
   local install=1 env_out
   case "${1:-}" in
   --no-install) install=0 ;;
   "") ;;
   -h | --help)
-    sed -n '2,7p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+    sed -n '2,9p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
     return 0
     ;;
   *) oc_die "unknown option '$1' (try --help)" ;;
@@ -64,13 +105,8 @@ main() {
   env_out="$(bash "${OC_DEPLOY_DIR}/stack.sh" env)"
   eval "$env_out"
 
-  # ------------------------------------------------------------------
-  # PIPELINE DEMO: not implemented yet.
-  # When outcomes-produce and outcomes-rollupd exist, this is where the
-  # quickstart applies the SQL migrations, creates the topics, publishes
-  # the demo data, runs the consumer until it has caught up, and prints a
-  # rollup table from psql. Until then it prints nothing about it.
-  # ------------------------------------------------------------------
+  step "run the pipeline on the demo data" run_demo
+  print_demo_table
 
   printf '\nThe outcomes stack is running:\n\n'
   bash "${OC_DEPLOY_DIR}/stack.sh" status || true
@@ -96,8 +132,8 @@ Next steps:
   tests/run.sh                               # build and run every test
   deploy/stack.sh stop                       # stop Kafka and PostgreSQL
 
-The pipeline demo (publish demo data, print a rollup) is not part of the
-quickstart yet.
+The demo data (deploy/demo/observations.csv) is in topic ${DEMO_TOPIC} and
+applied to the outcomes schema; docs/analysts.md shows how to query it.
 
 PostgreSQL here uses trust authentication on 127.0.0.1 and its socket:
 a local development stack, not a place for real data.

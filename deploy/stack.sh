@@ -35,7 +35,7 @@ usage: deploy/stack.sh COMMAND
   status                     print each component's state; exit 0 when both
                              answer, 3 otherwise
   env                        print eval-able exports:  eval "\$(deploy/stack.sh env)"
-  topic create NAME PARTITIONS
+  topic create NAME PARTITIONS   (no-op when the topic exists)
   topic delete NAME
   topic list
 
@@ -248,7 +248,7 @@ cmd_topic() {
     [[ $# -eq 3 ]] || oc_die "usage: stack.sh topic create NAME PARTITIONS"
     [[ "$3" =~ ^[1-9][0-9]*$ ]] || oc_die "PARTITIONS must be a positive integer, not '$3'"
     oc_kafka_tool org.apache.kafka.tools.TopicCommand --bootstrap-server "$bootstrap" \
-      --create --topic "$2" --partitions "$3" --replication-factor 1
+      --create --if-not-exists --topic "$2" --partitions "$3" --replication-factor 1
     ;;
   delete)
     [[ $# -eq 2 ]] || oc_die "usage: stack.sh topic delete NAME"
@@ -284,4 +284,9 @@ main() {
   "cmd_${cmd}" "$@"
 }
 
-main "$@"
+# Sourced (tests/integration/test_security_tls.sh reuses the port picking
+# and the kafka/pg functions for a broker and a cluster of its own): define
+# the functions only.
+if [[ "${BASH_SOURCE[0]}" == "$0" ]]; then
+  main "$@"
+fi
