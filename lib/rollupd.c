@@ -9,12 +9,12 @@
 
 #include <librdkafka/rdkafka.h>
 #include <libpq-fe.h>
-#include <systemd/sd-daemon.h>
 
 #include "outcomes/apply.h"
 #include "outcomes/catalog.h"
 #include "outcomes/kafka.h"
 #include "outcomes/log.h"
+#include "outcomes/notify.h"
 #include "outcomes/migrate.h"
 #include "outcomes/obs_codec.h"
 #include "outcomes/pg.h"
@@ -115,8 +115,7 @@ typedef struct daemon_s {
   /* counters since start, for the stats line */
   int64_t n_batches, n_consumed, n_applied, n_stale, n_dead, n_conflicts;
   int64_t dead_by_code[64];
-  int64_t t_start, t_stats, t_watchdog;
-  uint64_t watchdog_usec;
+  int64_t t_start, t_stats;
 } daemon_t;
 
 static int64_t now_ms(void) {
@@ -154,14 +153,11 @@ static hw_t *hw_find(daemon_t *d, int32_t partition, bool create) {
   return h;
 }
 
+/* Called from the loops that make progress or serve a deliberate wait
+ * (oc_notify_watchdog_kick rate-limits to half the interval). */
 static void watchdog(daemon_t *d) {
-  if (!d->watchdog_usec)
-    return;
-  int64_t t = now_ms();
-  if (t - d->t_watchdog >= (int64_t)(d->watchdog_usec / 2000)) {
-    sd_notify(0, "WATCHDOG=1");
-    d->t_watchdog = t;
-  }
+  (void)d;
+  oc_notify_watchdog_kick(oc_notify_now_usec());
 }
 
 /* Sleep ms in slices, serving Kafka callbacks and dropping messages (the
@@ -807,7 +803,7 @@ static int startup(daemon_t *d, oc_err_t *err) {
               OC_VERSION, d->topic, d->group, target, oc_catalog_count(d->cat),
               rd_kafka_version_str(), oc_config_get_int(d->cfg, "batch.max.records"),
               d->max_wait_ms);
-  sd_notify(0, "READY=1\nSTATUS=consuming");
+  oc_notify_ready("consuming %s", d->topic);
   return 0;
 }
 
@@ -826,9 +822,7 @@ int oc_rollupd_run(const oc_config_t *cfg, const oc_rollupd_opts_t *opts,
   d.backoff_max_ms = oc_config_get_int(cfg, "retry.backoff.max");
   d.stats_ms = oc_config_get_int(cfg, "stats.interval");
   d.kafka_up = true;
-  d.t_start = d.t_stats = d.t_watchdog = now_ms();
-  if (sd_watchdog_enabled(0, &d.watchdog_usec) <= 0)
-    d.watchdog_usec = 0;
+  d.t_start = d.t_stats = now_ms();
 
   if ((rc = startup(&d, err)) != 0)
     goto out;
@@ -853,7 +847,7 @@ int oc_rollupd_run(const oc_config_t *cfg, const oc_rollupd_opts_t *opts,
       *err = d.fatal_err;
   }
 out:
-  sd_notify(0, "STOPPING=1");
+  oc_notify_stopping();
   if (d.batch || d.rk)
     log_stats(&d, "stopped");
   if (d.rk) {

@@ -21,9 +21,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <systemd/sd-daemon.h>
 
 #include "outcomes/log.h"
+#include "outcomes/notify.h"
 
 #define WAIT_STEP_MS 100
 #define SCAN_MAX 10000 /* files taken per scan; the rest wait for the next */
@@ -264,6 +264,8 @@ static void wait_for(spool_t *s, int64_t ms, bool wake_on_event) {
       return;
     struct pollfd pfd = {.fd = s->ino_fd, .events = POLLIN};
     int timeout = (int)(left < WAIT_STEP_MS ? left : WAIT_STEP_MS);
+    /* Waiting for files, or serving a deliberate backoff: healthy. */
+    oc_notify_watchdog_kick(oc_notify_now_usec());
     int n = poll(&pfd, s->ino_fd >= 0 ? 1 : 0, timeout);
     if (n > 0 && (pfd.revents & POLLIN)) {
       bool any = false;
@@ -302,6 +304,7 @@ static int one_round(spool_t *s, oc_err_t *err) {
       }
       if ((rc = process(s, names[i], &res, err)) < 0)
         goto out;
+      oc_notify_watchdog_kick(oc_notify_now_usec());
       if (res == FILE_RETRY) {
         wait_for(s, s->backoff_ms, false);
         s->backoff_ms *= 2;
@@ -360,7 +363,7 @@ int oc_spool_run(oc_producer_t *p, const oc_spool_opts_t *opts, oc_err_t *err) {
   }
   oc_log_info("watch_start dir=\"%s\" inotify=%s rescan_ms=%lld", s.dir,
               s.ino_fd >= 0 ? "yes" : "no", (long long)s.o.rescan_ms);
-  sd_notifyf(0, "READY=1\nSTATUS=watching %s", s.dir);
+  oc_notify_ready("watching %s", s.dir);
 
   while (!stopping(&s)) {
     if ((rc = one_round(&s, err)) < 0)
@@ -371,7 +374,7 @@ int oc_spool_run(oc_producer_t *p, const oc_spool_opts_t *opts, oc_err_t *err) {
   rc = 0;
   oc_log_info("watch_stop dir=\"%s\"", s.dir);
 out:
-  sd_notify(0, "STOPPING=1");
+  oc_notify_stopping();
   if (s.ino_fd >= 0)
     close(s.ino_fd);
   free(s.dir);
