@@ -10,6 +10,7 @@
 #include "outcomes/config.h"
 #include "outcomes/err.h"
 #include "outcomes/log.h"
+#include "outcomes/process.h"
 #include "outcomes/rollupd.h"
 
 #ifndef OC_VERSION
@@ -18,25 +19,10 @@
 
 #define PROG "outcomes-rollupd"
 
-/* sysexits.h values, spelled out: the header is BSD, not POSIX. */
-enum {
-  EXIT_OK = 0,
-  EXIT_USAGE = 64,
-  EXIT_UNAVAILABLE = 69,
-  EXIT_SOFTWARE = 70,
-  EXIT_CONFIG = 78,
-};
-
 enum { OPT_MIGRATE = 256, OPT_EXIT_AT_END, OPT_VERSION };
 
 /* SIGTERM/SIGINT received: 1 finishes the batch and leaves, 2 stops now. */
 static volatile sig_atomic_t g_signals;
-
-static void on_signal(int sig) {
-  (void)sig;
-  if (g_signals < 2)
-    g_signals = g_signals + 1;
-}
 
 static void usage(FILE *f) {
   fprintf(f,
@@ -59,17 +45,6 @@ static void usage(FILE *f) {
              "Exit status: 0 ok, 64 usage, 69 unavailable, 70 internal error, 78 configuration.\n");
 }
 
-static int install_signals(void) {
-  struct sigaction sa;
-  memset(&sa, 0, sizeof(sa));
-  sa.sa_handler = on_signal;
-  sigemptyset(&sa.sa_mask);
-  if (sigaction(SIGTERM, &sa, NULL) != 0 || sigaction(SIGINT, &sa, NULL) != 0)
-    return -1;
-  sa.sa_handler = SIG_IGN;
-  return sigaction(SIGPIPE, &sa, NULL);
-}
-
 int main(int argc, char **argv) {
   static const struct option longopts[] = {
       {"config", required_argument, NULL, 'c'},
@@ -85,12 +60,12 @@ int main(int argc, char **argv) {
   size_t n_sets = 0;
   oc_config_t *cfg = NULL;
   oc_err_t err;
-  int c, status = EXIT_OK;
+  int c, status = OC_EX_OK;
 
   oc_log_init(PROG);
   oc_err_clear(&err);
   if (!sets)
-    return EXIT_SOFTWARE;
+    return OC_EX_SOFTWARE;
   while ((c = getopt_long(argc, argv, "c:X:h", longopts, NULL)) != -1) {
     switch (c) {
     case 'c': config_path = optarg; break;
@@ -105,45 +80,45 @@ int main(int argc, char **argv) {
       goto out;
     default:
       usage(stderr);
-      status = EXIT_USAGE;
+      status = OC_EX_USAGE;
       goto out;
     }
   }
   if (optind < argc) {
     fprintf(stderr, PROG ": unexpected argument '%s'\n", argv[optind]);
-    status = EXIT_USAGE;
+    status = OC_EX_USAGE;
     goto out;
   }
 
   /* defaults < file < environment < -X */
   if (!(cfg = oc_config_new(oc_rollupd_conf_defs()))) {
-    status = EXIT_SOFTWARE;
+    status = OC_EX_SOFTWARE;
     goto out;
   }
   if ((config_path && oc_config_load_file(cfg, config_path, &err) != 0) ||
       oc_config_load_env(cfg, &err) != 0) {
     fprintf(stderr, PROG ": %s\n", err.msg);
-    status = EXIT_CONFIG;
+    status = OC_EX_CONFIG;
     goto out;
   }
   for (size_t i = 0; i < n_sets; i++) {
     if (oc_config_set_arg(cfg, sets[i], &err) != 0) {
       fprintf(stderr, PROG ": %s\n", err.msg);
-      status = EXIT_CONFIG;
+      status = OC_EX_CONFIG;
       goto out;
     }
   }
-  if (install_signals() != 0) {
+  if (oc_signals_install(&g_signals) != 0) {
     fprintf(stderr, PROG ": cannot install signal handlers\n");
-    status = EXIT_SOFTWARE;
+    status = OC_EX_SOFTWARE;
     goto out;
   }
 
   if (oc_rollupd_run(cfg, &opts, &g_signals, &err) != 0) {
     oc_log_err("exiting error=\"%s\"", err.msg);
-    status = err.code == OC_ERR_CONFIG || err.code == OC_ERR_USAGE ? EXIT_CONFIG
-             : err.code == OC_ERR_PG || err.code == OC_ERR_KAFKA   ? EXIT_UNAVAILABLE
-                                                                   : EXIT_SOFTWARE;
+    status = err.code == OC_ERR_CONFIG || err.code == OC_ERR_USAGE ? OC_EX_CONFIG
+             : err.code == OC_ERR_PG || err.code == OC_ERR_KAFKA   ? OC_EX_UNAVAILABLE
+                                                                   : OC_EX_SOFTWARE;
   }
 out:
   oc_config_destroy(cfg);

@@ -20,6 +20,7 @@
 #include "outcomes/input.h"
 #include "outcomes/kafka.h"
 #include "outcomes/log.h"
+#include "outcomes/process.h"
 #include "outcomes/obs_codec.h"
 #include "outcomes/produce.h"
 #include "outcomes/spool.h"
@@ -55,12 +56,6 @@ static const oc_conf_def_t conf_defs[] = {
 
 /* SIGINT/SIGTERM: 1 = stop reading and flush, 2 = give up flushing. */
 static volatile sig_atomic_t g_stop = 0;
-
-static void on_signal(int sig) {
-  (void)sig;
-  if (g_stop < 2)
-    g_stop = g_stop + 1;
-}
 
 static void usage(FILE *out) {
   fprintf(out,
@@ -343,14 +338,10 @@ int main(int argc, char **argv) {
   oc_err_clear(&err);
   oc_log_init(progname);
 
-  struct sigaction sa;
-  memset(&sa, 0, sizeof(sa));
-  sa.sa_handler = on_signal;
-  sigemptyset(&sa.sa_mask);
-  sigaction(SIGINT, &sa, NULL);
-  sigaction(SIGTERM, &sa, NULL);
-  sa.sa_handler = SIG_IGN;
-  sigaction(SIGPIPE, &sa, NULL);
+  if (oc_signals_install(&g_stop) != 0) {
+    fprintf(stderr, "%s: cannot install signal handlers\n", progname);
+    return EX_SOFTWARE;
+  }
 
   rc = parse_args(argc, argv, &cli);
   if (rc != 0) {

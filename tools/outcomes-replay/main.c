@@ -10,6 +10,7 @@
 #include "outcomes/config.h"
 #include "outcomes/err.h"
 #include "outcomes/log.h"
+#include "outcomes/process.h"
 #include "outcomes/replay.h"
 
 #ifndef OC_VERSION
@@ -17,18 +18,6 @@
 #endif
 
 #define PROG "outcomes-replay"
-
-/* sysexits.h values, spelled out: the header is BSD, not POSIX. */
-enum {
-  EXIT_OK = 0,
-  EXIT_USAGE = 64,
-  EXIT_DATAERR = 65,
-  EXIT_NOINPUT = 66,
-  EXIT_UNAVAILABLE = 69,
-  EXIT_SOFTWARE = 70,
-  EXIT_TEMPFAIL = 75,
-  EXIT_CONFIG = 78,
-};
 
 enum {
   OPT_VERSION = 256, OPT_DRY_RUN, OPT_FORCE, OPT_GROUP, OPT_TOPIC, OPT_TO_BEGINNING,
@@ -38,11 +27,6 @@ enum {
 };
 
 static volatile sig_atomic_t g_stop;
-
-static void on_signal(int sig) {
-  (void)sig;
-  g_stop = 1;
-}
 
 static void print_line(void *opaque, const char *line) {
   (void)opaque;
@@ -85,30 +69,14 @@ static void usage(FILE *f) {
              "75 refused: the group has live members (or interrupted: re-run), 78 configuration.\n");
 }
 
-static int install_signals(void) {
-  struct sigaction sa;
-  memset(&sa, 0, sizeof(sa));
-  sa.sa_handler = on_signal;
-  sigemptyset(&sa.sa_mask);
-  if (sigaction(SIGTERM, &sa, NULL) != 0 || sigaction(SIGINT, &sa, NULL) != 0)
-    return -1;
-  sa.sa_handler = SIG_IGN;
-  return sigaction(SIGPIPE, &sa, NULL);
-}
-
+/* As oc_exit_status, and 75 for a refusal (live members) or a stop. */
 static int exit_for(const oc_err_t *err) {
-  switch (err->code) {
-  case OC_ERR_USAGE: return EXIT_USAGE;
-  case OC_ERR_CONFIG: return EXIT_CONFIG;
-  case OC_ERR_NOT_FOUND: return EXIT_NOINPUT;
-  case OC_ERR_CONFLICT: return EXIT_TEMPFAIL;
-  case OC_ERR_KAFKA:
-  case OC_ERR_PG: return EXIT_UNAVAILABLE;
-  default:
-    if (g_stop)
-      return EXIT_TEMPFAIL;
-    return oc_err_is_data(err->code) ? EXIT_DATAERR : EXIT_SOFTWARE;
-  }
+  if (err->code == OC_ERR_CONFLICT)
+    return OC_EX_TEMPFAIL;
+  int status = oc_exit_status(err);
+  if (g_stop && (status == OC_EX_DATAERR || status == OC_EX_SOFTWARE || status == OC_EX_IOERR))
+    return OC_EX_TEMPFAIL;
+  return status;
 }
 
 /* Command-line state. */
@@ -357,7 +325,7 @@ int main(int argc, char **argv) {
   oc_config_t *cfg = NULL;
   oc_replay_t *r = NULL;
   oc_err_t err;
-  int c, status = EXIT_OK, rc = 0;
+  int c, status = OC_EX_OK, rc = 0;
 
   oc_log_init(PROG);
   oc_err_clear(&err);
@@ -365,7 +333,7 @@ int main(int argc, char **argv) {
   a.sets = calloc((size_t)argc + 1, sizeof(char *));
   a.metrics = calloc((size_t)argc + 1, sizeof(char *));
   if (!a.sets || !a.metrics) {
-    status = EXIT_SOFTWARE;
+    status = OC_EX_SOFTWARE;
     goto out;
   }
   while ((c = getopt_long(argc, argv, "c:X:nh", longopts, NULL)) != -1) {
@@ -404,31 +372,31 @@ int main(int argc, char **argv) {
       goto out;
     default:
       usage(stderr);
-      status = EXIT_USAGE;
+      status = OC_EX_USAGE;
       goto out;
     }
   }
   if (optind >= argc) {
     fprintf(stderr, PROG ": no command: rewind, republish, rebuild or dlq (see --help)\n");
-    status = EXIT_USAGE;
+    status = OC_EX_USAGE;
     goto out;
   }
 
   /* defaults < file < environment < -X */
   if (!(cfg = oc_config_new(oc_replay_conf_defs()))) {
-    status = EXIT_SOFTWARE;
+    status = OC_EX_SOFTWARE;
     goto out;
   }
   if ((a.config_path && oc_config_load_file(cfg, a.config_path, &err) != 0) ||
       oc_config_load_env(cfg, &err) != 0) {
     fprintf(stderr, PROG ": %s\n", err.msg);
-    status = EXIT_CONFIG;
+    status = OC_EX_CONFIG;
     goto out;
   }
   for (size_t i = 0; i < a.n_sets; i++) {
     if (oc_config_set_arg(cfg, a.sets[i], &err) != 0) {
       fprintf(stderr, PROG ": %s\n", err.msg);
-      status = EXIT_CONFIG;
+      status = OC_EX_CONFIG;
       goto out;
     }
   }
@@ -436,18 +404,18 @@ int main(int argc, char **argv) {
   if (level < 0) {
     fprintf(stderr, PROG ": log.level: unknown level '%s'\n",
             oc_config_get_str(cfg, "log.level"));
-    status = EXIT_CONFIG;
+    status = OC_EX_CONFIG;
     goto out;
   }
   oc_log_set_level(level);
-  if (install_signals() != 0) {
+  if (oc_signals_install(&g_stop) != 0) {
     fprintf(stderr, PROG ": cannot install signal handlers\n");
-    status = EXIT_SOFTWARE;
+    status = OC_EX_SOFTWARE;
     goto out;
   }
   if (oc_replay_new(cfg, print_line, NULL, &g_stop, &r, &err) != 0) {
     fprintf(stderr, PROG ": %s\n", err.msg);
-    status = EXIT_SOFTWARE;
+    status = OC_EX_SOFTWARE;
     goto out;
   }
 
