@@ -15,6 +15,7 @@
 #include "outcomes/kafka.h"
 #include "outcomes/log.h"
 #include "outcomes/notify.h"
+#include "rollupd_metrics.h"
 #include "outcomes/migrate.h"
 #include "outcomes/obs_codec.h"
 #include "outcomes/pg.h"
@@ -46,6 +47,8 @@ static const oc_conf_def_t conf_defs[] = {
      "cap of the exponential backoff while PostgreSQL is unavailable"},
     {"stats.interval", OC_CONF_MS, "60s", 1000, 86400000, 0, NULL,
      "period of the stats log line (counts by dead-letter reason)"},
+    {"metrics.listen", OC_CONF_STR, "", 0, 0, 0, "OUTCOMES_METRICS_LISTEN",
+     "host:port serving /metrics, /healthz and /readyz (empty: none), e.g. 127.0.0.1:9464"},
     {"log.level", OC_CONF_STR, "info", 0, 0, 0, "OUTCOMES_LOG_LEVEL",
      "error, warning, notice, info or debug"},
     {NULL, 0, NULL, 0, 0, 0, NULL, NULL},
@@ -116,6 +119,7 @@ typedef struct daemon_s {
   int64_t n_batches, n_consumed, n_applied, n_stale, n_dead, n_conflicts;
   int64_t dead_by_code[64];
   int64_t t_start, t_stats;
+  oc_rmetrics_t *metrics; /* owned; NULL-safe */
 } daemon_t;
 
 static int64_t now_ms(void) {
@@ -156,8 +160,8 @@ static hw_t *hw_find(daemon_t *d, int32_t partition, bool create) {
 /* Called from the loops that make progress or serve a deliberate wait
  * (oc_notify_watchdog_kick rate-limits to half the interval). */
 static void watchdog(daemon_t *d) {
-  (void)d;
   oc_notify_watchdog_kick(oc_notify_now_usec());
+  oc_rmetrics_tick(d->metrics);
 }
 
 /* Sleep ms in slices, serving Kafka callbacks and dropping messages (the
@@ -297,6 +301,8 @@ static void pg_state(daemon_t *d, bool up, const oc_err_t *err) {
   if (up == d->pg_up)
     return;
   d->pg_up = up;
+  oc_rmetrics_state(d->metrics, d->pg_up, d->kafka_up);
+  oc_rmetrics_ready(d->metrics, up, up ? NULL : "PostgreSQL unavailable");
   if (up)
     oc_log_info("pg_up");
   else
@@ -311,6 +317,7 @@ static void kafka_state(daemon_t *d, bool up, int code, const char *reason) {
     return;
   d->kafka_up = up;
   d->last_kafka_err = code;
+  oc_rmetrics_state(d->metrics, d->pg_up, d->kafka_up);
   if (up)
     oc_log_info("kafka_up");
   else
@@ -404,6 +411,8 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t code,
     size_t dropped = oc_batch_count(d->batch);
     oc_batch_reset(d->batch);
     log_partitions("partitions_revoked", list);
+    for (int i = 0; i < list->cnt; i++)
+      oc_rmetrics_partition(d->metrics, list->elems[i].partition, -1, -1, false);
     if (dropped)
       oc_log_info("batch_dropped reason=revoke messages=%zu", dropped);
     rd_kafka_assign(rk, NULL);
@@ -452,6 +461,10 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t code,
     d->need_recover = true;
   }
   log_partitions("partitions_assigned", list);
+  for (int i = 0; i < list->cnt; i++) {
+    part_t *p = part_find(d, list->elems[i].partition);
+    oc_rmetrics_partition(d->metrics, list->elems[i].partition, p ? p->stored : -1, -1, true);
+  }
   d->assigned_once = true;
   record_watermarks(d);
 }
@@ -598,6 +611,7 @@ static void count_dead(const char *code, int64_t n, void *arg) {
   for (int i = 0; i < 64; i++)
     if (strcmp(oc_err_code_name(-i), code) == 0)
       d->dead_by_code[i] += n;
+  oc_rmetrics_dead(d->metrics, code, n);
 }
 
 static void log_stats(daemon_t *d, const char *event) {
@@ -642,12 +656,19 @@ static void flush(daemon_t *d) {
       part_t *p = part_find(d, bp->partition);
       if (p)
         p->stored = bp->next;
+      int64_t lo = -1, hi = -1; /* cached by librdkafka: no request */
+      if (rd_kafka_get_watermark_offsets(d->rk, d->topic, bp->partition, &lo, &hi) !=
+          RD_KAFKA_RESP_ERR_NO_ERROR)
+        hi = -1;
+      oc_rmetrics_partition(d->metrics, bp->partition, bp->next, hi, true);
       applied += bp->applied;
       stale += bp->stale;
       dead += bp->dead_lettered;
     }
     copy_offsets_to_kafka(d);
     oc_batch_dead_letter_counts(d->batch, count_dead, d);
+    oc_rmetrics_batch(d->metrics, (int64_t)count, applied, stale,
+                      (double)(now_ms() - t0) / 1000.0);
     d->n_batches++;
     d->n_consumed += (int64_t)count;
     d->n_applied += applied;
@@ -665,6 +686,7 @@ static void flush(daemon_t *d) {
   } else {
     d->failures++;
     d->need_recover = true;
+    oc_rmetrics_batch_failed(d->metrics, rc == OC_ERR_CONFLICT);
     if (rc == OC_ERR_CONFLICT) {
       d->n_conflicts++;
       oc_log_warn("offsets_conflict messages=%zu error=\"%s\"", count, err.msg);
@@ -767,6 +789,11 @@ static int startup(daemon_t *d, oc_err_t *err) {
   if (lv < 0)
     return oc_err_set(err, OC_ERR_CONFIG, "log.level: unknown level '%s'", level);
   oc_log_set_level(lv);
+  if ((rc = oc_rmetrics_new(oc_config_get_str(d->cfg, "metrics.listen"), d->topic,
+                            &d->metrics, err)) != 0)
+    return rc;
+  if (oc_rmetrics_port(d->metrics))
+    oc_log_info("metrics_listening port=%u", (unsigned)oc_rmetrics_port(d->metrics));
 
   if ((rc = oc_obs_codec_new(oc_config_get_str(d->cfg, "schema.dir"), &d->codec, err)) != 0)
     return rc;
@@ -788,7 +815,7 @@ static int startup(daemon_t *d, oc_err_t *err) {
     }
   }
   d->backoff_ms = 0;
-  d->pg_up = true;
+  pg_state(d, true, NULL);
   d->batch = oc_batch_new(d->topic, (size_t)oc_config_get_int(d->cfg, "batch.max.records"),
                           (size_t)oc_config_get_int(d->cfg, "batch.max.bytes"), d->codec,
                           d->cat);
@@ -803,6 +830,8 @@ static int startup(daemon_t *d, oc_err_t *err) {
               OC_VERSION, d->topic, d->group, target, oc_catalog_count(d->cat),
               rd_kafka_version_str(), oc_config_get_int(d->cfg, "batch.max.records"),
               d->max_wait_ms);
+  oc_rmetrics_state(d->metrics, d->pg_up, d->kafka_up);
+  oc_rmetrics_ready(d->metrics, true, NULL);
   oc_notify_ready("consuming %s", d->topic);
   return 0;
 }
@@ -822,6 +851,7 @@ int oc_rollupd_run(const oc_config_t *cfg, const oc_rollupd_opts_t *opts,
   d.backoff_max_ms = oc_config_get_int(cfg, "retry.backoff.max");
   d.stats_ms = oc_config_get_int(cfg, "stats.interval");
   d.kafka_up = true;
+  d.pg_up = true; /* so that a first failure at start-up is logged */
   d.t_start = d.t_stats = now_ms();
 
   if ((rc = startup(&d, err)) != 0)
@@ -859,6 +889,7 @@ out:
     }
   }
   oc_batch_destroy(d.batch);
+  oc_rmetrics_destroy(d.metrics);
   if (d.pg)
     PQfinish(d.pg);
   oc_catalog_destroy(d.cat);
