@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# outcomes-rollupd's HTTP endpoint during a run: the demo file (1221
+# records) plus three undecodable messages; once the daemon has caught up,
+# /metrics counts exactly what the input holds and what consumer_offsets
+# says, /healthz and /readyz answer 200, and SIGTERM exits 0.
+source "$(dirname "$0")/pipeline_common.bash"
+
+new_db metrics
+TOPIC="$(new_topic metrics 3)"
+GROUP="$(uniq_name metrics)"
+produce -t "$TOPIC" "${OC_SOURCE_DIR}/deploy/demo/observations.csv" || fail "produce"
+printf 'k1\tnot avro\nk2\t\xc3\x01short\nk3\tgarbage\n' |
+  kcat -P -b "$BROKERS" -t "$TOPIC" -K '\t' || fail "kcat -P"
+
+"$DAEMON" -X "topic=$TOPIC" -X "group.id=$GROUP" -X "schema.dir=$SCHEMAS" \
+  -X metrics.listen=127.0.0.1:0 >"$T_DIR/daemon.log" 2>&1 &
+pid=$!
+T_PIDS+=("$pid")
+port=""
+wait_for 30 grep -q "metrics_listening port=" "$T_DIR/daemon.log" || fail "no metrics_listening line"
+port="$(sed -n 's/.*metrics_listening port=\([0-9]*\).*/\1/p' "$T_DIR/daemon.log" | head -1)"
+
+consumed() { sql "SELECT coalesce(sum(applied + stale + dead_lettered), 0) FROM outcomes.consumer_offsets"; }
+caught_up() { [[ "$(consumed)" == 1224 ]]; }
+wait_for 120 caught_up || fail "daemon consumed $(consumed) of 1224"
+
+get() { # get PATH: prints "STATUS BODY"
+  python3 - "$port" "$1" <<'PY'
+import sys, urllib.request, urllib.error
+try:
+    r = urllib.request.urlopen(f"http://127.0.0.1:{sys.argv[1]}{sys.argv[2]}", timeout=5)
+    print(r.status, r.read().decode())
+except urllib.error.HTTPError as e:
+    print(e.code, e.read().decode())
+PY
+}
+metric() { # metric NAME{LABELS}: its value in the scrape
+  awk -v k="$1" '$1 == k {print $2}' "$T_DIR/scrape"
+}
+get /metrics >"$T_DIR/scrape.raw"
+[[ "$(head -c 3 "$T_DIR/scrape.raw")" == 200 ]] || fail "/metrics: $(head -2 "$T_DIR/scrape.raw")"
+sed '1s/^200 //' "$T_DIR/scrape.raw" >"$T_DIR/scrape"
+
+applied="$(sql "SELECT sum(applied) FROM outcomes.consumer_offsets")"
+stale="$(sql "SELECT sum(stale) FROM outcomes.consumer_offsets")"
+t="topic=\"$TOPIC\""
+[[ "$(metric "outcomes_records_consumed_total{$t}")" == 1224 ]] ||
+  fail "consumed: $(metric "outcomes_records_consumed_total{$t}"), want 1224"
+[[ "$(metric "outcomes_records_applied_total{$t}")" == "$applied" ]] ||
+  fail "applied: $(metric "outcomes_records_applied_total{$t}"), want $applied"
+[[ "$(metric "outcomes_records_stale_total{$t}")" == "$stale" ]] ||
+  fail "stale: $(metric "outcomes_records_stale_total{$t}"), want $stale"
+[[ "$(metric "outcomes_dead_letters_total{$t,reason=\"undecodable\"}")" == 3 ]] ||
+  fail "dead letters: $(grep dead_letters "$T_DIR/scrape")"
+[[ "$((applied + stale + 3))" == 1224 ]] || fail "applied $applied + stale $stale + 3 != 1224"
+[[ "$(metric outcomes_pg_connected)" == 1 ]] || fail "pg_connected"
+lag=0
+for p in 0 1 2; do
+  l="$(metric "outcomes_consumer_lag{$t,partition=\"$p\"}")"
+  [[ -n "$l" ]] || fail "no lag for partition $p"
+  lag=$((lag + l))
+done
+[[ "$lag" == 0 ]] || fail "lag $lag after catching up"
+grep -q '^outcomes_batches_total{result="committed"} [1-9]' "$T_DIR/scrape" || fail "batches"
+pass "/metrics: consumed 1224 = applied $applied + stale $stale + 3 undecodable; lag 0"
+
+[[ "$(get /healthz)" == "200 ok" ]] || fail "/healthz: $(get /healthz)"
+[[ "$(get /readyz)" == "200 ready" ]] || fail "/readyz: $(get /readyz)"
+[[ "$(get /nope | cut -c1-3)" == 404 ]] || fail "/nope"
+kill -TERM "$pid"
+rc=0
+wait "$pid" || rc=$?
+[[ "$rc" == 0 ]] || fail "exit $rc after SIGTERM"
+pass "/healthz and /readyz 200; SIGTERM exits 0"
