@@ -681,7 +681,7 @@ int oc_batch_apply(oc_batch_t *b, PGconn *conn, const char *group_id, oc_err_t *
     if (fold(b) > 0) {
       if ((rc = write_facts(b, conn, &sb, &visible, err)) != 0)
         goto out;
-      if (visible && (rc = oc_rollup_recompute(conn, err)) != 0)
+      if (visible && (rc = oc_rollup_recompute_incremental(conn, err)) != 0)
         goto out;
     }
   }

@@ -22,6 +22,12 @@
  *             facts (facility_id '') in the bucket
  *   all       from the org rows of the bucket
  *
+ * oc_rollup_recompute does exactly that (outcomes-replay rebuild uses it: it
+ * reads only facts). The daemon's oc_rollup_recompute_incremental computes
+ * QUARTER rows from the MONTH rows and YEAR rows from the QUARTER rows of the
+ * same level and fact grain instead, once those are current in the same
+ * transaction; every field composes exactly, so the result is the same.
+ *
  * Per row: n, sum_value (numeric: Σ value::numeric, exact), min, max,
  * sum_numerator, sum_denominator (numeric; NULL for non-ratio metrics),
  * last_period (latest period_start in the bucket) and last_value (Σ value
@@ -56,6 +62,14 @@ int oc_rollup_prepare(PGconn *conn, oc_err_t *err);
 /* Recompute, inside the caller's transaction, the rollups of every group
  * touched by the rows of oc_stage with visible_changed. */
 int oc_rollup_recompute(PGconn *conn, oc_err_t *err);
+
+/* The same result, for the daemon's batches: QUARTER and YEAR rows of the
+ * facility and org levels are summed from the same level's rows one grain
+ * finer (MONTH, then QUARTER; recomputed first in the same call) instead of
+ * from every fact of the bucket. Exact only while the finer rows are (the
+ * invariant every committed batch keeps); oc_rollup_recompute, which reads
+ * facts, is the repair path (outcomes-replay rebuild). */
+int oc_rollup_recompute_incremental(PGconn *conn, oc_err_t *err);
 
 #ifdef __cplusplus
 }

@@ -1,0 +1,297 @@
+#!/usr/bin/env bash
+# bench_pipeline.sh - the pipeline against the limits of its own parts, in one
+# run on the same data (issue 8). One command:
+#
+#   tests/bench/bench_pipeline.sh [--rows N] [--scale] [--scale-max]
+#                                 [--json FILE] [--build DIR] [--stack-dir DIR]
+#
+# It starts a private local stack (OUTCOMES_STACK_DIR=$(mktemp -d)
+# deploy/stack.sh start, stopped on every exit), builds a Release tree in
+# build-bench-rel/ unless --build names one (use a tree without sanitizers),
+# generates N observations with outcomes-gen (default 1,000,000: DAY and
+# MONTH grains, facility and org-level facts, 3% restated identities, 2%
+# duplicates, 0.5% tombstones) and measures:
+#
+#   kcat produce      kcat -P -K of the same pre-encoded key/value pairs
+#   outcomes-produce  the CSV through validation and Avro encoding
+#   kcat consume      kcat -C -e -q -o beginning of the topic
+#   COPY, unindexed   \copy of the final facts into a table without indexes
+#   COPY, facts       the same into a table shaped like facts, with its key
+#   outcomes-rollupd  offset 0 to caught up (--exit-at-end)
+#   replay            a new group over the same tables (every record stale)
+#   scale (--scale)   rollupd alone at 100k and 1M records (10M with
+#                     --scale-max), each on emptied tables
+#
+# and prints one table (records/s, MB/s, CPU s, peak RSS; /usr/bin/time -v)
+# with the ratios produce/kcat-produce, rollupd/kcat-consume,
+# rollupd/COPY-facts and replay/rollupd, and the same as JSON (--json FILE).
+# CPU s and RSS are the client's (psql for COPY; the server's work is not
+# counted). MB/s counts message keys + values (Kafka, rollupd) or CSV bytes
+# (produce, COPY). --stack-dir DIR reuses a running stack in DIR (its outcomes
+# tables are emptied first). A default run takes about 10 minutes on a
+# 2-core machine once the build exists; it prints its wall time.
+set -euo pipefail
+
+SRC="$(cd "$(dirname "$0")/../.." && pwd)"
+ROWS=1000000
+SCALE=0
+SCALE_MAX=0
+JSON=""
+BUILD=""
+STACK_DIR=""
+PARTS=6
+while (($#)); do
+  case "$1" in
+    --rows) ROWS="$2"; shift 2 ;;
+    --scale) SCALE=1; shift ;;
+    --scale-max) SCALE=1; SCALE_MAX=1; shift ;;
+    --json) JSON="$2"; shift 2 ;;
+    --build) BUILD="$2"; shift 2 ;;
+    --stack-dir) STACK_DIR="$2"; shift 2 ;;
+    -h|--help) sed -n '2,33p' "$0"; exit 0 ;;
+    *) echo "bench_pipeline: unknown option $1 (see --help)" >&2; exit 64 ;;
+  esac
+done
+
+T0="$(date +%s)"
+W="$(mktemp -d /tmp/oc_bench_pipeline.XXXXXX)"
+OWN_STACK=""
+cleanup() {
+  if [[ -n "$OWN_STACK" ]]; then
+    OUTCOMES_STACK_DIR="$OWN_STACK" bash "$SRC/deploy/stack.sh" stop >/dev/null 2>&1 || true
+    rm -rf "$OWN_STACK"
+  fi
+  rm -rf "$W"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+log() { printf '[bench %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+
+# --- build -------------------------------------------------------------------
+if [[ -z "$BUILD" ]]; then
+  BUILD="$SRC/build-bench-rel"
+  log "building a Release tree in $BUILD"
+  cmake -S "$SRC" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DOC_BUILD_TESTS=OFF >/dev/null
+  cmake --build "$BUILD" -j"$(nproc)" >/dev/null
+fi
+GEN="$BUILD/tools/outcomes-gen"
+PRODUCE="$BUILD/producers/outcomes-produce"
+ROLLUPD="$BUILD/consumers/outcomes-rollupd"
+MIGRATE="$BUILD/tools/outcomes-migrate"
+for b in "$GEN" "$PRODUCE" "$ROLLUPD" "$MIGRATE"; do
+  [[ -x "$b" ]] || { echo "bench_pipeline: $b missing" >&2; exit 66; }
+done
+
+# --- stack -------------------------------------------------------------------
+if [[ -z "$STACK_DIR" ]]; then
+  STACK_DIR="$(mktemp -d /tmp/oc_bench_stack.XXXXXX)"
+  OWN_STACK="$STACK_DIR"
+  log "starting a private stack in $STACK_DIR"
+  OUTCOMES_STACK_DIR="$STACK_DIR" bash "$SRC/deploy/stack.sh" start >"$W/stack.log" 2>&1 ||
+    { cat "$W/stack.log" >&2; exit 69; }
+fi
+export OUTCOMES_STACK_DIR="$STACK_DIR"
+eval "$(bash "$SRC/deploy/stack.sh" env)"
+B="$OUTCOMES_KAFKA_BROKERS"
+PG="$OUTCOMES_PG_CONNINFO"
+export PGOPTIONS="-c client_min_messages=warning"
+psqlq() { psql "$PG" -X -q -v ON_ERROR_STOP=1 "$@"; }
+
+"$MIGRATE" --sql-dir "$SRC/schemas/sql" --catalog "$SRC/schemas/catalog.tsv" >/dev/null
+empty_tables() {
+  psqlq -c "TRUNCATE outcomes.facts, outcomes.rollups, outcomes.consumer_offsets,
+            outcomes.dead_letters"
+}
+empty_tables
+
+SEQ=0
+topic() {
+  SEQ=$((SEQ + 1))
+  local t="bench_${1}_$$_${SEQ}"
+  bash "$SRC/deploy/stack.sh" topic create "$t" "$PARTS" >/dev/null 2>&1
+  echo "$t"
+}
+
+# timed NAME CMD...: runs CMD under /usr/bin/time -v; sets WALL, CPU, RSS_MB.
+timed() {
+  local name="$1"; shift
+  local s e
+  s="$(date +%s.%N)"
+  /usr/bin/time -v -o "$W/time.$name" "$@"
+  e="$(date +%s.%N)"
+  WALL="$(awk -v a="$s" -v b="$e" 'BEGIN { printf "%.3f", b - a }')"
+  CPU="$(awk -F: '/User time|System time/ { t += $2 } END { printf "%.2f", t }' "$W/time.$name")"
+  RSS_MB="$(awk -F: '/Maximum resident/ { printf "%.1f", $2 / 1024 }' "$W/time.$name")"
+}
+
+RESULTS="$W/results.tsv"
+: >"$RESULTS"
+# record NAME RECORDS BYTES: one line of the table from the last timed run.
+record() {
+  printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$WALL" "$CPU" "$RSS_MB" >>"$RESULTS"
+  log "$(printf '%-22s %9d records %8.2f s %10.0f records/s' "$1" "$2" "$WALL" \
+    "$(awk -v n="$2" -v s="$WALL" 'BEGIN { print n / s }')")"
+}
+
+# gen DIR ROWS: the generated observations.
+gen() {
+  "$GEN" -q -c "$SRC/schemas/catalog.tsv" -o "$1" --rows "$2" --grains day,month \
+    --periods 365 --org-level --restatements 0.03 --duplicates 0.02 --tombstones 0.005 \
+    --seed 8
+}
+# Commands (not functions: /usr/bin/time runs them). PRODUCE_CMD -t TOPIC FILE;
+# ROLLUPD_CMD -X topic=TOPIC -X group.id=GROUP.
+PRODUCE_CMD=("$PRODUCE" -q -b "$B" --catalog "$SRC/schemas/catalog.tsv"
+  --schema-dir "$SRC/schemas/avro")
+ROLLUPD_CMD=("$ROLLUPD" --exit-at-end -X brokers="$B" -X conninfo="$PG"
+  -X schema.dir="$SRC/schemas/avro" -X log.level=warning)
+# Count and bytes (key + value) of a topic.
+topic_size() {
+  kcat -C -b "$B" -t "$1" -e -q -o beginning -f '%K %S\n' |
+    awk '{ n++; b += ($1 < 0 ? 0 : $1) + ($2 < 0 ? 0 : $2) } END { printf "%d %d\n", n, b }'
+}
+
+# --- data --------------------------------------------------------------------
+log "generating about $ROWS observations"
+gen "$W/gen" "$ROWS"
+STREAM_ROWS=$(($(wc -l <"$W/gen/stream.csv") - 1))
+STREAM_BYTES=$(stat -c %s "$W/gen/stream.csv")
+FACT_ROWS=$(($(wc -l <"$W/gen/expected_facts.csv") - 1))
+FACT_BYTES=$(stat -c %s "$W/gen/expected_facts.csv")
+RETRACT_ROWS=$(($(wc -l <"$W/gen/retract.csv") - 1))
+log "stream: $STREAM_ROWS rows ($STREAM_BYTES bytes), $RETRACT_ROWS retractions, $FACT_ROWS final facts"
+
+# 1. outcomes-produce: CSV → validate → Avro → Kafka (acks=all, idempotent).
+T1="$(topic main)"
+timed produce "${PRODUCE_CMD[@]}" -t "$T1" "$W/gen/stream.csv"
+read -r N1 BYTES1 < <(topic_size "$T1")
+record "outcomes-produce" "$STREAM_ROWS" "$STREAM_BYTES"
+
+# 2. kcat -P of the same messages, pre-encoded (exported from T1 before the
+# retractions join it), also idempotent with acks=all.
+kcat -C -b "$B" -t "$T1" -e -q -o beginning -f '%K %S\n%k%s' >"$W/dump.bin"
+python3 - "$W/dump.bin" "$W/pre.bin" <<'PY'
+import sys
+src = open(sys.argv[1], "rb").read()
+KD, MD = b"\x1f\x1f\x1d", b"\x1e\x1e\x1e\x1d"
+out, i = [], 0
+while i < len(src):
+    nl = src.index(b"\n", i)
+    kl, vl = (int(x) for x in src[i:nl].split())
+    k = src[nl + 1:nl + 1 + kl]
+    v = src[nl + 1 + kl:nl + 1 + kl + vl]
+    assert KD not in k + v and MD not in k + v
+    out.append(k + KD + v + MD)
+    i = nl + 1 + kl + vl
+open(sys.argv[2], "wb").write(b"".join(out))
+PY
+rm -f "$W/dump.bin"
+T2="$(topic kcat)"
+timed kcat_produce kcat -P -b "$B" -t "$T2" -K '\x1f\x1f\x1d' -D '\x1e\x1e\x1e\x1d' \
+  -X enable.idempotence=true -X acks=all -l "$W/pre.bin"
+record "kcat produce" "$N1" "$BYTES1"
+rm -f "$W/pre.bin"
+
+# The retractions complete the stream that rollupd applies.
+if ((RETRACT_ROWS > 0)); then "${PRODUCE_CMD[@]}" -t "$T1" --retract "$W/gen/retract.csv"; fi
+read -r NT BYTEST < <(topic_size "$T1")
+
+# 3. kcat consume of the whole topic.
+timed kcat_consume kcat -C -b "$B" -t "$T1" -e -q -o beginning -f '%k%s' >/dev/null
+record "kcat consume" "$NT" "$BYTEST"
+
+# 4. COPY of the final facts: unindexed, then shaped like facts with its key.
+psqlq <<'SQL'
+DROP TABLE IF EXISTS public.bench_copy_plain, public.bench_copy_facts;
+CREATE TABLE public.bench_copy_plain (org_id text, facility_id text, metric text,
+  grain text, period_start date, value double precision, numerator double precision,
+  denominator double precision, source text, observed_at timestamptz);
+SQL
+psqlq <<'SQL'
+CREATE TABLE public.bench_copy_facts (LIKE outcomes.facts INCLUDING DEFAULTS
+  INCLUDING CONSTRAINTS INCLUDING INDEXES);
+ALTER TABLE public.bench_copy_facts ALTER src_topic SET DEFAULT 'bench',
+  ALTER src_partition SET DEFAULT 0, ALTER src_offset SET DEFAULT 0;
+SQL
+COLS="org_id,facility_id,metric,grain,period_start,value,numerator,denominator,source,observed_at"
+timed copy_plain psql "$PG" -X -q -v ON_ERROR_STOP=1 \
+  -c "\\copy public.bench_copy_plain ($COLS) FROM '$W/gen/expected_facts.csv' WITH (FORMAT csv, HEADER, FORCE_NOT_NULL (facility_id))"
+record "COPY, unindexed" "$FACT_ROWS" "$FACT_BYTES"
+timed copy_facts psql "$PG" -X -q -v ON_ERROR_STOP=1 \
+  -c "\\copy public.bench_copy_facts ($COLS) FROM '$W/gen/expected_facts.csv' WITH (FORMAT csv, HEADER, FORCE_NOT_NULL (facility_id))"
+record "COPY, facts" "$FACT_ROWS" "$FACT_BYTES"
+psqlq -c "DROP TABLE public.bench_copy_plain, public.bench_copy_facts"
+
+# 5. outcomes-rollupd from offset 0 to caught up.
+timed rollupd "${ROLLUPD_CMD[@]}" -X topic="$T1" -X group.id="bench-first-$$"
+record "outcomes-rollupd" "$NT" "$BYTEST"
+GOT="$(psql "$PG" -X -At -c "SELECT count(*) FROM outcomes.facts WHERE NOT retracted")"
+[[ "$GOT" == "$FACT_ROWS" ]] ||
+  log "WARNING: outcomes.facts holds $GOT standing facts, expected $FACT_ROWS"
+
+# 6. replay: a new group over the same tables, every record stale.
+timed replay "${ROLLUPD_CMD[@]}" -X topic="$T1" -X group.id="bench-replay-$$"
+record "replay (all stale)" "$NT" "$BYTEST"
+
+# 7. scale: rollupd alone on emptied tables.
+if ((SCALE)); then
+  SIZES=(100000 1000000)
+  ((SCALE_MAX)) && SIZES+=(10000000)
+  for n in "${SIZES[@]}"; do
+    log "scale: $n observations"
+    empty_tables
+    rm -rf "$W/scale"
+    gen "$W/scale" "$n"
+    ts="$(topic scale)"
+    "${PRODUCE_CMD[@]}" -t "$ts" "$W/scale/stream.csv"
+    if (($(wc -l <"$W/scale/retract.csv") > 1)); then
+      "${PRODUCE_CMD[@]}" -t "$ts" --retract "$W/scale/retract.csv"
+    fi
+    read -r ns bs < <(topic_size "$ts")
+    timed "scale_$n" "${ROLLUPD_CMD[@]}" -X topic="$ts" -X group.id="bench-scale-$$-$n"
+    record "rollupd @ $n" "$ns" "$bs"
+    rm -rf "$W/scale"
+  done
+fi
+
+ELAPSED=$(($(date +%s) - T0))
+python3 - "$RESULTS" "$JSON" "$ELAPSED" "$ROWS" <<'PY'
+import json, sys
+rows = {}
+order = []
+for line in open(sys.argv[1]):
+    name, n, b, wall, cpu, rss = line.rstrip("\n").split("\t")
+    n, b, wall = int(n), int(b), float(wall)
+    rows[name] = {"records": n, "bytes": b, "seconds": wall,
+                  "records_per_s": n / wall if wall else 0.0,
+                  "mb_per_s": b / 1e6 / wall if wall else 0.0,
+                  "cpu_s": float(cpu), "peak_rss_mb": float(rss)}
+    order.append(name)
+def ratio(a, b):
+    if a in rows and b in rows and rows[b]["records_per_s"]:
+        return rows[a]["records_per_s"] / rows[b]["records_per_s"]
+    return None
+ratios = {
+    "produce / kcat produce": ratio("outcomes-produce", "kcat produce"),
+    "rollupd / kcat consume": ratio("outcomes-rollupd", "kcat consume"),
+    "rollupd / COPY facts": ratio("outcomes-rollupd", "COPY, facts"),
+    "replay / rollupd": ratio("replay (all stale)", "outcomes-rollupd"),
+}
+print()
+print(f"{'line':<22} {'records':>9} {'seconds':>8} {'records/s':>10} {'MB/s':>7} {'CPU s':>7} {'peak RSS MB':>11}")
+for k in order:
+    r = rows[k]
+    print(f"{k:<22} {r['records']:>9} {r['seconds']:>8.2f} {r['records_per_s']:>10.0f} "
+          f"{r['mb_per_s']:>7.2f} {r['cpu_s']:>7.2f} {r['peak_rss_mb']:>11.1f}")
+print()
+for k, v in ratios.items():
+    print(f"{k:<26} {'-' if v is None else f'{v:.3f}'}")
+print(f"\nrows requested {sys.argv[4]}; wall time of the whole run {sys.argv[3]} s")
+if sys.argv[2]:
+    with open(sys.argv[2], "w") as f:
+        json.dump({"rows": int(sys.argv[4]), "elapsed_s": int(sys.argv[3]),
+                   "lines": [dict(name=k, **rows[k]) for k in order],
+                   "ratios": ratios}, f, indent=2)
+        f.write("\n")
+PY
