@@ -52,7 +52,7 @@ static int need(walk_t *w, size_t n, const char *what) {
 /* A length-prefixed string or bytes value. */
 static int walk_bytes(walk_t *w, const char *what) {
   size_t start = w->pos;
-  int64_t n;
+  int64_t n = 0;
   int rc = read_varint(w, what, &n);
   if (rc != 0)
     return rc;

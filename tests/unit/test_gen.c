@@ -48,17 +48,24 @@ static void remove_dir(const char *dir) {
 }
 
 /* Generate into a memory buffer (the stream only). Caller frees. */
+/* The stream in a malloc'd buffer. The buffer pointer open_memstream()
+ * updates lives on the heap: gcc 12 takes a local one for dangling once the
+ * function returns. */
 static char *gen_to_memory(const oc_gen_opts_t *opts, const oc_catalog_t *cat, size_t *len,
                            oc_gen_stats_t *st) {
-  char *buf = NULL;
+  char **bufp = calloc(1, sizeof(*bufp));
+  char *buf;
   oc_err_t err;
-  FILE *f = open_memstream(&buf, len);
-  oc_gen_sinks_t sinks = {f, NULL, NULL, NULL};
 
+  assert_non_null(bufp);
+  FILE *f = open_memstream(bufp, len);
+  oc_gen_sinks_t sinks = {f, NULL, NULL, NULL};
   assert_non_null(f);
   if (oc_gen_run(opts, cat, &sinks, st, &err) < 0)
     fail_msg("oc_gen_run: %s", err.msg);
   fclose(f);
+  buf = *bufp;
+  free(bufp);
   return buf;
 }
 
