@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# test_chaos_broker.sh - the broker is killed with -9 while outcomes-rollupd
+# consumes (1 time short, 3 times with CHAOS_LONG=1) and restarted with
+# deploy/stack.sh start; the daemon keeps running and converges: I1-I5 (see
+# chaos_common.bash). Restarts the SHARED stack's broker: runs serially
+# ("chaos" in the name); the EXIT trap always starts the stack again.
+# A restarted broker: librdkafka reconnects with a backoff of up to 10 s, the
+# broker needs some seconds for its group coordinator and the group rejoins.
+CHAOS_RECOVERY_MAX_S="${CHAOS_RECOVERY_MAX_S:-45}"
+# shellcheck source=tests/integration/chaos_common.bash
+source "$(dirname "$0")/chaos_common.bash"
+trap 'stack_start || echo "WARNING: deploy/stack.sh start failed" >&2; cleanup' EXIT
+
+chaos_init broker
+kills=1 orgs=3
+if chaos_long; then kills=3 orgs=12; fi
+
+new_db chaos_broker
+topic="$(new_topic chaos_broker 3)"
+group="$(uniq_name g_chaos_broker)"
+chaos_gen "$T_DIR/gen" 71 --orgs "$orgs" --facilities 3 --grains day,month --periods 40 \
+  --metrics er_visits,readmission_rate_30d,supply_cost,ar_balance
+# The stream in 2 x kills + 1 consecutive pieces (file order kept, so the
+# expected facts hold): before kill k its backlog piece, after the restart
+# a probe piece, at the end the rest and the tombstones.
+chaos_chunks "$CHAOS_GEN/stream.csv" $((2 * kills + 1))
+dpid=""
+chaos_daemon_start dpid "$topic" "$group" -X batch.max.records=20 -X batch.max.wait=50ms
+
+progress() { chaos_progress "$group"; }
+progress_at_least() {
+  local p
+  p="$(progress)"
+  [[ -n "$p" ]] && ((p >= $1))
+}
+for ((k = 1; k <= kills; k++)); do
+  base="$(progress)"
+  chaos_produce "$topic" "$T_DIR/chunk.$((2 * k - 2)).csv"
+  size=$(($(wc -l <"$T_DIR/chunk.$((2 * k - 2)).csv") - 1))
+  # Kill inside the consumption of the backlog: a third of it applied.
+  wait_for 60 progress_at_least $((base + size / 3)) ||
+    fail "no progress to $((base + size / 3)) (at $(progress))"
+  done_before="$(progress)"
+  end="$(topic_end "$topic")"
+  ((done_before < end)) || fail "consumed everything before the kill: make the pieces longer"
+  bpid="$(broker_pid)"
+  kill -9 "$bpid"
+  CHAOS_FAULTS=$((CHAOS_FAULTS + 1))
+  while kill -0 "$bpid" 2>/dev/null; do sleep 0.1; done
+  sleep 3
+  chaos_rss_sample "$dpid"
+  kill -0 "$dpid" || fail "daemon died while the broker was down: $(tail -5 "$(chaos_daemon_log "$dpid")")"
+  stack_start || fail "deploy/stack.sh start: $(tail -5 "$T_DIR/stack_start.log")"
+  echo "kill $k: broker killed at offset sum $done_before of $end, restarted"
+  # The daemon may still be applying what it fetched before the kill: the
+  # recovery is measured up to the consumption of a probe piece published
+  # after the restart.
+  t_restart="$(now_s)"
+  chaos_produce "$topic" "$T_DIR/chunk.$((2 * k - 1)).csv"
+  CHAOS_RECOVERY_T0="$t_restart" CHAOS_RECOVER_TO_END=1 chaos_recovered "$group" "$topic" "$dpid"
+done
+
+# The rest of the stream, then the tombstones.
+chaos_produce "$topic" "$T_DIR/chunk.$((2 * kills)).csv"
+chaos_produce "$topic" --retract "$CHAOS_GEN/retract.csv"
+chaos_wait_converged "$topic" "$group" "$dpid"
+chaos_check_all "$group" "$topic"
+chaos_check_daemon "$dpid"
+chaos_result

@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# test_chaos_pg.sh - PostgreSQL stopped with `pg_ctl stop -m immediate` while
+# outcomes-rollupd commits (5 times short, 20 with CHAOS_LONG=1), restarted
+# with deploy/stack.sh start; then the daemon's connection is killed from the
+# server side (pg_terminate_backend). The daemon rides through (it retries
+# with backoff, capped at 2 s here) and converges: I1-I5 (chaos_common.bash).
+# Stops the SHARED stack's cluster: runs serially ("chaos" in the name); the
+# EXIT trap always starts the stack again.
+# shellcheck source=tests/integration/chaos_common.bash
+source "$(dirname "$0")/chaos_common.bash"
+trap 'stack_start || echo "WARNING: deploy/stack.sh start failed" >&2; cleanup' EXIT
+
+chaos_init pg
+stops=5 orgs=2
+if chaos_long; then stops=20 orgs=12; fi
+
+new_db chaos_pg
+topic="$(new_topic chaos_pg 3)"
+group="$(uniq_name g_chaos_pg)"
+chaos_gen "$T_DIR/gen" 72 --orgs "$orgs" --facilities 3 --grains day,month --periods 40 \
+  --metrics er_visits,readmission_rate_30d,supply_cost,ar_balance
+split_stream "$CHAOS_GEN/stream.csv" "$T_DIR/part1.csv" "$T_DIR/part2.csv" 80
+chaos_produce "$topic" "$T_DIR/part1.csv"
+total="$CHAOS_RECORDS"
+dpid=""
+chaos_daemon_start dpid "$topic" "$group" -X batch.max.records=10 -X batch.max.wait=20ms
+
+progress_at_least() {
+  local p
+  p="$(chaos_progress "$group")"
+  [[ -n "$p" ]] && ((p >= $1))
+}
+
+for ((k = 1; k <= stops; k++)); do
+  want=$((total * k / (stops + 3)))
+  wait_for 60 progress_at_least "$want" || fail "no progress to $want"
+  pg_immediate_stop || fail "pg_ctl stop -m immediate"
+  CHAOS_FAULTS=$((CHAOS_FAULTS + 1))
+  sleep 1
+  chaos_rss_sample "$dpid"
+  kill -0 "$dpid" || fail "daemon died while PostgreSQL was down: $(tail -5 "$(chaos_daemon_log "$dpid")")"
+  stack_start || fail "deploy/stack.sh start: $(tail -5 "$T_DIR/stack_start.log")"
+  echo "stop $k: PostgreSQL stopped (immediate) past offset sum $want of $total, restarted"
+  chaos_recovered "$group" "$topic" "$dpid"
+done
+
+# A connection killed from the server side.
+p="$(chaos_progress "$group")"
+((p < total)) || fail "consumed everything before pg_terminate_backend: make the stream longer"
+n="$(sql "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+          WHERE datname = current_database() AND pid <> pg_backend_pid()")"
+((n >= 1)) || fail "no daemon connection to terminate"
+CHAOS_FAULTS=$((CHAOS_FAULTS + 1))
+echo "pg_terminate_backend: $n connection(s) killed at offset sum $p"
+chaos_recovered "$group" "$topic" "$dpid"
+
+chaos_produce "$topic" "$T_DIR/part2.csv"
+chaos_produce "$topic" --retract "$CHAOS_GEN/retract.csv"
+chaos_wait_converged "$topic" "$group" "$dpid"
+chaos_check_all "$group" "$topic"
+chaos_check_daemon "$dpid"
+chaos_result
