@@ -22,7 +22,9 @@
 #include <unistd.h>
 
 
+#include "outcomes/http.h"
 #include "outcomes/log.h"
+#include "outcomes/metrics.h"
 #include "outcomes/notify.h"
 
 #define WAIT_STEP_MS 100
@@ -35,6 +37,11 @@ typedef struct spool_s {
   int ino_fd;                             /* -1 without inotify */
   int64_t backoff_ms;
   bool retry; /* the last round ended on a Kafka failure */
+  /* Metrics (all NULL without metrics_listen; updates accept NULL). */
+  oc_metrics_t *reg;
+  oc_http_t *http;
+  oc_metrics_counter_t *m_done, *m_failed, *m_retried, *m_published, *m_rejected;
+  oc_metrics_histogram_t *m_duration;
 } spool_t;
 
 typedef enum { FILE_FINISHED = 0, FILE_RETRY, FILE_STOPPED } file_result_t;
@@ -205,6 +212,7 @@ static int process(spool_t *s, const char *name, file_result_t *res, oc_err_t *e
     goto out;
   }
   oc_log_info("file_start file=\"%s\"", name);
+  double t0 = oc_metrics_now();
   oc_producer_set_default_observed_at(s->p, oc_timestamp_now());
   int frc = oc_producer_file(s->p, path, name, report_reject, &rep, &st, &ferr);
 
@@ -212,6 +220,9 @@ static int process(spool_t *s, const char *name, file_result_t *res, oc_err_t *e
     oc_log_err("file_retry file=\"%s\" error=\"%s\" backoff_ms=%lld", name, ferr.msg,
                (long long)s->backoff_ms);
     *res = FILE_RETRY;
+    oc_metrics_counter_inc(s->m_retried);
+    oc_metrics_counter_add(s->m_published, st.published);
+    oc_http_set_ready(s->http, false, "Kafka unavailable: file left in processing/");
     if (oc_producer_fatal(s->p))
       rc = oc_err_set(err, OC_ERR_KAFKA, "%s", ferr.msg);
     goto out;
@@ -238,6 +249,11 @@ static int process(spool_t *s, const char *name, file_result_t *res, oc_err_t *e
     *res = FILE_RETRY;
     goto out;
   }
+  oc_metrics_counter_inc(dest == s->done ? s->m_done : s->m_failed);
+  oc_metrics_counter_add(s->m_published, st.published);
+  oc_metrics_counter_add(s->m_rejected, st.rejected);
+  oc_metrics_histogram_observe(s->m_duration, oc_metrics_now() - t0);
+  oc_http_set_ready(s->http, true, NULL);
   oc_log_info("file_%s file=\"%s\" read=%llu published=%llu rejected=%llu",
               dest == s->done ? "done" : "failed", name, (unsigned long long)st.read,
               (unsigned long long)st.published, (unsigned long long)st.rejected);
@@ -266,6 +282,7 @@ static void wait_for(spool_t *s, int64_t ms, bool wake_on_event) {
     int timeout = (int)(left < WAIT_STEP_MS ? left : WAIT_STEP_MS);
     /* Waiting for files, or serving a deliberate backoff: healthy. */
     oc_notify_watchdog_kick(oc_notify_now_usec());
+    oc_http_tick(s->http);
     int n = poll(&pfd, s->ino_fd >= 0 ? 1 : 0, timeout);
     if (n > 0 && (pfd.revents & POLLIN)) {
       bool any = false;
@@ -305,6 +322,7 @@ static int one_round(spool_t *s, oc_err_t *err) {
       if ((rc = process(s, names[i], &res, err)) < 0)
         goto out;
       oc_notify_watchdog_kick(oc_notify_now_usec());
+      oc_http_tick(s->http);
       if (res == FILE_RETRY) {
         wait_for(s, s->backoff_ms, false);
         s->backoff_ms *= 2;
@@ -326,6 +344,49 @@ out:
   if (names)
     free_names(names, n);
   return rc;
+}
+
+/* The registry and endpoint of opts->metrics_listen (names: docs/metrics.md). */
+static int metrics_start(spool_t *s, oc_err_t *err) {
+  static const char *const l_result[] = {"result"};
+  static const char *const l_topic[] = {"topic"};
+  static const char *const l_version[] = {"version"};
+  oc_metrics_family_t *f_build, *f_files, *f_pub, *f_rej, *f_dur;
+  int rc;
+
+  if (!s->o.metrics_listen || !*s->o.metrics_listen)
+    return 0;
+  if (!(s->reg = oc_metrics_new()))
+    return oc_err_set(err, OC_ERR_NOMEM, "metrics: out of memory");
+  if ((rc = oc_metrics_add_gauge(s->reg, "outcomes_build_info", "build of the program",
+                                 l_version, 1, &f_build, err)) != 0 ||
+      (rc = oc_metrics_add_counter(s->reg, "outcomes_spool_files_total",
+                                   "files by result: done, failed, retried (Kafka failure)",
+                                   l_result, 1, &f_files, err)) != 0 ||
+      (rc = oc_metrics_add_counter(s->reg, "outcomes_records_published_total",
+                                   "rows acknowledged by the broker", l_topic, 1, &f_pub,
+                                   err)) != 0 ||
+      (rc = oc_metrics_add_counter(s->reg, "outcomes_records_rejected_total",
+                                   "rows refused by parsing or validation", NULL, 0, &f_rej,
+                                   err)) != 0 ||
+      (rc = oc_metrics_add_histogram(s->reg, "outcomes_spool_file_duration_seconds",
+                                     "from picking a file up to done/ or failed/", NULL, 0,
+                                     NULL, 0, &f_dur, err)) != 0)
+    return rc;
+  const char *version[] = {OC_VERSION}, *done[] = {"done"}, *failed[] = {"failed"},
+             *retried[] = {"retried"}, *topic[] = {s->o.topic ? s->o.topic : ""};
+  oc_metrics_gauge_set(oc_metrics_gauge(f_build, version), 1);
+  s->m_done = oc_metrics_counter(f_files, done);
+  s->m_failed = oc_metrics_counter(f_files, failed);
+  s->m_retried = oc_metrics_counter(f_files, retried);
+  s->m_published = oc_metrics_counter(f_pub, topic);
+  s->m_rejected = oc_metrics_counter(f_rej, NULL);
+  s->m_duration = oc_metrics_histogram(f_dur, NULL);
+  oc_http_opts_t hopts = {s->o.metrics_listen, s->reg, 0, 0, 0};
+  if ((rc = oc_http_start(&hopts, &s->http, err)) != 0)
+    return oc_err_prefix(err, "metrics.listen: ");
+  oc_log_info("metrics_listening port=%u", (unsigned)oc_http_port(s->http));
+  return 0;
 }
 
 int oc_spool_run(oc_producer_t *p, const oc_spool_opts_t *opts, oc_err_t *err) {
@@ -363,6 +424,9 @@ int oc_spool_run(oc_producer_t *p, const oc_spool_opts_t *opts, oc_err_t *err) {
   }
   oc_log_info("watch_start dir=\"%s\" inotify=%s rescan_ms=%lld", s.dir,
               s.ino_fd >= 0 ? "yes" : "no", (long long)s.o.rescan_ms);
+  if ((rc = metrics_start(&s, err)) < 0)
+    goto out;
+  oc_http_set_ready(s.http, true, NULL);
   oc_notify_ready("watching %s", s.dir);
 
   while (!stopping(&s)) {
@@ -375,6 +439,8 @@ int oc_spool_run(oc_producer_t *p, const oc_spool_opts_t *opts, oc_err_t *err) {
   oc_log_info("watch_stop dir=\"%s\"", s.dir);
 out:
   oc_notify_stopping();
+  oc_http_destroy(s.http); /* before the registry its thread reads */
+  oc_metrics_destroy(s.reg);
   if (s.ino_fd >= 0)
     close(s.ino_fd);
   free(s.dir);

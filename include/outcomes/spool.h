@@ -23,7 +23,10 @@
  * New files are noticed through inotify and by a rescan every rescan_ms
  * (inotify may be unavailable, or miss files on network file systems).
  * Under systemd (Type=notify) it sends READY=1 once the directories are set
- * up and STOPPING=1 when it stops.
+ * up, WATCHDOG=1 while waiting or between files, and STOPPING=1 when it
+ * stops. With metrics_listen it serves /metrics (files by result, records
+ * published and rejected, file duration), /healthz and /readyz (not ready
+ * while Kafka fails).
  */
 #ifndef OUTCOMES_SPOOL_H
 #define OUTCOMES_SPOOL_H
@@ -46,6 +49,9 @@ typedef struct oc_spool_opts_s {
   /* Borrowed stop request (as in oc_produce_opts_t): the file being
    * published is flushed within the flush timeout and left in processing/. */
   const volatile sig_atomic_t *stop;
+  /* host:port serving /metrics, /healthz and /readyz; NULL or "": none. */
+  const char *metrics_listen;
+  const char *topic; /* borrowed: the label of the published counter */
 } oc_spool_opts_t;
 
 /* Watch opts->dir until a stop request. p (borrowed) publishes; its

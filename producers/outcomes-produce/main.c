@@ -49,6 +49,8 @@ static const oc_conf_def_t conf_defs[] = {
      "--watch: first wait before publishing a file again after a Kafka failure"},
     {"watch.retry.backoff.max", OC_CONF_MS, "60s", 10, 3600000, 0, NULL,
      "--watch: longest wait between attempts (the wait doubles up to it)"},
+    {"metrics.listen", OC_CONF_STR, "", 0, 0, 0, "OUTCOMES_METRICS_LISTEN",
+     "--watch: host:port serving /metrics, /healthz and /readyz (empty: none)"},
     {"log.level", OC_CONF_STR, "info", 0, 0, 0, "OUTCOMES_LOG_LEVEL",
      "error, warning, notice, info or debug"},
     {NULL, 0, NULL, 0, 0, 0, NULL, NULL},
@@ -444,6 +446,8 @@ int main(int argc, char **argv) {
         .retry_min_ms = oc_config_get_int(cfg, "watch.retry.backoff.min"),
         .retry_max_ms = oc_config_get_int(cfg, "watch.retry.backoff.max"),
         .stop = &g_stop,
+        .metrics_listen = oc_config_get_str(cfg, "metrics.listen"),
+        .topic = oc_config_get_str(cfg, "topic"),
     };
     if (cli.dry_run) {
       fprintf(stderr, "%s: --watch and --dry-run do not go together\n", progname);

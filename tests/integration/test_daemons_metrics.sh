@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# outcomes-rollupd's HTTP endpoint during a run: the demo file (1221
-# records) plus three undecodable messages; once the daemon has caught up,
-# /metrics counts exactly what the input holds and what consumer_offsets
+# The daemons' HTTP endpoints during a run. outcomes-rollupd: the demo file
+# (1221 records) plus three undecodable messages; once the daemon has caught
+# up, /metrics counts exactly what the input holds and what consumer_offsets
 # says, /healthz and /readyz answer 200, and SIGTERM exits 0.
+# outcomes-produce --watch: a file of four valid rows and one bad row ends
+# in done/, and /metrics counts one file done, four published, one rejected.
 source "$(dirname "$0")/pipeline_common.bash"
 
 new_db metrics
@@ -34,7 +36,7 @@ except urllib.error.HTTPError as e:
     print(e.code, e.read().decode())
 PY
 }
-metric() { # metric NAME{LABELS}: its value in the scrape
+metric() { # metric NAME{LABELS}: its value in the last scrape
   awk -v k="$1" '$1 == k {print $2}' "$T_DIR/scrape"
 }
 get /metrics >"$T_DIR/scrape.raw"
@@ -72,3 +74,37 @@ rc=0
 wait "$pid" || rc=$?
 [[ "$rc" == 0 ]] || fail "exit $rc after SIGTERM"
 pass "/healthz and /readyz 200; SIGTERM exits 0"
+
+# The spool watcher.
+mkdir -p "$T_DIR/spool"
+"$PRODUCE" -b "$BROKERS" --catalog "$CATALOG" --schema-dir "$SCHEMAS" -t "$TOPIC" \
+  -X metrics.listen=127.0.0.1:0 --watch "$T_DIR/spool" >"$T_DIR/watch.log" 2>&1 &
+wpid=$!
+T_PIDS+=("$wpid")
+wait_for 30 grep -q "metrics_listening port=" "$T_DIR/watch.log" || fail "watcher: no metrics_listening"
+port="$(sed -n 's/.*metrics_listening port=\([0-9]*\).*/\1/p' "$T_DIR/watch.log" | head -1)"
+{
+  echo "$HDR"
+  for m in 01 02 03 04; do
+    echo "org-w,fac-1,er_visits,MONTH,2024-$m-01,$m,,,test,2024-06-01T00:00:00Z"
+  done
+  echo "org-w,fac-1,er_visits,MONTH,2024-05-07,5,,,test,2024-06-01T00:00:00Z"
+} >"$T_DIR/.batch.csv"
+mv "$T_DIR/.batch.csv" "$T_DIR/spool/batch.csv"
+wait_for 60 test -f "$T_DIR/spool/done/batch.csv" || fail "watcher: file not in done/"
+sleep 0.2
+get /metrics >"$T_DIR/scrape.raw"
+sed '1s/^200 //' "$T_DIR/scrape.raw" >"$T_DIR/scrape"
+[[ "$(metric 'outcomes_spool_files_total{result="done"}')" == 1 ]] ||
+  fail "watcher files: $(grep spool_files "$T_DIR/scrape")"
+[[ "$(metric "outcomes_records_published_total{$t}")" == 4 ]] ||
+  fail "watcher published: $(grep published "$T_DIR/scrape")"
+[[ "$(metric outcomes_records_rejected_total)" == 1 ]] ||
+  fail "watcher rejected: $(grep rejected "$T_DIR/scrape")"
+[[ "$(get /readyz)" == "200 ready" ]] || fail "watcher /readyz: $(get /readyz)"
+[[ "$(get /healthz)" == "200 ok" ]] || fail "watcher /healthz: $(get /healthz)"
+kill -TERM "$wpid"
+rc=0
+wait "$wpid" || rc=$?
+[[ "$rc" == 0 ]] || fail "watcher exit $rc after SIGTERM"
+pass "outcomes-produce --watch /metrics: 1 file done, 4 published, 1 rejected; SIGTERM exits 0"
