@@ -59,7 +59,8 @@ out:
 
 int oc_pg_connect(const char *conninfo, const oc_pg_connect_opts_t *opts, PGconn **out,
                   oc_err_t *err) {
-  const char *keys[5], *vals[5];
+  size_t n_extra = opts ? opts->n_keywords : 0;
+  const char **keys = NULL, **vals = NULL;
   char timeout[16], target[256];
   PGconn *conn = NULL;
   int k = 0, rc = 0;
@@ -67,6 +68,12 @@ int oc_pg_connect(const char *conninfo, const oc_pg_connect_opts_t *opts, PGconn
   if (!out)
     return oc_err_set(err, OC_ERR_USAGE, "pg connect: NULL argument");
   *out = NULL;
+  keys = calloc(n_extra + 5, sizeof(*keys));
+  vals = calloc(n_extra + 5, sizeof(*vals));
+  if (!keys || !vals) {
+    rc = oc_err_set(err, OC_ERR_NOMEM, "pg connect: out of memory");
+    goto out;
+  }
   /* Our defaults first: the expanded conninfo that follows overrides them,
    * and an explicit dbname after it overrides the conninfo's. The PG*
    * environment variables lose to explicit values, so defer to them. */
@@ -87,6 +94,10 @@ int oc_pg_connect(const char *conninfo, const oc_pg_connect_opts_t *opts, PGconn
   if (opts && opts->dbname) {
     keys[k] = "dbname";
     vals[k++] = opts->dbname;
+  }
+  for (size_t i = 0; i < n_extra; i++, k++) {
+    keys[k] = opts->keywords[i];
+    vals[k] = opts->values[i];
   }
   keys[k] = NULL;
   vals[k] = NULL;
@@ -115,6 +126,30 @@ int oc_pg_connect(const char *conninfo, const oc_pg_connect_opts_t *opts, PGconn
 out:
   if (conn)
     PQfinish(conn);
+  free(keys);
+  free(vals);
+  return rc;
+}
+
+int oc_pg_connect_config(const oc_config_t *cfg, const char *application_name, PGconn **out,
+                         oc_err_t *err) {
+  size_t n = oc_config_passthrough_count(cfg, "pg.");
+  const char **keys = calloc(n + 1, sizeof(*keys));
+  const char **vals = calloc(n + 1, sizeof(*vals));
+  int rc;
+
+  if (!keys || !vals) {
+    free(keys);
+    free(vals);
+    return oc_err_set(err, OC_ERR_NOMEM, "pg connect: out of memory");
+  }
+  for (size_t i = 0; i < n; i++)
+    oc_config_passthrough_at(cfg, "pg.", i, &keys[i], &vals[i]);
+  oc_pg_connect_opts_t opts = {application_name, NULL, OC_PG_CONNECT_TIMEOUT_DEFAULT,
+                               keys, vals, n};
+  rc = oc_pg_connect(oc_config_get_str(cfg, "conninfo"), &opts, out, err);
+  free(keys);
+  free(vals);
   return rc;
 }
 

@@ -208,62 +208,22 @@ int oc_replay_parse_time(const char *s, int64_t *ms_out, oc_err_t *err) {
 
 /* ---- PostgreSQL -------------------------------------------------------- */
 
-static void pg_notice(void *arg, const char *msg) {
-  (void)arg;
-  char line[256];
-  snprintf(line, sizeof(line), "%s", msg);
-  line[strcspn(line, "\n")] = '\0';
-  oc_log_debug("pg_notice message=\"%s\"", line);
-}
-
 /* conninfo expanded first, then every pg.* key as a libpq keyword (later
- * keywords win). */
+ * keywords win); the connection is kept for the next call. */
 int oc_replay_pg(oc_replay_t *r, PGconn **out, oc_err_t *err) {
-  size_t n = oc_config_passthrough_count(r->cfg, "pg.");
-  const char **keys = NULL, **vals = NULL;
-  const char *conninfo = oc_config_get_str(r->cfg, "conninfo");
-  char target[256];
   PGconn *conn = NULL;
-  int rc = 0, k = 0;
+  int rc;
 
   *out = r->pg;
   if (r->pg && PQstatus(r->pg) == CONNECTION_OK)
     return 0;
-  keys = calloc(n + 4, sizeof(char *));
-  vals = calloc(n + 4, sizeof(char *));
-  if (!keys || !vals) {
-    rc = oc_err_set(err, OC_ERR_NOMEM, "pg connect: out of memory");
-    goto out;
-  }
-  keys[k] = "application_name";
-  vals[k++] = "outcomes-replay";
-  keys[k] = "connect_timeout";
-  vals[k++] = "10";
-  keys[k] = "dbname";
-  vals[k++] = conninfo ? conninfo : "";
-  for (size_t i = 0; i < n; i++, k++)
-    oc_config_passthrough_at(r->cfg, "pg.", i, &keys[k], &vals[k]);
-  oc_pg_conninfo_describe(vals[2], target, sizeof(target));
-  conn = PQconnectdbParams(keys, vals, 1);
-  if (!conn || PQstatus(conn) != CONNECTION_OK) {
-    char msg[OC_ERR_MSG_MAX];
-    snprintf(msg, sizeof(msg), "%s", conn ? PQerrorMessage(conn) : "out of memory");
-    msg[strcspn(msg, "\n")] = '\0';
-    rc = oc_err_set_retriable(err, OC_ERR_PG, "pg connect %s: %s", target, msg);
-    goto out;
-  }
-  PQsetNoticeProcessor(conn, pg_notice, NULL);
+  if ((rc = oc_pg_connect_config(r->cfg, "outcomes-replay", &conn, err)) != 0)
+    return rc;
   if (r->pg)
     PQfinish(r->pg);
-  r->pg = conn;
-  conn = NULL; /* owned by r */
+  r->pg = conn; /* owned by r */
   *out = r->pg;
-out:
-  if (conn)
-    PQfinish(conn);
-  free(keys);
-  free(vals);
-  return rc;
+  return 0;
 }
 
 int oc_replay_check_schema(oc_replay_t *r, int min, oc_err_t *err) {

@@ -178,57 +178,6 @@ static void idle_poll(daemon_t *d, int64_t ms) {
 
 /* ---- PostgreSQL -------------------------------------------------------- */
 
-static void pg_notice(void *arg, const char *msg) {
-  (void)arg;
-  char line[256];
-  snprintf(line, sizeof(line), "%s", msg);
-  line[strcspn(line, "\n")] = '\0';
-  oc_log_debug("pg_notice message=\"%s\"", line);
-}
-
-/* conninfo expanded first, then every pg.* key as a libpq keyword. */
-static int pg_open(daemon_t *d, PGconn **out, oc_err_t *err) {
-  size_t n = oc_config_passthrough_count(d->cfg, "pg.");
-  const char **keys = calloc(n + 4, sizeof(char *));
-  const char **vals = calloc(n + 4, sizeof(char *));
-  char target[256];
-  PGconn *conn = NULL;
-  int rc = 0, k = 0;
-
-  *out = NULL;
-  if (!keys || !vals) {
-    rc = oc_err_set(err, OC_ERR_NOMEM, "pg connect: out of memory");
-    goto out;
-  }
-  keys[k] = "application_name";
-  vals[k++] = "outcomes-rollupd";
-  keys[k] = "connect_timeout";
-  vals[k++] = "10";
-  keys[k] = "dbname";
-  vals[k++] = oc_config_get_str(d->cfg, "conninfo") ? oc_config_get_str(d->cfg, "conninfo")
-                                                    : "";
-  for (size_t i = 0; i < n; i++)
-    oc_config_passthrough_at(d->cfg, "pg.", i, &keys[k], &vals[k]), k++;
-  oc_pg_conninfo_describe(vals[2], target, sizeof(target));
-  conn = PQconnectdbParams(keys, vals, 1);
-  if (!conn || PQstatus(conn) != CONNECTION_OK) {
-    char msg[OC_ERR_MSG_MAX];
-    snprintf(msg, sizeof(msg), "%s", conn ? PQerrorMessage(conn) : "out of memory");
-    msg[strcspn(msg, "\n")] = '\0';
-    rc = oc_err_set_retriable(err, OC_ERR_PG, "pg connect %s: %s", target, msg);
-    goto out;
-  }
-  PQsetNoticeProcessor(conn, pg_notice, NULL);
-  *out = conn;
-  conn = NULL;
-out:
-  if (conn)
-    PQfinish(conn);
-  free(keys);
-  free(vals);
-  return rc;
-}
-
 static int pg_check_schema(PGconn *conn, oc_err_t *err) {
   char buf[32];
   bool is_null = true;
@@ -257,7 +206,7 @@ static int pg_setup(daemon_t *d, oc_err_t *err) {
   oc_catalog_t *cat = NULL;
   int rc;
 
-  if ((rc = pg_open(d, &conn, err)) != 0)
+  if ((rc = oc_pg_connect_config(d->cfg, "outcomes-rollupd", &conn, err)) != 0)
     goto out;
   if (d->opts->migrate && !d->assigned_once && !d->cat) {
     oc_migrate_report_t report;

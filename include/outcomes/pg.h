@@ -16,6 +16,7 @@
 
 #include <libpq-fe.h>
 
+#include "outcomes/config.h"
 #include "outcomes/err.h"
 
 #ifdef __cplusplus
@@ -28,6 +29,11 @@ typedef struct oc_pg_connect_opts_s {
   const char *application_name; /* NULL: "outcomes" (unless conninfo/PGAPPNAME set one) */
   const char *dbname;           /* NULL: as in conninfo; else overrides its dbname */
   int connect_timeout;          /* seconds; 0: OC_PG_CONNECT_TIMEOUT_DEFAULT */
+  /* More libpq keywords, applied after the conninfo (later ones win);
+   * borrowed. */
+  const char *const *keywords;
+  const char *const *values;
+  size_t n_keywords;
 } oc_pg_connect_opts_t;
 
 /* Connect with conninfo (key=value or URI form; "" for libpq's defaults and
@@ -36,6 +42,13 @@ typedef struct oc_pg_connect_opts_s {
  * live connection the caller frees with PQfinish(). A failure is OC_ERR_PG,
  * retriable (the server may come back), with libpq's message and the target
  * as described by oc_pg_conninfo_describe(). */
+/* Connect as a program configured with config.h: the "conninfo" key (which
+ * the program's table must declare), then every pg.* key as a libpq
+ * keyword, with application_name and a 10 s connect_timeout as defaults the
+ * configuration overrides. Otherwise as oc_pg_connect(). */
+int oc_pg_connect_config(const oc_config_t *cfg, const char *application_name, PGconn **out,
+                         oc_err_t *err);
+
 int oc_pg_connect(const char *conninfo, const oc_pg_connect_opts_t *opts, PGconn **out,
                   oc_err_t *err);
 

@@ -42,7 +42,7 @@
 static inline PGconn *h_connect(const char *dbname) {
   oc_err_t err;
   PGconn *c = NULL;
-  oc_pg_connect_opts_t o = {"rollupd-test", dbname, 0};
+  oc_pg_connect_opts_t o = {.application_name = "rollupd-test", .dbname = dbname};
   if (oc_pg_connect(oc_test_require_env("OUTCOMES_PG_CONNINFO"), &o, &c, &err) != 0)
     fail_msg("%s", err.msg);
   return c;
