@@ -68,6 +68,19 @@ int oc_kafka_conf_set(rd_kafka_conf_t *conf, const char *key, const char *value,
   return 0;
 }
 
+int oc_kafka_conf_apply(rd_kafka_conf_t *conf, const oc_config_t *cfg,
+                        const char *const *reserved, oc_err_t *err) {
+  size_t n = oc_config_passthrough_count(cfg, "kafka.");
+  for (size_t i = 0; i < n; i++) {
+    const char *k, *v;
+    int rc;
+    oc_config_passthrough_at(cfg, "kafka.", i, &k, &v);
+    if ((rc = oc_kafka_conf_set(conf, k, v, reserved, err)) != 0)
+      return rc;
+  }
+  return 0;
+}
+
 int oc_kafka_err(oc_err_t *err, rd_kafka_resp_err_t code, const char *what) {
   int fatal_code = code == RD_KAFKA_RESP_ERR__FATAL ||
                    code == RD_KAFKA_RESP_ERR__INVALID_ARG ||

@@ -264,12 +264,8 @@ int oc_replay_kafka_conf(oc_replay_t *r, rd_kafka_conf_t **out, oc_err_t *err) {
     return err ? err->code : OC_ERR_KAFKA;
   if ((rc = oc_kafka_conf_set(conf, "client.id", "outcomes-replay", NULL, err)) != 0)
     goto out;
-  for (size_t i = 0; i < oc_config_passthrough_count(r->cfg, "kafka."); i++) {
-    const char *k, *v;
-    oc_config_passthrough_at(r->cfg, "kafka.", i, &k, &v);
-    if ((rc = oc_kafka_conf_set(conf, k, v, reserved_kafka, err)) != 0)
-      goto out;
-  }
+  if ((rc = oc_kafka_conf_apply(conf, r->cfg, reserved_kafka, err)) != 0)
+    goto out;
   *out = conf;
   conf = NULL; /* the caller's */
 out:

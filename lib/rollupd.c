@@ -440,12 +440,8 @@ static int kafka_open(daemon_t *d, oc_err_t *err) {
     if ((rc = oc_kafka_conf_set(conf, kafka_defaults[i][0], kafka_defaults[i][1], NULL,
                                 err)) != 0)
       goto out;
-  for (size_t i = 0; i < oc_config_passthrough_count(d->cfg, "kafka."); i++) {
-    const char *k, *v;
-    oc_config_passthrough_at(d->cfg, "kafka.", i, &k, &v);
-    if ((rc = oc_kafka_conf_set(conf, k, v, reserved_kafka, err)) != 0)
-      goto out;
-  }
+  if ((rc = oc_kafka_conf_apply(conf, d->cfg, reserved_kafka, err)) != 0)
+    goto out;
   rd_kafka_conf_set_opaque(conf, d);
   rd_kafka_conf_set_rebalance_cb(conf, rebalance_cb);
   rd_kafka_conf_set_error_cb(conf, error_cb);

@@ -7,6 +7,7 @@
 
 #include <librdkafka/rdkafka.h>
 
+#include "outcomes/config.h"
 #include "outcomes/err.h"
 
 #ifdef __cplusplus
@@ -28,6 +29,11 @@ rd_kafka_conf_t *oc_kafka_conf_new(const char *brokers, oc_err_t *err);
  * they may hold secrets. */
 int oc_kafka_conf_set(rd_kafka_conf_t *conf, const char *key, const char *value,
                       const char *const *reserved, oc_err_t *err);
+
+/* Set every kafka.* key of cfg (the prefix removed) with
+ * oc_kafka_conf_set(), in the order given; the first refusal stops. */
+int oc_kafka_conf_apply(rd_kafka_conf_t *conf, const oc_config_t *cfg,
+                        const char *const *reserved, oc_err_t *err);
 
 /* True when key is on the deny-list above. */
 int oc_kafka_key_denied(const char *key);

@@ -191,17 +191,10 @@ static int load_config(const cli_t *cli, oc_config_t *cfg, oc_err_t *err) {
 
 static rd_kafka_conf_t *kafka_conf(const oc_config_t *cfg, oc_err_t *err) {
   rd_kafka_conf_t *conf = oc_kafka_conf_new(oc_config_get_str(cfg, "brokers"), err);
-  size_t n = oc_config_passthrough_count(cfg, "kafka.");
 
-  if (!conf)
+  if (conf && oc_kafka_conf_apply(conf, cfg, oc_produce_reserved_keys, err) < 0) {
+    rd_kafka_conf_destroy(conf);
     return NULL;
-  for (size_t i = 0; i < n; i++) {
-    const char *k, *v;
-    oc_config_passthrough_at(cfg, "kafka.", i, &k, &v);
-    if (oc_kafka_conf_set(conf, k, v, oc_produce_reserved_keys, err) < 0) {
-      rd_kafka_conf_destroy(conf);
-      return NULL;
-    }
   }
   return conf;
 }
