@@ -176,8 +176,7 @@ static int reserve_one(oc_catalog_t *cat, oc_err_t *err) {
 
 /* ---- validation ----------------------------------------------------- */
 
-static bool code_valid(const char *s) {
-  size_t n = strlen(s);
+bool oc_metric_code_valid(const char *s, size_t n) {
   if (n == 0 || n > OC_METRIC_CODE_MAX || !(s[0] >= 'a' && s[0] <= 'z'))
     return false;
   for (size_t i = 1; i < n; i++) {
@@ -244,7 +243,7 @@ static int check_text(const char *col, const char *v, bool required, oc_err_t *e
 static int metric_check(const oc_metric_t *m, oc_err_t *err) {
   int rc;
 
-  if (!code_valid(m->code))
+  if (!oc_metric_code_valid(m->code, strlen(m->code)))
     return oc_err_set(err, OC_ERR_CONFIG,
                       "code: invalid code '%.80s' (expected [a-z][a-z0-9_]*, at most %d bytes)",
                       m->code, OC_METRIC_CODE_MAX);
@@ -396,7 +395,7 @@ static int parse_metric(oc_catalog_t *cat, char **f, size_t nf, unsigned line,
     return oc_err_set(err, OC_ERR_CONFIG,
                       "description: %zu columns, expected %d (a TAB inside a field?)", nf,
                       CAT_NCOLS);
-  if (strlen(f[0]) > OC_METRIC_CODE_MAX || !code_valid(f[0]))
+  if (strlen(f[0]) > OC_METRIC_CODE_MAX || !oc_metric_code_valid(f[0], strlen(f[0])))
     return oc_err_set(err, OC_ERR_CONFIG,
                       "code: invalid code '%.80s' (expected [a-z][a-z0-9_]*, at most %d bytes)",
                       f[0], OC_METRIC_CODE_MAX);

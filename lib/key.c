@@ -26,18 +26,6 @@ static int bad_key(oc_err_t *err) {
   return OC_ERR_BAD_KEY;
 }
 
-/* A metric code: 1..OC_METRIC_CODE_MAX bytes of [a-z][a-z0-9_]*. */
-static bool metric_code_ok(const char *s, size_t n) {
-  if (n == 0 || n > OC_METRIC_CODE_MAX || s[0] < 'a' || s[0] > 'z')
-    return false;
-  for (size_t i = 1; i < n; i++) {
-    char c = s[i];
-    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_'))
-      return false;
-  }
-  return true;
-}
-
 static int metric_error(const char *s, size_t n, oc_err_t *err) {
   char q[QUOTE_MAX];
   return oc_err_set(err, OC_ERR_BAD_KEY,
@@ -106,7 +94,7 @@ int oc_key_encode(const oc_fact_id_t *id, char *buf, size_t cap, size_t *len_out
     return bad_key(err);
   if (fac_n > 0 && oc_id_check("facility_id", id->facility_id, fac_n, err) < 0)
     return bad_key(err);
-  if (!metric_code_ok(id->metric, met_n))
+  if (!oc_metric_code_valid(id->metric, met_n))
     return metric_error(id->metric, met_n, err);
   if ((unsigned)id->grain >= OC_GRAIN_COUNT)
     return oc_err_set(err, OC_ERR_BAD_KEY, "grain: invalid value %d", (int)id->grain);
@@ -204,7 +192,7 @@ int oc_key_decode(const char *key, size_t len, oc_fact_id_t *out, oc_err_t *err)
   if ((rc = decode_id("facility_id", f[1], fn[1], out->facility_id, err)) < 0)
     return rc;
 
-  if (!metric_code_ok(f[2], fn[2]))
+  if (!oc_metric_code_valid(f[2], fn[2]))
     return metric_error(f[2], fn[2], err);
   memcpy(out->metric, f[2], fn[2]);
   out->metric[fn[2]] = '\0';

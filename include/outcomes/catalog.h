@@ -15,6 +15,7 @@
 #ifndef OUTCOMES_CATALOG_H
 #define OUTCOMES_CATALOG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "outcomes/err.h"
@@ -63,6 +64,10 @@ int oc_catalog_add(oc_catalog_t *cat, const oc_metric_t *m, oc_err_t *err);
 int oc_catalog_parse(const char *buf, size_t len, const char *name,
                      oc_catalog_t **out, oc_err_t *err);
 int oc_catalog_load_file(const char *path, oc_catalog_t **out, oc_err_t *err);
+
+/* True when s[0..len) is a well-formed metric code: 1..OC_METRIC_CODE_MAX
+ * bytes of [a-z][a-z0-9_]*. */
+bool oc_metric_code_valid(const char *s, size_t len);
 
 /* Lookup by code; NULL when unknown. The metric is borrowed from cat. */
 const oc_metric_t *oc_catalog_find(const oc_catalog_t *cat, const char *code);
