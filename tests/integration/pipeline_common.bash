@@ -31,8 +31,12 @@ HDR="org_id,facility_id,metric,grain,period_start,value,numerator,denominator,so
 T_DIR="$(mktemp -d "/tmp/oc_pipeline_test.XXXXXX")"
 T_PIDS=()
 T_DB=""
+# Commands (eval'ed strings) that undo a test's own set-up, a tablespace or
+# a mount: the cleanup runs them after dropping the database, last added
+# first, ignoring their failures.
+T_CLEANUP=()
 cleanup() {
-  local pid
+  local pid i
   for pid in "${T_PIDS[@]}"; do
     { kill -9 "$pid" && wait "$pid"; } 2>/dev/null || true
   done
@@ -40,6 +44,9 @@ cleanup() {
     psql "$BASE_CONNINFO" -qAtc "DROP DATABASE IF EXISTS \"$T_DB\" WITH (FORCE)" \
       >/dev/null 2>&1 || true
   fi
+  for ((i = ${#T_CLEANUP[@]} - 1; i >= 0; i--)); do
+    eval "${T_CLEANUP[i]}" || true
+  done
   rm -rf "$T_DIR"
 }
 trap cleanup EXIT
@@ -52,11 +59,13 @@ pass() { echo "ok - $*"; }
 
 uniq_name() { echo "${1}_$$_${RANDOM}_$(date +%s%N | tail -c 6)"; }
 
-# new_db PREFIX: create and migrate a database; exports OUTCOMES_PG_CONNINFO
-# pointing at it (later keywords win in a conninfo string).
+# new_db PREFIX [CATALOG]: create and migrate a database (T_DB_OPTIONS, if
+# set, is appended to CREATE DATABASE: "TABLESPACE x"); exports
+# OUTCOMES_PG_CONNINFO pointing at it (later keywords win in a conninfo string).
 new_db() {
   T_DB="$(uniq_name "$1")"
-  psql "$BASE_CONNINFO" -qAtc "CREATE DATABASE \"$T_DB\"" >/dev/null || fail "create db"
+  psql "$BASE_CONNINFO" -qAtc "CREATE DATABASE \"$T_DB\" ${T_DB_OPTIONS:-}" >/dev/null ||
+    fail "create db"
   export OUTCOMES_PG_CONNINFO="$BASE_CONNINFO dbname=$T_DB"
   psql "$OUTCOMES_PG_CONNINFO" -qAtc "CREATE SCHEMA IF NOT EXISTS outcomes" >/dev/null
   migrate "${2:-$CATALOG}"
