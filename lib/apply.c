@@ -128,7 +128,9 @@ static const char sql_prepare[] =
     "  value double precision, numerator double precision, denominator double precision,"
     "  source text, observed_at timestamptz, src_topic text NOT NULL,"
     "  src_partition integer NOT NULL, src_offset bigint NOT NULL,"
-    "  barrier_offset bigint NOT NULL, visible_changed boolean NOT NULL"
+    "  barrier_offset bigint NOT NULL, visible_changed boolean NOT NULL,"
+    "  old_standing boolean NOT NULL DEFAULT false, old_value double precision,"
+    "  old_numerator double precision, old_denominator double precision"
     ") ON COMMIT DELETE ROWS";
 
 int oc_apply_prepare(PGconn *conn, oc_err_t *err) {
@@ -374,8 +376,17 @@ static int load_states(oc_batch_t *b, PGconn *conn, sbuf_t *sb, oc_err_t *err) {
     st->src_partition = (int32_t)strtol(PQgetvalue(res, r, 4), NULL, 10);
     st->src_offset = strtoll(PQgetvalue(res, r, 5), NULL, 10);
     st->barrier_offset = strtoll(PQgetvalue(res, r, 6), NULL, 10);
-    /* The standing version's content, for duplicate detection. float8 text
-     * output is shortest-exact, so strtod gives back the stored double. */
+    /* The standing version's numbers. float8 text output is shortest-exact,
+     * so strtod gives back the stored double. */
+    e->old_known = !retracted && !PQgetisnull(res, r, 7);
+    if (e->old_known) {
+      e->old_value = strtod(PQgetvalue(res, r, 7), NULL);
+      e->old_has_numerator = !PQgetisnull(res, r, 8);
+      e->old_numerator = e->old_has_numerator ? strtod(PQgetvalue(res, r, 8), NULL) : 0;
+      e->old_has_denominator = !PQgetisnull(res, r, 9);
+      e->old_denominator = e->old_has_denominator ? strtod(PQgetvalue(res, r, 9), NULL) : 0;
+    }
+    /* The standing version's content, for duplicate detection. */
     st->has_content = !retracted && !PQgetisnull(res, r, 7) && !PQgetisnull(res, r, 10) &&
                       (size_t)PQgetlength(res, r, 10) <= OC_ID_MAX;
     if (st->has_content) {
@@ -441,8 +452,17 @@ static void sb_copy_stage_row(sbuf_t *sb, const oc_batch_t *b, const oc_bentry_t
   }
   sb_puts(sb, "\t");
   sb_copy_text(sb, st->src_topic);
-  sb_printf(sb, "\t%" PRId32 "\t%" PRId64 "\t%" PRId64 "\t%s\n", st->src_partition,
-            st->src_offset, st->barrier_offset, (e->was_standing || standing) ? "t" : "f");
+  sb_printf(sb, "\t%" PRId32 "\t%" PRId64 "\t%" PRId64 "\t%s\t%s\t", st->src_partition,
+            st->src_offset, st->barrier_offset, (e->was_standing || standing) ? "t" : "f",
+            e->was_standing ? "t" : "f");
+  /* The version that stood before: its numbers, \N where unknown. */
+  bool old = e->was_standing && e->old_known;
+  sb_copy_double(sb, old, e->old_value);
+  sb_puts(sb, "\t");
+  sb_copy_double(sb, old && e->old_has_numerator, e->old_numerator);
+  sb_puts(sb, "\t");
+  sb_copy_double(sb, old && e->old_has_denominator, e->old_denominator);
+  sb_puts(sb, "\n");
 }
 
 static int write_facts(oc_batch_t *b, PGconn *conn, sbuf_t *sb, bool *visible, oc_err_t *err) {
@@ -477,7 +497,8 @@ static int write_facts(oc_batch_t *b, PGconn *conn, sbuf_t *sb, bool *visible, o
   if ((rc = copy_in(conn,
                     "COPY oc_stage (metric, org_id, facility_id, grain, period_start,"
                     " retracted, value, numerator, denominator, source, observed_at,"
-                    " src_topic, src_partition, src_offset, barrier_offset, visible_changed)"
+                    " src_topic, src_partition, src_offset, barrier_offset, visible_changed,"
+                    " old_standing, old_value, old_numerator, old_denominator)"
                     " FROM STDIN",
                     sb, err)) != 0)
     return rc;
@@ -659,7 +680,7 @@ int oc_batch_apply(oc_batch_t *b, PGconn *conn, const char *group_id, oc_err_t *
     free(e->foreign_topic);
     e->foreign_topic = NULL;
     oc_fact_state_init(&e->state);
-    e->was_standing = e->changed = false;
+    e->was_standing = e->changed = e->old_known = false;
     e->winner = -1;
   }
   if (!(upd = calloc(b->n_parts ? b->n_parts : 1, sizeof(*upd))))
@@ -681,7 +702,7 @@ int oc_batch_apply(oc_batch_t *b, PGconn *conn, const char *group_id, oc_err_t *
     if (fold(b) > 0) {
       if ((rc = write_facts(b, conn, &sb, &visible, err)) != 0)
         goto out;
-      if (visible && (rc = oc_rollup_recompute_incremental(conn, err)) != 0)
+      if (visible && (rc = oc_rollup_update(conn, NULL, err)) != 0)
         goto out;
     }
   }

@@ -25,6 +25,10 @@ typedef struct oc_bevent_s {
 typedef struct oc_bentry_s {
   int32_t first_event;  /* events[first_event].obs.id is the identity */
   bool was_standing;    /* a version stood before the batch */
+  /* Its numbers, for the rollup deltas; old_known false when they could
+   * not be read. */
+  bool old_known, old_has_numerator, old_has_denominator;
+  double old_value, old_numerator, old_denominator;
   oc_fact_state_t state; /* loaded, then folded */
   int32_t winner;       /* event whose version stands after the fold, -1 */
   bool changed;
