@@ -671,6 +671,7 @@ int oc_batch_apply(oc_batch_t *b, PGconn *conn, const char *group_id, oc_err_t *
 
   /* Start from the batch as collected: the fold below is not idempotent on
    * in-memory state, only on stored state. */
+  b->regrouped = 0;
   for (size_t i = 0; i < b->n_parts; i++)
     b->parts[i].applied = b->parts[i].stale = b->parts[i].dead_lettered = 0;
   for (size_t i = 0; i < b->n_dead; i++)
@@ -702,7 +703,7 @@ int oc_batch_apply(oc_batch_t *b, PGconn *conn, const char *group_id, oc_err_t *
     if (fold(b) > 0) {
       if ((rc = write_facts(b, conn, &sb, &visible, err)) != 0)
         goto out;
-      if (visible && (rc = oc_rollup_update(conn, NULL, err)) != 0)
+      if (visible && (rc = oc_rollup_update(conn, &b->regrouped, err)) != 0)
         goto out;
     }
   }

@@ -86,6 +86,8 @@ bool oc_batch_full(const oc_batch_t *b) {
 
 size_t oc_batch_part_count(const oc_batch_t *b) { return b->n_parts; }
 
+int64_t oc_batch_regrouped(const oc_batch_t *b) { return b->regrouped; }
+
 const oc_batch_part_t *oc_batch_part_at(const oc_batch_t *b, size_t i) {
   return i < b->n_parts ? &b->parts[i] : NULL;
 }

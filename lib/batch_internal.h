@@ -71,6 +71,7 @@ struct oc_batch_s {
   size_t n_parts, cap_parts;
   size_t bytes;
   int64_t dead_by_code[OC_BATCH_CODE_SLOTS]; /* index: -code */
+  int64_t regrouped; /* by the last oc_batch_apply: see oc_batch_regrouped */
 };
 
 #endif

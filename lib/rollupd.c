@@ -620,8 +620,9 @@ static void flush(daemon_t *d) {
     d->n_stale += stale;
     d->n_dead += dead;
     oc_log_debug("batch_applied messages=%zu partitions=%zu applied=%" PRId64 " stale=%" PRId64
-                 " dead_lettered=%" PRId64 " ms=%" PRId64,
-                 count, oc_batch_part_count(d->batch), applied, stale, dead, now_ms() - t0);
+                 " dead_lettered=%" PRId64 " regrouped=%" PRId64 " ms=%" PRId64,
+                 count, oc_batch_part_count(d->batch), applied, stale, dead,
+                 oc_batch_regrouped(d->batch), now_ms() - t0);
     pg_state(d, true, NULL);
     if (d->failures)
       oc_log_info("batch_recovered after_failures=%" PRId64, d->failures);

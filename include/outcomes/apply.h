@@ -71,6 +71,10 @@ bool oc_batch_full(const oc_batch_t *b);
 
 /* The partitions of the batch (borrowed; valid until the next reset). */
 size_t oc_batch_part_count(const oc_batch_t *b);
+
+/* Rollup groups the last oc_batch_apply recomputed from their children
+ * instead of updating them by differences (see rollup.h). */
+int64_t oc_batch_regrouped(const oc_batch_t *b);
 const oc_batch_part_t *oc_batch_part_at(const oc_batch_t *b, size_t i);
 
 /* Dead letters of the batch by reason: calls fn(code_name, count, arg) for
