@@ -228,7 +228,8 @@ static int validate_ratio(const oc_observation_t *obs, const oc_metric_t *m,
 
   double q = obs->numerator / obs->denominator;
   double tol = 1e-9 * fmax(fabs(obs->value), fabs(q));
-  if (!(fabs(obs->value - q) <= tol))
+  /* A q that overflowed would make tol infinite and pass any value. */
+  if (!isfinite(q) || !(fabs(obs->value - q) <= tol))
     return oc_err_set(err, OC_ERR_RATIO_MISMATCH, "value: %s is not numerator/denominator (%s)",
                       fmt_num(obs->value, a), fmt_num(q, b));
   return 0;

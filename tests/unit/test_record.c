@@ -473,6 +473,13 @@ static void test_ratio_mismatch(void **state) {
   o.value = 41;
   assert_invalid(&o, cat, OC_ERR_RATIO_MISMATCH,
                  "value: 41 is not numerator/denominator (40.98361542253627)");
+
+  /* A quotient that overflows makes the tolerance infinite: still refused. */
+  o = ratio_obs();
+  o.numerator = 1e10;
+  o.denominator = 1e-300;
+  o.value = 0.5;
+  assert_invalid(&o, cat, OC_ERR_RATIO_MISMATCH, "value: 0.5 is not numerator/denominator (inf)");
 }
 
 static void test_non_ratio_kinds_refuse_parts(void **state) {
