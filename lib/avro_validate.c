@@ -13,6 +13,7 @@ typedef struct walk_s {
   size_t len;
   size_t pos;
   int64_t zero_width_left; /* items that take no bytes, still allowed */
+  bool named;              /* the error message already names its field */
   oc_err_t *err;
 } walk_t;
 
@@ -188,8 +189,14 @@ static int walk(walk_t *w, const oc_avro_node_t *n, int depth) {
     return walk_blocks(w, n, depth);
   case AVRO_RECORD:
     for (size_t i = 0; i < n->n; i++)
-      if ((rc = walk(w, n->child[i], depth + 1)) != 0)
+      if ((rc = walk(w, n->child[i], depth + 1)) != 0) {
+        /* The message names the innermost field the error is in. */
+        if (rc == OC_ERR_DECODE && w->err && !w->named) {
+          w->named = true;
+          oc_err_prefix(w->err, "%s: ", n->names[i]);
+        }
         return rc;
+      }
     return 0;
   default:
     return oc_err_set(w->err, OC_ERR_INTERNAL, "unexpected schema type %d", (int)n->type);

@@ -261,6 +261,17 @@ nomem:
 
 /* ---- classification ---------------------------------------------------- */
 
+/* The first identity field in which a and b differ, for the message. */
+static const char *id_differs(const oc_fact_id_t *a, const oc_fact_id_t *b) {
+  if (strncmp(a->org_id, b->org_id, sizeof(a->org_id)) != 0)
+    return "org_id";
+  if (strncmp(a->facility_id, b->facility_id, sizeof(a->facility_id)) != 0)
+    return "facility_id";
+  if (strncmp(a->metric, b->metric, sizeof(a->metric)) != 0)
+    return "metric";
+  return a->grain != b->grain ? "grain" : "period_start";
+}
+
 /* Decode and check m into events[n_events]; 0 when it is a record or a
  * tombstone, else the data error in *why. */
 static int classify(oc_batch_t *b, const rd_kafka_message_t *m, oc_err_t *why) {
@@ -291,7 +302,9 @@ static int classify(oc_batch_t *b, const rd_kafka_message_t *m, oc_err_t *why) {
   if (oc_key_decode(m->key, m->key_len, &kid, why) != 0)
     return why->code = OC_ERR_BAD_KEY;
   if (!oc_fact_id_equal(&kid, &ev->obs.id))
-    return oc_err_set(why, OC_ERR_BAD_KEY, "key: does not match the record's fact identity");
+    return oc_err_set(why, OC_ERR_BAD_KEY,
+                      "key: does not match the record's fact identity (%s differs)",
+                      id_differs(&kid, &ev->obs.id));
   ev->tombstone = false;
   return 0;
 }
