@@ -1,18 +1,233 @@
 /*
- * test_rollupd_crash.c - kill -9 outcomes-rollupd at random moments during
- * a load, restart it each time, and the tables end equal to those of an
+ * test_rollupd_crash.c - kill -9 outcomes-rollupd at random moments under
+ * load, restart it each time, and the tables end equal to those of an
  * uninterrupted run of the same topic: facts, rollups, dead letters and the
  * stored offsets with their counters (so nothing was lost and no batch
  * applied twice).
  *
- * OC_CRASH_RECORDS sets the load (default 30000: under ASan the test takes
- * about two minutes; the issue's 200,000 works too, it only takes longer)
- * and OC_CRASH_KILLS the number of kills (default 20). The restarted
- * daemon uses a static group membership (group.instance.id) so that it takes
- * its partitions back at once instead of waiting for the killed member's
- * session to time out.
+ * OC_CRASH_KILLS (default 20) is the number of kills under load: a kill
+ * counts when records were still unconsumed at that moment (the stored
+ * offsets, read after the kill, short of the topic's end). A daemon started
+ * 0.4-2.6 s before its kill may also have finished the topic and exited, or
+ * be killed idle at the end: neither counts. When a pass over the topic is
+ * consumed before enough kills, the pass is checked and the next one starts
+ * on a fresh database (the daemon then reads the topic from its start
+ * again), until the kills are done. OC_CRASH_RECORDS sets the load (default
+ * 30000, about 8 kills per pass under ASan; tests/chaos/run-long.sh runs 50
+ * kills over 200,000, in about 4 minutes). Under ASan the default takes
+ * 60-70 s; 50 kills over 30000 records about 135 s (70-80 s more: too much
+ * for every ctest run).
+ *
+ * Each pass is checked against the uninterrupted run (table checksums) and
+ * against the independent model and recomputation of rollupd_harness.h,
+ * and the test prints the line of the chaos scenarios
+ * (tests/integration/chaos_common.bash):
+ *   chaos scenario=crash faults=KILLS records=N lost=N double_counted=N
+ *     recovery_s=X peak_rss_kb=N
+ * lost = expected facts missing or different + dead letters missing (per
+ * reason) + records the stored offsets do not cover + accounting rows
+ * counting less than their span; double_counted = facts not expected +
+ * rollup rows differing from the recomputation + dead letters beyond the
+ * model + accounting rows counting more than their span; summed over the
+ * passes, both must be 0. recovery_s: the longest time from a restart to
+ * the restarted daemon's first commit (or its exit at the end of the
+ * topic), over the restarts that got there before the next kill;
+ * peak_rss_kb: the largest maximum RSS of any daemon run (getrusage; under
+ * ASan it includes the allocator's quarantine, 256 MB by default: 368 MB
+ * over 200,000 records, 50 MB with ASAN_OPTIONS=quarantine_size_mb=0). The
+ * restarted daemon uses a static group membership (group.instance.id) so
+ * that it takes its partitions back at once instead of waiting for the
+ * killed member's session to time out.
  */
 #include "rollupd_harness.h"
+
+#include <sys/resource.h>
+
+static long crash_peak_rss_kb;
+
+/* waitpid, then the largest maximum RSS of the reaped children (Linux:
+ * RUSAGE_CHILDREN's ru_maxrss is that of the largest one) into
+ * crash_peak_rss_kb. */
+static pid_t crash_reap(pid_t pid, int *st, int flags) {
+  struct rusage ru;
+  pid_t r = waitpid(pid, st, flags);
+  if (r == pid && getrusage(RUSAGE_CHILDREN, &ru) == 0 && ru.ru_maxrss > crash_peak_rss_kb)
+    crash_peak_rss_kb = ru.ru_maxrss;
+  return r;
+}
+
+static double now_s(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static long long stored(PGconn *c) {
+  return h_value_ll(c, "SELECT coalesce(sum(next_offset), 0) FROM outcomes.consumer_offsets");
+}
+
+/* Watch a running daemon for up to ms milliseconds or until it exits; the
+ * time from its start (t0) to its first commit past the stored offsets
+ * base (or to its exit) raises *recovery when it comes within that time.
+ * Returns true when the daemon exited, with its status in *st. */
+static bool crash_watch(PGconn *c, pid_t pid, double t0, long long base, long ms, int *st,
+                        double *recovery) {
+  double until = now_s() + (double)ms / 1000.0;
+  bool seen = false;
+  for (;;) {
+    if (crash_reap(pid, st, WNOHANG) == pid) {
+      if (!seen && now_s() - t0 > *recovery)
+        *recovery = now_s() - t0;
+      return true;
+    }
+    if (!seen && stored(c) > base) {
+      seen = true;
+      if (now_s() - t0 > *recovery)
+        *recovery = now_s() - t0;
+    }
+    if (now_s() >= until)
+      return false;
+    h_sleep_ms(50);
+  }
+}
+
+/* Run a started daemon to its exit at the end of the topic (at most 600 s),
+ * which must be clean. */
+static void crash_run_to_end(PGconn *c, pid_t pid, long long base, double *recovery,
+                             const char *log) {
+  int st;
+  if (!crash_watch(c, pid, now_s(), base, 600000, &st, recovery)) {
+    kill(pid, SIGKILL);
+    crash_reap(pid, NULL, 0);
+    fail_msg("daemon did not finish the topic within 600 s (log %s)", log);
+  }
+  if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+    fail_msg("daemon exit status %d (log %s)", st, log);
+}
+
+static int cmp_str(const void *a, const void *b) {
+  return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The standing facts against the model L: *missing (model facts absent or
+ * different) and *extra (facts the model does not have, or different). */
+static void crash_facts_diff(PGconn *c, const h_load_t *L, long long *missing,
+                             long long *extra) {
+  char **want = calloc(L->n_ids, sizeof(*want));
+  bool *found = calloc(L->n_ids, sizeof(*found));
+  size_t n = 0;
+  oc_err_t err;
+  assert_non_null(want);
+  assert_non_null(found);
+  /* "key value t" of every standing identity of the model, sorted. */
+  for (size_t i = 0; i < L->n_ids; i++) {
+    if (L->ids[i].status != 1)
+      continue;
+    char key[OC_KEY_MAX + 1], buf[OC_KEY_MAX + 64];
+    size_t klen;
+    assert_int_equal(oc_key_encode(&L->ids[i].id, key, sizeof(key), &klen, &err), 0);
+    snprintf(buf, sizeof(buf), "%s %.17g %lld", key, L->ids[i].value, (long long)L->ids[i].t);
+    want[n++] = strdup(buf);
+  }
+  qsort(want, n, sizeof(*want), cmp_str);
+  PGresult *res = PQexec(c, "SELECT metric, org_id, facility_id, grain, period_start::text,"
+                            " value, (extract(epoch FROM observed_at) * 1000000)::bigint"
+                            " FROM outcomes.facts WHERE NOT retracted");
+  assert_int_equal(PQresultStatus(res), PGRES_TUPLES_OK);
+  *missing = *extra = 0;
+  for (int r = 0; r < PQntuples(res); r++) {
+    oc_fact_id_t id;
+    char key[OC_KEY_MAX + 1], buf[OC_KEY_MAX + 64];
+    size_t klen;
+    memset(&id, 0, sizeof(id));
+    snprintf(id.metric, sizeof(id.metric), "%s", PQgetvalue(res, r, 0));
+    snprintf(id.org_id, sizeof(id.org_id), "%s", PQgetvalue(res, r, 1));
+    snprintf(id.facility_id, sizeof(id.facility_id), "%s", PQgetvalue(res, r, 2));
+    assert_int_equal(oc_grain_from_name(PQgetvalue(res, r, 3), &id.grain, NULL), 0);
+    assert_int_equal(oc_date_parse(PQgetvalue(res, r, 4), &id.period_start, NULL), 0);
+    assert_int_equal(oc_key_encode(&id, key, sizeof(key), &klen, &err), 0);
+    snprintf(buf, sizeof(buf), "%s %.17g %s", key, strtod(PQgetvalue(res, r, 5), NULL),
+             PQgetvalue(res, r, 6));
+    const char *p = buf;
+    char **hit = bsearch(&p, want, n, sizeof(*want), cmp_str);
+    if (hit && !found[hit - want]) {
+      found[hit - want] = true;
+    } else {
+      if (*extra < 5)
+        printf("fact not in the model (or different): %s\n", buf);
+      (*extra)++;
+    }
+  }
+  PQclear(res);
+  for (size_t i = 0; i < n; i++) {
+    if (!found[i]) {
+      if (*missing < 5)
+        printf("model fact missing (or different): %s\n", want[i]);
+      (*missing)++;
+    }
+    free(want[i]);
+  }
+  free(want);
+  free(found);
+}
+
+/* The checks of one pass, counted into *lost and *dbl; false when a table
+ * differs from the uninterrupted run. */
+static bool crash_check_pass(PGconn *c, const h_load_t *L, long long total,
+                             const char *const tables[4], char want[4][33], long long *lost,
+                             long long *dbl) {
+  bool same = true;
+  for (int i = 0; i < 4; i++) {
+    char got[33];
+    h_table_md5(c, tables[i], got);
+    if (strcmp(want[i], got) != 0) {
+      printf("table %s differs from the uninterrupted run\n", tables[i]);
+      same = false;
+    }
+  }
+  long long missing, extra;
+  crash_facts_diff(c, L, &missing, &extra);
+  *lost += missing;
+  *dbl += extra;
+  long long rollups = h_rollup_mismatches(c);
+  *dbl += rollups;
+  long long under = h_value_ll(c, "SELECT count(*) FROM outcomes.consumer_offsets"
+                                  " WHERE applied + stale + dead_lettered"
+                                  " < next_offset - first_offset + rewound");
+  long long over = h_value_ll(c, "SELECT count(*) FROM outcomes.consumer_offsets"
+                                 " WHERE applied + stale + dead_lettered"
+                                 " > next_offset - first_offset + rewound");
+  *lost += under;
+  *dbl += over;
+  long long at = stored(c);
+  if (at < total)
+    *lost += total - at;
+  long long dead_lost = 0, dead_extra = 0, dead_known = 0;
+  for (int i = 1; i < 64; i++) {
+    char sql[256];
+    const char *name = oc_err_code_name(-i);
+    if (strcmp(name, "unknown_error") == 0)
+      continue;
+    snprintf(sql, sizeof(sql),
+             "SELECT count(*) FROM outcomes.dead_letters WHERE error_code = '%s'", name);
+    long long got = h_value_ll(c, sql);
+    dead_known += got;
+    if (got < L->dead_by_code[i])
+      dead_lost += L->dead_by_code[i] - got;
+    else
+      dead_extra += got - L->dead_by_code[i];
+  }
+  /* Reasons no error code has. */
+  dead_extra += h_value_ll(c, "SELECT count(*) FROM outcomes.dead_letters") - dead_known;
+  *lost += dead_lost;
+  *dbl += dead_extra;
+  printf("pass checked: facts missing %lld extra %lld, rollup mismatches %lld, accounting"
+         " rows under %lld over %lld, offsets %lld of %lld, dead letters missing %lld extra"
+         " %lld, tables %s the uninterrupted run\n",
+         missing, extra, rollups, under, over, at, total, dead_lost, dead_extra,
+         same ? "equal to" : "DIFFERENT from");
+  return same;
+}
 
 static void test_kill_9_at_random_moments_converges_to_uninterrupted_tables(void **state) {
   (void)state;
@@ -20,11 +235,12 @@ static void test_kill_9_at_random_moments_converges_to_uninterrupted_tables(void
   static const char *const extra[] = {"batch.max.records=500", "batch.max.wait=100ms",
                                       "kafka.group.instance.id=crash-test", NULL};
   char db_ref[128], db[128], topic[128], group[160], log[256];
-  char want[4][33], got[4][33];
+  char want[4][33];
   long n = getenv("OC_CRASH_RECORDS") ? atol(getenv("OC_CRASH_RECORDS")) : 30000;
   int kills = getenv("OC_CRASH_KILLS") ? atoi(getenv("OC_CRASH_KILLS")) : 20;
   unsigned long long seed = 7;
   h_load_t L;
+  int st;
 
   snprintf(db_ref, sizeof(db_ref), "%s", oc_test_unique_name("oc_crash_ref"));
   snprintf(db, sizeof(db), "%s", oc_test_unique_name("oc_crash"));
@@ -32,7 +248,6 @@ static void test_kill_9_at_random_moments_converges_to_uninterrupted_tables(void
   snprintf(group, sizeof(group), "g-%s", topic);
   snprintf(log, sizeof(log), "/tmp/%s.log", db);
   PGconn *ref = h_db_create(db_ref);
-  PGconn *c = h_db_create(db);
   rd_kafka_t *prod = h_producer();
   h_topic_create(prod, topic, 3);
   h_load_produce(&L, prod, topic, n, 99);
@@ -40,42 +255,68 @@ static void test_kill_9_at_random_moments_converges_to_uninterrupted_tables(void
 
   /* The uninterrupted run. */
   pid_t pid = h_daemon_start(db_ref, topic, group, log, true, extra);
-  assert_int_equal(h_daemon_wait(pid, 600, log), 0);
+  double recovery = 0, ignored = 0;
+  crash_run_to_end(ref, pid, 0, &ignored, log);
   for (int i = 0; i < 4; i++)
     h_table_md5(ref, tables[i], want[i]);
-  long long total = h_value_ll(ref, "SELECT sum(next_offset) FROM outcomes.consumer_offsets");
+  long long total = stored(ref);
   assert_int_equal(total, n);
 
-  /* The same topic, killed again and again. */
-  int killed = 0;
-  for (int k = 0; k < kills; k++) {
-    pid = h_daemon_start(db, topic, group, log, true, extra);
-    h_sleep_ms(400 + (long)(h_rnd(&seed) % 2200));
-    int st;
-    if (waitpid(pid, &st, WNOHANG) == pid) {
-      assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
-    } else {
+  /* The same topic, killed again and again; a new pass on a fresh database
+   * whenever one is consumed before the kills are done. */
+  int under_load = 0, attempts = 0, passes = 0, after_commit = 0;
+  long long lost = 0, dbl = 0;
+  bool same = true;
+  PGconn *c = NULL;
+  while (under_load < kills) {
+    int before = under_load;
+    passes++;
+    if (c)
+      h_db_drop(c, db);
+    c = h_db_create(db);
+    for (;;) {
+      long long base = stored(c);
+      pid = h_daemon_start(db, topic, group, log, true, extra);
+      double t0 = now_s();
+      long window = 400 + (long)(h_rnd(&seed) % 2200);
+      if (crash_watch(c, pid, t0, base, window, &st, &recovery)) {
+        assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+        printf("pass %d: the daemon finished the topic before its kill\n", passes);
+        break;
+      }
       kill(pid, SIGKILL);
-      waitpid(pid, NULL, 0);
-      killed++;
+      crash_reap(pid, NULL, 0);
+      attempts++;
+      long long at = stored(c);
+      bool loaded = at < total;
+      under_load += loaded;
+      after_commit += loaded && at > base;
+      printf("kill %d (pass %d): %lld of %lld offsets stored%s\n", attempts, passes, at, total,
+             loaded ? "" : " (the topic was consumed: not under load)");
+      if (!loaded || under_load >= kills)
+        break;
     }
-    long long at = h_value_ll(c, "SELECT coalesce(sum(next_offset), 0)"
-                                 " FROM outcomes.consumer_offsets");
-    printf("kill %d: %lld of %lld offsets stored\n", k + 1, at, total);
+    if (under_load == before)
+      fail_msg("pass %d: no kill under load (OC_CRASH_RECORDS=%ld too small?)", passes, n);
+    /* The rest of the pass, uninterrupted, then its checks. */
+    long long base = stored(c);
+    pid = h_daemon_start(db, topic, group, log, true, extra);
+    crash_run_to_end(c, pid, base, &recovery, log);
+    same = crash_check_pass(c, &L, total, tables, want, &lost, &dbl) && same;
   }
-  pid = h_daemon_start(db, topic, group, log, true, extra);
-  assert_int_equal(h_daemon_wait(pid, 600, log), 0);
-  printf("%d kills during the load\n", killed);
-  assert_true(killed >= kills / 2);
-
-  for (int i = 0; i < 4; i++) {
-    h_table_md5(c, tables[i], got[i]);
-    if (strcmp(want[i], got[i]) != 0)
-      fail_msg("table %s differs after the crashes (db %s vs %s, log %s)", tables[i], db, db_ref,
-               log);
-  }
+  printf("%d kills under load (%d after a commit of the killed run), %d kill -9 in all,"
+         " %d passes over the topic\n", under_load, after_commit, attempts, passes);
+  printf("chaos scenario=crash faults=%d records=%ld lost=%lld double_counted=%lld"
+         " recovery_s=%.1f peak_rss_kb=%ld\n", under_load, n, lost, dbl, recovery,
+         crash_peak_rss_kb);
+  fflush(stdout);
+  if (lost || dbl)
+    fail_msg("%lld lost, %lld double counted (db %s, log %s)", lost, dbl, db, log);
+  if (!same)
+    fail_msg("a table differs after the crashes (db %s vs %s, log %s)", db, db_ref, log);
+  assert_int_equal(under_load, kills);
+  /* The harness's own checks, as before. */
   assert_int_equal(h_accounting_mismatches(c), 0);
-  assert_int_equal(h_rollup_mismatches(c), 0);
   h_check_facts(c, &L);
   h_check_dead_letters(c, &L);
 
