@@ -386,15 +386,15 @@ static int load_states(oc_batch_t *b, PGconn *conn, sbuf_t *sb, oc_err_t *err) {
       e->old_has_denominator = !PQgetisnull(res, r, 9);
       e->old_denominator = e->old_has_denominator ? strtod(PQgetvalue(res, r, 9), NULL) : 0;
     }
-    /* The standing version's content, for duplicate detection. */
-    st->has_content = !retracted && !PQgetisnull(res, r, 7) && !PQgetisnull(res, r, 10) &&
+    /* Its content (the numbers and the source), for duplicate detection. */
+    st->has_content = e->old_known && !PQgetisnull(res, r, 10) &&
                       (size_t)PQgetlength(res, r, 10) <= OC_ID_MAX;
     if (st->has_content) {
-      st->value = strtod(PQgetvalue(res, r, 7), NULL);
-      st->has_numerator = !PQgetisnull(res, r, 8);
-      st->numerator = st->has_numerator ? strtod(PQgetvalue(res, r, 8), NULL) : 0;
-      st->has_denominator = !PQgetisnull(res, r, 9);
-      st->denominator = st->has_denominator ? strtod(PQgetvalue(res, r, 9), NULL) : 0;
+      st->value = e->old_value;
+      st->has_numerator = e->old_has_numerator;
+      st->numerator = e->old_numerator;
+      st->has_denominator = e->old_has_denominator;
+      st->denominator = e->old_denominator;
       memcpy(st->source, PQgetvalue(res, r, 10), (size_t)PQgetlength(res, r, 10) + 1);
     }
   }

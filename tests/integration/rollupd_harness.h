@@ -387,35 +387,78 @@ static inline void h_load_produce(h_load_t *L, rd_kafka_t *rk, const char *topic
 
 static inline void h_load_release(h_load_t *L) { free(L->ids); }
 
-/* The standing facts equal the model: same identities, values, times. */
-static inline void h_check_facts(PGconn *c, const h_load_t *L) {
-  long standing = 0;
-  for (size_t i = 0; i < L->n_ids; i++)
-    standing += L->ids[i].status == 1;
-  long long got = h_value_ll(c, "SELECT count(*) FROM outcomes.facts WHERE NOT retracted");
-  assert_int_equal(got, standing);
+static inline int h_cmp_str(const void *a, const void *b) {
+  return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The standing facts against the model L: *missing (model facts absent or
+ * different) and *extra (facts the model does not have, or different). */
+static inline void h_facts_diff(PGconn *c, const h_load_t *L, long long *missing,
+                                long long *extra) {
+  char **want = calloc(L->n_ids, sizeof(*want));
+  bool *found = calloc(L->n_ids, sizeof(*found));
+  size_t n = 0;
+  oc_err_t err;
+  assert_non_null(want);
+  assert_non_null(found);
+  /* "key value t" of every standing identity of the model, sorted. */
+  for (size_t i = 0; i < L->n_ids; i++) {
+    if (L->ids[i].status != 1)
+      continue;
+    char key[OC_KEY_MAX + 1], buf[OC_KEY_MAX + 64];
+    size_t klen;
+    assert_int_equal(oc_key_encode(&L->ids[i].id, key, sizeof(key), &klen, &err), 0);
+    snprintf(buf, sizeof(buf), "%s %.17g %lld", key, L->ids[i].value, (long long)L->ids[i].t);
+    want[n++] = strdup(buf);
+  }
+  qsort(want, n, sizeof(*want), h_cmp_str);
   PGresult *res = PQexec(c, "SELECT metric, org_id, facility_id, grain, period_start::text,"
                             " value, (extract(epoch FROM observed_at) * 1000000)::bigint"
                             " FROM outcomes.facts WHERE NOT retracted");
   assert_int_equal(PQresultStatus(res), PGRES_TUPLES_OK);
+  *missing = *extra = 0;
   for (int r = 0; r < PQntuples(res); r++) {
     oc_fact_id_t id;
+    char key[OC_KEY_MAX + 1], buf[OC_KEY_MAX + 64];
+    size_t klen;
     memset(&id, 0, sizeof(id));
     snprintf(id.metric, sizeof(id.metric), "%s", PQgetvalue(res, r, 0));
     snprintf(id.org_id, sizeof(id.org_id), "%s", PQgetvalue(res, r, 1));
     snprintf(id.facility_id, sizeof(id.facility_id), "%s", PQgetvalue(res, r, 2));
     assert_int_equal(oc_grain_from_name(PQgetvalue(res, r, 3), &id.grain, NULL), 0);
     assert_int_equal(oc_date_parse(PQgetvalue(res, r, 4), &id.period_start, NULL), 0);
-    const h_ident_t *I = NULL;
-    for (size_t i = 0; i < L->n_ids && !I; i++)
-      if (oc_fact_id_equal(&L->ids[i].id, &id))
-        I = &L->ids[i];
-    if (!I || I->status != 1)
-      fail_msg("unexpected standing fact %s|%s|%s", id.org_id, id.facility_id, id.metric);
-    assert_true(strtod(PQgetvalue(res, r, 5), NULL) == I->value);
-    assert_int_equal(atoll(PQgetvalue(res, r, 6)), I->t);
+    assert_int_equal(oc_key_encode(&id, key, sizeof(key), &klen, &err), 0);
+    snprintf(buf, sizeof(buf), "%s %.17g %s", key, strtod(PQgetvalue(res, r, 5), NULL),
+             PQgetvalue(res, r, 6));
+    const char *p = buf;
+    char **hit = bsearch(&p, want, n, sizeof(*want), h_cmp_str);
+    if (hit && !found[hit - want]) {
+      found[hit - want] = true;
+    } else {
+      if (*extra < 5)
+        printf("fact not in the model (or different): %s\n", buf);
+      (*extra)++;
+    }
   }
   PQclear(res);
+  for (size_t i = 0; i < n; i++) {
+    if (!found[i]) {
+      if (*missing < 5)
+        printf("model fact missing (or different): %s\n", want[i]);
+      (*missing)++;
+    }
+    free(want[i]);
+  }
+  free(want);
+  free(found);
+}
+
+/* The standing facts equal the model: same identities, values, times. */
+static inline void h_check_facts(PGconn *c, const h_load_t *L) {
+  long long missing, extra;
+  h_facts_diff(c, L, &missing, &extra);
+  if (missing || extra)
+    fail_msg("facts differ from the model: %lld missing, %lld extra", missing, extra);
 }
 
 /* One dead letter per invalid message, with the reason expected. */
