@@ -101,18 +101,22 @@ chaos_produce_gen() {
 }
 
 # chaos_daemon_start VAR TOPIC GROUP [ARGS...]: outcomes-rollupd in the
-# background (no --exit-at-end); its pid into VAR, its log T_DIR/rollupd.PID.log.
+# background (no --exit-at-end); its pid into VAR, its log a file in T_DIR
+# (chaos_daemon_log PID).
+# The locals carry a __cd_ prefix: printf -v assigns the innermost variable
+# of that name, so a local named like the caller's VAR ("pid", "log") would
+# swallow the result.
 chaos_daemon_start() {
-  local __var="$1" topic="$2" group="$3" pid log
+  local __cd_var="$1" __cd_topic="$2" __cd_group="$3" __cd_pid __cd_log
   shift 3
-  log="$(mktemp "$T_DIR/rollupd.XXXXXX")"
-  "$DAEMON" -X "topic=$topic" -X "group.id=$group" -X "schema.dir=$SCHEMAS" \
+  __cd_log="$(mktemp "$T_DIR/rollupd.XXXXXX")"
+  "$DAEMON" -X "topic=$__cd_topic" -X "group.id=$__cd_group" -X "schema.dir=$SCHEMAS" \
     -X batch.max.records=50 -X retry.backoff.max=2s -X stats.interval=5s "$@" \
-    >"$log" 2>&1 &
-  pid=$!
-  T_PIDS+=("$pid")
-  CHAOS_DLOG[$pid]="$log"
-  printf -v "$__var" '%s' "$pid"
+    >"$__cd_log" 2>&1 &
+  __cd_pid=$!
+  T_PIDS+=("$__cd_pid")
+  CHAOS_DLOG[$__cd_pid]="$__cd_log"
+  printf -v "$__cd_var" '%s' "$__cd_pid"
 }
 
 chaos_daemon_log() { echo "${CHAOS_DLOG[$1]}"; }

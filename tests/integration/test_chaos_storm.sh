@@ -54,7 +54,7 @@ now_ms() { NOW=$((${EPOCHREALTIME/./} / 1000)); }
 rand() { R=$(($1 + RANDOM % ($2 - $1 + 1))); }
 
 start_instance() {
-  local name="$1" started="" # not "pid": chaos_daemon_start has a local of that name
+  local name="$1" started=""
   chaos_daemon_start started "$topic" "$group" "${opts[@]}" -X "pg.application_name=storm_$name"
   pid_name[$started]="$name"
   n_started=$((n_started + 1))
