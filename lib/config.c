@@ -1,13 +1,13 @@
 /* config.c - configuration table, file, environment, -X; see config.h. */
 #include "outcomes/config.h"
 
-#include <libpq-fe.h>
-
 #include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/types.h>
+
+#include "outcomes/pg.h"
 
 #define CONF_LINE_MAX 8192
 #define CONF_SECRET_FILE_MAX 65536
@@ -204,18 +204,6 @@ static int store_pass(oc_config_t *cfg, const char *key, char *value, oc_err_t *
   return 0;
 }
 
-/* True when a conninfo string (key=value or URI) sets a non-empty password.
- * A string libpq cannot parse is left to the connection to report. */
-static bool conninfo_has_password(const char *conninfo) {
-  PQconninfoOption *opts = PQconninfoParse(conninfo, NULL);
-  bool found = false;
-  for (PQconninfoOption *o = opts; o && o->keyword; o++)
-    if (strcmp(o->keyword, "password") == 0 && o->val && *o->val)
-      found = true;
-  PQconninfoFree(opts);
-  return found;
-}
-
 /* from_file: the origin is a configuration file (secrets allowed). */
 static int conf_set(oc_config_t *cfg, const char *key, const char *value, const char *origin,
                     bool from_file, oc_err_t *err) {
@@ -248,7 +236,7 @@ static int conf_set(oc_config_t *cfg, const char *key, const char *value, const 
                         "%s: '%s' is a secret: put it in the configuration file or give "
                         "'%s.file=PATH'",
                         origin, key, key);
-    if (sd && (sd->flags & OC_CONF_CONNINFO) && !from_file && conninfo_has_password(value))
+    if (sd && (sd->flags & OC_CONF_CONNINFO) && !from_file && oc_pg_conninfo_has_password(value))
       return oc_err_set(err, OC_ERR_CONFIG,
                         "%s: '%s' holds a password: use a pgpass file (PGPASSFILE), "
                         "'pg.password.file=PATH' or the configuration file",

@@ -6,7 +6,10 @@
 #   - librdkafka properties that load code or run commands are refused with
 #     exit 78 and the key named, from -X and from a configuration file;
 #   - a password given with -X or in the environment is refused, and the
-#     value is never echoed.
+#     value is never echoed;
+#   - outcomes-migrate refuses a password inside the conninfo it takes from
+#     the environment (exit 78, the variable named), and still accepts one
+#     from --conninfo-file or a pgpass file.
 #
 # Run by ctest (label integration) with OC_BUILD_DIR, OC_SOURCE_DIR and the
 # stack's OUTCOMES_PG_CONNINFO (outcomes-rollupd checks its database before
@@ -71,15 +74,13 @@ setup() {
   printf 'org_id,facility_id,metric,grain,period_start,value,numerator,denominator,source,observed_at\n' \
     >"${T_DIR}/one.csv"
   printf 'o,,er_visits,DAY,2024-01-01,1,,,s,2024-01-01T00:00:00Z\n' >>"${T_DIR}/one.csv"
-  if [[ -x "$ROLLUPD" ]]; then
-    DB="oc_sec_config_$$_${RANDOM}"
-    "$PSQL" "$SUPER" -XqAt -v ON_ERROR_STOP=1 -c "CREATE DATABASE \"${DB}\"" ||
-      bail "cannot create database ${DB}"
-    if ! out="$(OUTCOMES_PG_CONNINFO="${SUPER} dbname=${DB}" "$MIGRATE" \
-      --sql-dir "${OC_TEST_SQL_DIR:-${OC_SOURCE_DIR}/schemas/sql}" --catalog "$CATALOG" 2>&1)"; then
-      printf '%s\n' "$out" | sed 's/^/# /'
-      bail "outcomes-migrate failed on ${DB}"
-    fi
+  DB="oc_sec_config_$$_${RANDOM}"
+  "$PSQL" "$SUPER" -XqAt -v ON_ERROR_STOP=1 -c "CREATE DATABASE \"${DB}\"" ||
+    bail "cannot create database ${DB}"
+  if ! out="$(OUTCOMES_PG_CONNINFO="${SUPER} dbname=${DB}" "$MIGRATE" \
+    --sql-dir "${OC_TEST_SQL_DIR:-${OC_SOURCE_DIR}/schemas/sql}" --catalog "$CATALOG" 2>&1)"; then
+    printf '%s\n' "$out" | sed 's/^/# /'
+    bail "outcomes-migrate failed on ${DB}"
   fi
 }
 
@@ -182,12 +183,39 @@ check_secrets_refused() {
   fi
 }
 
+# outcomes-migrate reads OUTCOMES_PG_CONNINFO (or the variable of -d)
+# itself: the same rule as the daemons' conninfo key, before connecting.
+check_migrate_conninfo_password() {
+  local sqldir="${OC_TEST_SQL_DIR:-${OC_SOURCE_DIR}/schemas/sql}"
+  expect "outcomes-migrate refuses a password inside OUTCOMES_PG_CONNINFO, naming it" 78 \
+    "environment OUTCOMES_PG_CONNINFO: the conninfo holds a password" \
+    env OUTCOMES_PG_CONNINFO="${SUPER} dbname=${DB} password=${SECRET}" \
+    "$MIGRATE" --sql-dir "$sqldir" --catalog "$CATALOG" --status
+  # A URI, in the variable named by -d; refused before any connection.
+  expect "outcomes-migrate -d VAR refuses a URI with a password, naming VAR" 78 \
+    "environment OC_TEST_MIGRATE_URI: the conninfo holds a password" \
+    env OC_TEST_MIGRATE_URI="postgresql://migrator:${SECRET}@127.0.0.1:1/outcomes" \
+    "$MIGRATE" -d OC_TEST_MIGRATE_URI --sql-dir "$sqldir" --catalog "$CATALOG" --status
+  # Files are where passwords belong: a conninfo file, a pgpass file.
+  (umask 077 && printf '# migrate\n%s dbname=%s\npassword=%s\n' "$SUPER" "$DB" "$SECRET" \
+    >"${T_DIR}/migrate.conninfo")
+  expect "outcomes-migrate accepts a password inside --conninfo-file" 0 "catalog:" \
+    env -u OUTCOMES_PG_CONNINFO \
+    "$MIGRATE" --conninfo-file "${T_DIR}/migrate.conninfo" --sql-dir "$sqldir" \
+    --catalog "$CATALOG" --status
+  (umask 077 && printf '*:*:*:*:%s\n' "$SECRET" >"${T_DIR}/pgpass")
+  expect "outcomes-migrate accepts a password from PGPASSFILE" 0 "catalog:" \
+    env OUTCOMES_PG_CONNINFO="${SUPER} dbname=${DB}" PGPASSFILE="${T_DIR}/pgpass" \
+    "$MIGRATE" --sql-dir "$sqldir" --catalog "$CATALOG" --status
+}
+
 main() {
   local t0=$SECONDS
   setup
   check_unknown_keys
   check_denied_kafka_keys
   check_secrets_refused
+  check_migrate_conninfo_password
   printf '1..%d\n' "$CHECKS"
   printf '# %d checks, %d failed, %d s\n' "$CHECKS" "$FAILURES" "$((SECONDS - t0))"
   [[ "$FAILURES" -eq 0 ]]

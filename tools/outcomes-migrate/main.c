@@ -50,8 +50,8 @@ static void usage(FILE *f) {
           "      --version           print the version and exit\n"
           "  -h, --help              print this help and exit\n"
           "\n"
-          "Passwords belong in the conninfo file, the environment or ~/.pgpass\n"
-          "(PGPASSFILE, PGPASSWORD), never on the command line.\n"
+          "Passwords belong in a pgpass file (PGPASSFILE, ~/.pgpass) or the conninfo\n"
+          "file; a conninfo from the environment holding a password is refused.\n"
           "Exit status: 0 ok, 64 usage, 65 bad migration or catalog file, 69 database\n"
           "unavailable, 70 internal error, 78 configuration error.\n",
           oc_migrate_default_sql_dir(), oc_catalog_default_path());
@@ -209,6 +209,15 @@ int main(int argc, char **argv) {
     }
     if (strlen(v) >= sizeof(conninfo)) {
       fprintf(stderr, PROG ": %s: conninfo too long\n", conninfo_env);
+      return EXIT_CONFIG;
+    }
+    /* The environment is readable in /proc/PID/environ: the same rule as
+     * the daemons' conninfo key (lib/config.c), before any connection. */
+    if (oc_pg_conninfo_has_password(v)) {
+      fprintf(stderr,
+              PROG ": environment %s: the conninfo holds a password: use a pgpass file "
+                   "(PGPASSFILE) or '--conninfo-file FILE'\n",
+              conninfo_env);
       return EXIT_CONFIG;
     }
     memcpy(conninfo, v, strlen(v) + 1);
