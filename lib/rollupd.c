@@ -22,6 +22,7 @@
 
 #define POLL_SLICE_MS 100 /* every loop wakes at least this often */
 #define SCHEMA_VERSION_MIN 2
+#define FAIL_REASON_MAX 160 /* the error as shown by /readyz */
 
 static const oc_conf_def_t conf_defs[] = {
     {"brokers", OC_CONF_STR, NULL, 0, 0, 0, "OUTCOMES_KAFKA_BROKERS",
@@ -45,6 +46,8 @@ static const oc_conf_def_t conf_defs[] = {
      "time from a batch's first message to its transaction at most"},
     {"retry.backoff.max", OC_CONF_MS, "30s", 100, 600000, 0, NULL,
      "cap of the exponential backoff while PostgreSQL is unavailable"},
+    {"ready.max.failures", OC_CONF_INT, "3", 1, 1000000, 0, NULL,
+     "consecutive failed batches after which /readyz says not ready (until one commits)"},
     {"stats.interval", OC_CONF_MS, "60s", 1000, 86400000, 0, NULL,
      "period of the stats log line (counts by dead-letter reason)"},
     {"metrics.listen", OC_CONF_STR, "", 0, 0, 0, "OUTCOMES_METRICS_LISTEN",
@@ -92,7 +95,7 @@ typedef struct daemon_s {
   const oc_rollupd_opts_t *opts;
   const volatile sig_atomic_t *signals;
   const char *topic, *group;
-  int64_t max_wait_ms, backoff_max_ms, stats_ms;
+  int64_t max_wait_ms, backoff_max_ms, stats_ms, ready_max_failures;
 
   rd_kafka_t *rk;
   PGconn *pg;
@@ -114,6 +117,9 @@ typedef struct daemon_s {
   int64_t backoff_ms;
   int64_t failures;                 /* consecutive failed batches */
   char last_failure[OC_ERR_MSG_MAX]; /* logged once until it changes */
+  int64_t t_fail_first;              /* when the current run of failures began */
+  int64_t t_fail_log;                /* last batch_still_failing line, 0 none yet */
+  char fail_reason[FAIL_REASON_MAX]; /* the last failure, short, for /readyz */
 
   /* counters since start, for the stats line */
   int64_t n_batches, n_consumed, n_applied, n_stale, n_dead, n_conflicts;
@@ -246,12 +252,31 @@ out:
   return rc;
 }
 
+/* /readyz from what the loop knows: not ready while PostgreSQL is away or
+ * since ready.max.failures batches in a row failed on a live connection
+ * (disk full, a revoked permission, a statement timeout...); ready again at
+ * the next commit. The reason holds no conninfo and no row data. */
+static void publish_ready(daemon_t *d) {
+  char reason[FAIL_REASON_MAX + 96];
+  if (!d->pg_up) {
+    oc_rmetrics_ready(d->metrics, false, "PostgreSQL unavailable");
+    return;
+  }
+  if (d->failures < d->ready_max_failures) {
+    oc_rmetrics_ready(d->metrics, true, NULL);
+    return;
+  }
+  snprintf(reason, sizeof(reason), "batches failing: %s for %" PRId64 " s, %" PRId64 " attempts",
+           d->fail_reason, (now_ms() - d->t_fail_first) / 1000, d->failures);
+  oc_rmetrics_ready(d->metrics, false, reason);
+}
+
 static void pg_state(daemon_t *d, bool up, const oc_err_t *err) {
   if (up == d->pg_up)
     return;
   d->pg_up = up;
   oc_rmetrics_state(d->metrics, d->pg_up, d->kafka_up);
-  oc_rmetrics_ready(d->metrics, up, up ? NULL : "PostgreSQL unavailable");
+  publish_ready(d);
   if (up)
     oc_log_info("pg_up");
   else
@@ -586,6 +611,51 @@ static void copy_offsets_to_kafka(daemon_t *d) {
   rd_kafka_topic_partition_list_destroy(l);
 }
 
+/* The short form of a failure for /readyz: "SQLSTATE 53100: could not
+ * extend file ..." without the statement label and without the detail,
+ * which may quote row data. */
+static void fail_reason(char *buf, size_t cap, int rc, const char *msg) {
+  if (rc == OC_ERR_CONFLICT) {
+    snprintf(buf, cap, "offsets conflict");
+    return;
+  }
+  const char *s = strstr(msg, "SQLSTATE ");
+  const char *from = s ? s : msg;
+  size_t n = strlen(from);
+  if (s && strstr(from, " ("))
+    n = (size_t)(strstr(from, " (") - from);
+  if (n >= cap) /* cut on purpose: a readable line, not the whole error */
+    n = cap - 1;
+  memcpy(buf, from, n);
+  buf[n] = '\0';
+}
+
+/* A batch rolled back: count it in the run of failures, for the backoff,
+ * the metrics and /readyz. */
+static void note_failure(daemon_t *d, int rc, const oc_err_t *err) {
+  if (d->failures++ == 0)
+    d->t_fail_first = now_ms();
+  d->need_recover = true;
+  fail_reason(d->fail_reason, sizeof(d->fail_reason), rc, err->msg);
+  oc_rmetrics_batch_failed(d->metrics, rc == OC_ERR_CONFLICT);
+  oc_rmetrics_consecutive_failures(d->metrics, d->failures);
+  if (d->failures >= d->ready_max_failures)
+    publish_ready(d);
+}
+
+/* batch_failed is logged once per distinct error; a stall that lasts must
+ * still show in the journal: from the failure that makes /readyz say not
+ * ready, then at most once per stats.interval. */
+static void still_failing(daemon_t *d, const oc_err_t *err) {
+  int64_t t = now_ms();
+  if (d->failures < d->ready_max_failures ||
+      (d->t_fail_log && t - d->t_fail_log < d->stats_ms))
+    return;
+  d->t_fail_log = t;
+  oc_log_warn("batch_still_failing attempts=%" PRId64 " failing_s=%" PRId64 " error=\"%s\"",
+              d->failures, (t - d->t_fail_first) / 1000, err->msg);
+}
+
 static void flush(daemon_t *d) {
   oc_err_t err;
   size_t count = oc_batch_count(d->batch);
@@ -623,16 +693,21 @@ static void flush(daemon_t *d) {
                  " dead_lettered=%" PRId64 " regrouped=%" PRId64 " ms=%" PRId64,
                  count, oc_batch_part_count(d->batch), applied, stale, dead,
                  oc_batch_regrouped(d->batch), now_ms() - t0);
-    pg_state(d, true, NULL);
-    if (d->failures)
-      oc_log_info("batch_recovered after_failures=%" PRId64, d->failures);
-    d->failures = 0;
+    if (d->failures) {
+      bool was_unready = d->failures >= d->ready_max_failures;
+      oc_log_info("batch_recovered after_failures=%" PRId64 " failing_s=%" PRId64,
+                  d->failures, (now_ms() - d->t_fail_first) / 1000);
+      d->failures = 0;
+      d->t_fail_log = 0;
+      oc_rmetrics_consecutive_failures(d->metrics, 0);
+      if (was_unready)
+        publish_ready(d);
+    }
     d->backoff_ms = 0;
     d->last_failure[0] = '\0';
+    pg_state(d, true, NULL);
   } else {
-    d->failures++;
-    d->need_recover = true;
-    oc_rmetrics_batch_failed(d->metrics, rc == OC_ERR_CONFLICT);
+    note_failure(d, rc, &err);
     if (rc == OC_ERR_CONFLICT) {
       d->n_conflicts++;
       oc_log_warn("offsets_conflict messages=%zu error=\"%s\"", count, err.msg);
@@ -643,6 +718,8 @@ static void flush(daemon_t *d) {
       snprintf(d->last_failure, sizeof(d->last_failure), "%s", err.msg);
       oc_log_err("batch_failed messages=%zu retrying=1 error=\"%s\"", count, err.msg);
     }
+    if (d->pg_up) /* else pg_down said it, once per outage */
+      still_failing(d, &err);
   }
   oc_batch_reset(d->batch);
 }
@@ -777,7 +854,7 @@ static int startup(daemon_t *d, oc_err_t *err) {
               rd_kafka_version_str(), oc_config_get_int(d->cfg, "batch.max.records"),
               d->max_wait_ms);
   oc_rmetrics_state(d->metrics, d->pg_up, d->kafka_up);
-  oc_rmetrics_ready(d->metrics, true, NULL);
+  publish_ready(d);
   oc_notify_ready("consuming %s", d->topic);
   return 0;
 }
@@ -796,6 +873,7 @@ int oc_rollupd_run(const oc_config_t *cfg, const oc_rollupd_opts_t *opts,
   d.max_wait_ms = oc_config_get_int(cfg, "batch.max.wait");
   d.backoff_max_ms = oc_config_get_int(cfg, "retry.backoff.max");
   d.stats_ms = oc_config_get_int(cfg, "stats.interval");
+  d.ready_max_failures = oc_config_get_int(cfg, "ready.max.failures");
   d.kafka_up = true;
   d.pg_up = true; /* so that a first failure at start-up is logged */
   d.t_start = d.t_stats = now_ms();

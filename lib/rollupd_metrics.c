@@ -20,7 +20,7 @@ struct oc_rmetrics_s {
   oc_metrics_counter_t *consumed, *applied, *stale, *committed, *failed, *fenced;
   oc_metrics_family_t *dead, *lag, *offset, *assigned;
   oc_metrics_histogram_t *duration;
-  oc_metrics_gauge_t *last_commit, *pg_up, *kafka_up;
+  oc_metrics_gauge_t *last_commit, *pg_up, *kafka_up, *consecutive_failures;
 };
 
 int oc_rmetrics_new(const char *listen, const char *topic, oc_rmetrics_t **out, oc_err_t *err) {
@@ -30,7 +30,7 @@ int oc_rmetrics_new(const char *listen, const char *topic, oc_rmetrics_t **out, 
   static const char *const l_result[] = {"result"};
   static const char *const l_version[] = {"version"};
   oc_metrics_family_t *f_consumed, *f_applied, *f_stale, *f_batches, *f_duration, *f_last,
-      *f_pg, *f_kafka, *f_build;
+      *f_pg, *f_kafka, *f_build, *f_consecutive;
   oc_rmetrics_t *m = calloc(1, sizeof(*m));
   int rc;
 
@@ -59,6 +59,9 @@ int oc_rmetrics_new(const char *listen, const char *topic, oc_rmetrics_t **out, 
       (rc = oc_metrics_add_histogram(m->reg, "outcomes_batch_duration_seconds",
                                      "apply and commit of a batch", NULL, 0, NULL, 0,
                                      &f_duration, err)) != 0 ||
+      (rc = oc_metrics_add_gauge(m->reg, "outcomes_batch_consecutive_failures",
+                                 "batches failed in a row since the last commit", NULL, 0,
+                                 &f_consecutive, err)) != 0 ||
       (rc = oc_metrics_add_gauge(m->reg, "outcomes_last_commit_timestamp_seconds",
                                  "Unix time of the last committed batch", NULL, 0, &f_last,
                                  err)) != 0 ||
@@ -89,6 +92,7 @@ int oc_rmetrics_new(const char *listen, const char *topic, oc_rmetrics_t **out, 
   m->fenced = oc_metrics_counter(f_batches, fenced);
   m->duration = oc_metrics_histogram(f_duration, NULL);
   m->last_commit = oc_metrics_gauge(f_last, NULL);
+  m->consecutive_failures = oc_metrics_gauge(f_consecutive, NULL);
   m->pg_up = oc_metrics_gauge(f_pg, NULL);
   m->kafka_up = oc_metrics_gauge(f_kafka, NULL);
 
@@ -122,6 +126,11 @@ void oc_rmetrics_batch(oc_rmetrics_t *m, int64_t consumed, int64_t applied, int6
 void oc_rmetrics_batch_failed(oc_rmetrics_t *m, bool fenced) {
   if (m)
     oc_metrics_counter_inc(fenced ? m->fenced : m->failed);
+}
+
+void oc_rmetrics_consecutive_failures(oc_rmetrics_t *m, int64_t n) {
+  if (m)
+    oc_metrics_gauge_set_int(m->consecutive_failures, n);
 }
 
 void oc_rmetrics_dead(oc_rmetrics_t *m, const char *reason, int64_t n) {

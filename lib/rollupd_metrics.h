@@ -21,12 +21,14 @@ void oc_rmetrics_batch(oc_rmetrics_t *m, int64_t consumed, int64_t applied, int6
                        double seconds);
 /* A batch rolled back: fenced when the offsets compare-and-set was lost. */
 void oc_rmetrics_batch_failed(oc_rmetrics_t *m, bool fenced);
+/* Batches failed in a row since the last commit (0 after a commit). */
+void oc_rmetrics_consecutive_failures(oc_rmetrics_t *m, int64_t n);
 void oc_rmetrics_dead(oc_rmetrics_t *m, const char *reason, int64_t n);
 /* A partition's stored offset and lag (high < 0: unknown), or revoked. */
 void oc_rmetrics_partition(oc_rmetrics_t *m, int32_t partition, int64_t next, int64_t high,
                            bool assigned);
 void oc_rmetrics_state(oc_rmetrics_t *m, bool pg_up, bool kafka_up);
-/* /readyz: ready once connected and assigned; reason when not. */
+/* /readyz: ready while connected and batches commit; reason when not. */
 void oc_rmetrics_ready(oc_rmetrics_t *m, bool ready, const char *reason);
 /* The main loop is alive (/healthz). */
 void oc_rmetrics_tick(oc_rmetrics_t *m);
