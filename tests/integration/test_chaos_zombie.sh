@@ -27,10 +27,14 @@ sleep 4
 log_a="$(chaos_daemon_log "$a")"
 log_b="$(chaos_daemon_log "$b")"
 
-# A's backend waiting for a lock (its transaction open, past the CAS).
+# A's backend waiting for the lock on outcomes.facts that the test holds
+# (its transaction open, past the CAS). Only that lock: waiting on B's
+# rollup advisory lock instead, A may already hold facts locks, and the
+# LOCK TABLE below would then queue behind a stopped A for ever.
 a_waiting() {
-  [[ "$(sql "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'chaos_zombie_a'
-             AND wait_event_type = 'Lock'")" -ge 1 ]]
+  [[ "$(sql "SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+             WHERE a.application_name = 'chaos_zombie_a' AND NOT l.granted
+             AND l.locktype = 'relation' AND l.relation = 'outcomes.facts'::regclass")" -ge 1 ]]
 }
 
 for ((k = 1; k <= pauses; k++)); do
