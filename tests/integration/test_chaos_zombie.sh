@@ -22,7 +22,11 @@ opts=(-X kafka.session.timeout.ms=6000 -X kafka.heartbeat.interval.ms=500
 a="" b=""
 chaos_daemon_start a "$topic" "$group" "${opts[@]}" -X pg.application_name=chaos_zombie_a
 chaos_daemon_start b "$topic" "$group" "${opts[@]}" -X pg.application_name=chaos_zombie_b
-chaos_trickle "$topic" "$CHAOS_GEN/stream.csv" $((pauses * 60 + 20)) 0.4
+# Records flow through every pause: each takes a minute or more on a loaded
+# machine, and step (2) needs A to be applying a batch.
+chunks=$((pauses * 60 + 20))
+if chaos_long; then chunks=$((pauses * 120 + 20)); fi
+chaos_trickle "$topic" "$CHAOS_GEN/stream.csv" "$chunks" 0.4
 sleep 4
 log_a="$(chaos_daemon_log "$a")"
 log_b="$(chaos_daemon_log "$b")"
