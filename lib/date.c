@@ -37,7 +37,9 @@ int oc_grain_from_name(const char *s, oc_grain_t *out, oc_err_t *err) {
   char q[QUOTE_MAX];
 
   for (int i = 0; s && i < OC_GRAIN_COUNT; i++) {
-    if (strcmp(s, grain_names[i]) == 0 || strcmp(s, grain_lower[i]) == 0) {
+    /* The first letter rules out the other grains without a call. */
+    if ((s[0] == grain_names[i][0] || s[0] == grain_lower[i][0]) &&
+        (strcmp(s, grain_names[i]) == 0 || strcmp(s, grain_lower[i]) == 0)) {
       *out = (oc_grain_t)i;
       return 0;
     }

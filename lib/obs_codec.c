@@ -26,11 +26,34 @@ typedef struct opt_field_s {
   int value_branch;
 } opt_field_t;
 
+/* What the encoder writes for each field of the writer schema, in order. */
+typedef enum enc_kind_e {
+  ENC_ORG,
+  ENC_FACILITY,
+  ENC_METRIC,
+  ENC_GRAIN,
+  ENC_PERIOD,
+  ENC_VALUE,
+  ENC_NUMERATOR,
+  ENC_DENOMINATOR,
+  ENC_SOURCE,
+  ENC_OBSERVED,
+  ENC_CONST, /* a field unknown to this build: its default, encoded once */
+} enc_kind_t;
+
+typedef struct enc_field_s {
+  enc_kind_t kind;
+  unsigned char *bytes; /* ENC_CONST: the encoded default (owned) */
+  size_t len;
+} enc_field_t;
+
 struct oc_obs_codec_s {
   oc_registry_t *reg;
   uint64_t writer_fp;
-  avro_value_t enc; /* reused value of the writer schema */
+  avro_value_t enc; /* value of the writer schema holding the defaults */
   bool has_enc;
+  enc_field_t *plan; /* one per field of the writer schema */
+  size_t n_plan;
   /* Field positions in the newest schema (both reader and writer). */
   size_t f_org, f_metric, f_grain, f_period, f_value, f_source, f_observed;
   opt_field_t f_facility, f_numerator, f_denominator;
@@ -219,6 +242,62 @@ static int fill_unknown_fields(oc_obs_codec_t *c, const oc_avro_node_t *root, oc
   return 0;
 }
 
+/* The encode plan: each field of the writer schema in order, the unknown
+ * ones as the bytes avro-c writes for their defaults (in the reused value
+ * since fill_unknown_fields). oc_obs_encode then writes the Avro binary
+ * encoding itself, with no avro-c value work per record. */
+static int plan_fields(oc_obs_codec_t *c, const oc_avro_node_t *root, oc_err_t *err) {
+  c->plan = calloc(root->n ? root->n : 1, sizeof(*c->plan));
+  if (!c->plan)
+    return oc_err_set(err, OC_ERR_NOMEM, "out of memory");
+  c->n_plan = root->n;
+  for (size_t i = 0; i < root->n; i++) {
+    enc_field_t *f = &c->plan[i];
+    avro_value_t v;
+    avro_writer_t w;
+    size_t size = 0;
+
+    if (i == c->f_org)
+      f->kind = ENC_ORG;
+    else if (i == c->f_facility.index)
+      f->kind = ENC_FACILITY;
+    else if (i == c->f_metric)
+      f->kind = ENC_METRIC;
+    else if (i == c->f_grain)
+      f->kind = ENC_GRAIN;
+    else if (i == c->f_period)
+      f->kind = ENC_PERIOD;
+    else if (i == c->f_value)
+      f->kind = ENC_VALUE;
+    else if (i == c->f_numerator.index)
+      f->kind = ENC_NUMERATOR;
+    else if (i == c->f_denominator.index)
+      f->kind = ENC_DENOMINATOR;
+    else if (i == c->f_source)
+      f->kind = ENC_SOURCE;
+    else if (i == c->f_observed)
+      f->kind = ENC_OBSERVED;
+    else
+      f->kind = ENC_CONST;
+    if (f->kind != ENC_CONST)
+      continue;
+    if (avro_value_get_by_index(&c->enc, i, &v, NULL) != 0 || avro_value_sizeof(&v, &size) != 0)
+      return oc_avro_err(err, OC_ERR_SCHEMA, "observation schema: default of a field: ");
+    f->bytes = malloc(size ? size : 1);
+    if (!f->bytes)
+      return oc_err_set(err, OC_ERR_NOMEM, "out of memory");
+    f->len = size;
+    w = avro_writer_memory((const char *)f->bytes, (int64_t)size);
+    if (!w)
+      return oc_avro_err(err, OC_ERR_NOMEM, "cannot make an avro writer: ");
+    int rc = avro_value_write(w, &v);
+    avro_writer_free(w);
+    if (rc != 0)
+      return oc_avro_err(err, OC_ERR_SCHEMA, "observation schema: default of a field: ");
+  }
+  return 0;
+}
+
 int oc_obs_codec_new(const char *schema_dir, oc_obs_codec_t **out, oc_err_t *err) {
   oc_obs_codec_t *c = NULL;
   version_t *vs = NULL;
@@ -261,6 +340,8 @@ int oc_obs_codec_new(const char *schema_dir, oc_obs_codec_t **out, oc_err_t *err
   c->has_enc = true;
   if ((rc = fill_unknown_fields(c, oc_registry_reader(c->reg)->root, err)) != 0)
     goto out;
+  if ((rc = plan_fields(c, oc_registry_reader(c->reg)->root, err)) != 0)
+    goto out;
   *out = c;
   c = NULL;
 out:
@@ -279,6 +360,9 @@ void oc_obs_codec_destroy(oc_obs_codec_t *c) {
   if (c->has_enc)
     avro_value_decref(&c->enc);
   oc_registry_destroy(c->reg);
+  for (size_t i = 0; i < c->n_plan; i++)
+    free(c->plan[i].bytes);
+  free(c->plan);
   free(c->symbol_to_grain);
   free(c);
 }
@@ -293,35 +377,85 @@ void oc_obs_codec_destroy(oc_obs_codec_t *c) {
     }                                                                         \
   } while (0)
 
-static int put_string(avro_value_t *rec, size_t index, const char *field, const char *s,
-                      size_t max, oc_err_t *err) {
-  avro_value_t v;
-  size_t n = strnlen(s, max + 1);
-  if (n > max)
-    return oc_err_set(err, OC_ERR_BAD_FIELD, "%s: longer than %zu bytes", field, max);
-  if (avro_value_get_by_index(rec, index, &v, NULL) != 0 ||
-      avro_value_set_string_len(&v, s, n + 1) != 0)
-    return oc_avro_err(err, OC_ERR_INTERNAL, field);
-  return 0;
+/* The Avro binary encoding, written straight into the caller's buffer:
+ * long, int, enum and union branch as zig-zag varints, string as its length
+ * then its bytes, double as 8 bytes little-endian, null as nothing. The
+ * bytes are those avro-c writes for the same value
+ * (tests/unit/test_obs_codec.c compares them). */
+typedef struct out_s {
+  unsigned char *p, *end;
+  bool full; /* something did not fit; p stops moving */
+} out_t;
+
+static void put_varint(out_t *o, int64_t v) {
+  uint64_t z = ((uint64_t)v << 1) ^ (0 - (uint64_t)(v < 0)); /* zig-zag */
+  unsigned char *p = o->p;
+
+  if (o->full || o->end - p < 10) { /* near the end: count the bytes first */
+    for (uint64_t t = z >> 7; t; t >>= 7)
+      p++;
+    if (o->full || p >= o->end) {
+      o->full = true;
+      return;
+    }
+    p = o->p;
+  }
+  while (z > 0x7f) {
+    *p++ = (unsigned char)(z | 0x80);
+    z >>= 7;
+  }
+  *p++ = (unsigned char)z;
+  o->p = p;
 }
 
-static int put_optional(avro_value_t *rec, const opt_field_t *f, bool present, double d,
-                        const char *s) {
-  avro_value_t v, b;
-  if (avro_value_get_by_index(rec, f->index, &v, NULL) != 0)
-    return -1;
-  if (!present)
-    return avro_value_set_branch(&v, f->null_branch, &b) || avro_value_set_null(&b);
-  if (avro_value_set_branch(&v, f->value_branch, &b) != 0)
-    return -1;
-  return s ? avro_value_set_string_len(&b, s, strlen(s) + 1) : avro_value_set_double(&b, d);
+static void put_bytes(out_t *o, const void *s, size_t n) {
+  if (o->full || (size_t)(o->end - o->p) < n) {
+    o->full = true;
+    return;
+  }
+  memcpy(o->p, s, n);
+  o->p += n;
+}
+
+static void put_str(out_t *o, const char *s, size_t n) {
+  put_varint(o, (int64_t)n);
+  put_bytes(o, s, n);
+}
+
+static void put_double(out_t *o, double d) {
+  unsigned char b[8];
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+  memcpy(b, &d, sizeof(b));
+#else
+  uint64_t u;
+  memcpy(&u, &d, sizeof(u));
+  for (int i = 0; i < 8; i++)
+    b[i] = (unsigned char)(u >> (8 * i));
+#endif
+  put_bytes(o, b, sizeof(b));
+}
+
+static void put_opt_double(out_t *o, const opt_field_t *f, bool present, double d) {
+  put_varint(o, present ? f->value_branch : f->null_branch);
+  if (present)
+    put_double(o, d);
+}
+
+/* Length of a string field, refused when it has no NUL within max + 1. */
+static int str_len(const char *field, const char *s, size_t max, size_t *n, oc_err_t *err) {
+  *n = strnlen(s, max + 1);
+  if (*n > max)
+    return oc_err_set(err, OC_ERR_BAD_FIELD, "%s: longer than %zu bytes", field, max);
+  return 0;
 }
 
 int oc_obs_encode(oc_obs_codec_t *c, const oc_observation_t *obs, void *buf, size_t cap,
                   size_t *len_out, oc_err_t *err) {
-  avro_value_t *rec = &c->enc, v;
   const oc_fact_id_t *id = &obs->id;
-  int rc = 0;
+  unsigned char *p = buf;
+  size_t org_n, met_n, src_n, fac_n;
+  out_t o;
+  int rc;
 
   *len_out = 0;
   if ((int)id->grain < 0 || (int)id->grain >= OC_GRAIN_COUNT || c->grain_to_symbol[id->grain] < 0)
@@ -330,29 +464,54 @@ int oc_obs_encode(oc_obs_codec_t *c, const oc_observation_t *obs, void *buf, siz
   if (id->period_start < OC_DATE_MIN || id->period_start > OC_DATE_MAX)
     return oc_err_set(err, OC_ERR_BAD_FIELD, "period_start: %" PRId32 " days outside 0001-01-01..9999-12-31",
                       id->period_start);
-  if (strnlen(id->facility_id, OC_ID_MAX + 1) > OC_ID_MAX)
+  fac_n = strnlen(id->facility_id, OC_ID_MAX + 1);
+  if (fac_n > OC_ID_MAX)
     return oc_err_set(err, OC_ERR_BAD_FIELD, "facility_id: longer than %d bytes", OC_ID_MAX);
-  if ((rc = put_string(rec, c->f_org, "org_id", id->org_id, OC_ID_MAX, err)) != 0 ||
-      (rc = put_string(rec, c->f_metric, "metric", id->metric, OC_METRIC_CODE_MAX, err)) != 0 ||
-      (rc = put_string(rec, c->f_source, "source", obs->source, OC_ID_MAX, err)) != 0)
+  if ((rc = str_len("org_id", id->org_id, OC_ID_MAX, &org_n, err)) != 0 ||
+      (rc = str_len("metric", id->metric, OC_METRIC_CODE_MAX, &met_n, err)) != 0 ||
+      (rc = str_len("source", obs->source, OC_ID_MAX, &src_n, err)) != 0)
     return rc;
-  AVRO_TRY(put_optional(rec, &c->f_facility, id->facility_id[0] != '\0', 0, id->facility_id),
-           "facility_id");
-  AVRO_TRY(put_optional(rec, &c->f_numerator, obs->has_numerator, obs->numerator, NULL),
-           "numerator");
-  AVRO_TRY(put_optional(rec, &c->f_denominator, obs->has_denominator, obs->denominator, NULL),
-           "denominator");
-  AVRO_TRY(avro_value_get_by_index(rec, c->f_grain, &v, NULL), "grain");
-  AVRO_TRY(avro_value_set_enum(&v, c->grain_to_symbol[id->grain]), "grain");
-  AVRO_TRY(avro_value_get_by_index(rec, c->f_period, &v, NULL), "period_start");
-  AVRO_TRY(avro_value_set_int(&v, id->period_start), "period_start");
-  AVRO_TRY(avro_value_get_by_index(rec, c->f_value, &v, NULL), "value");
-  AVRO_TRY(avro_value_set_double(&v, obs->value), "value");
-  AVRO_TRY(avro_value_get_by_index(rec, c->f_observed, &v, NULL), "observed_at");
-  AVRO_TRY(avro_value_set_long(&v, obs->observed_at), "observed_at");
-  rc = oc_registry_encode(c->reg, c->writer_fp, rec, buf, cap, len_out, err);
-out:
-  return rc;
+  if (cap < OC_AVRO_HEADER_LEN)
+    return oc_err_set(err, OC_ERR_LIMIT, "buffer of %zu bytes cannot hold the %d-byte header", cap,
+                      OC_AVRO_HEADER_LEN);
+  p[0] = 0xc3;
+  p[1] = 0x01;
+  for (int i = 0; i < 8; i++)
+    p[2 + i] = (unsigned char)(c->writer_fp >> (8 * i));
+  o.p = p + OC_AVRO_HEADER_LEN;
+  o.end = p + cap;
+  o.full = false;
+  for (size_t i = 0; i < c->n_plan && !o.full; i++) {
+    const enc_field_t *f = &c->plan[i];
+    switch (f->kind) {
+    case ENC_ORG: put_str(&o, id->org_id, org_n); break;
+    case ENC_FACILITY:
+      put_varint(&o, fac_n ? c->f_facility.value_branch : c->f_facility.null_branch);
+      if (fac_n)
+        put_str(&o, id->facility_id, fac_n);
+      break;
+    case ENC_METRIC: put_str(&o, id->metric, met_n); break;
+    case ENC_GRAIN: put_varint(&o, c->grain_to_symbol[id->grain]); break;
+    case ENC_PERIOD: put_varint(&o, id->period_start); break;
+    case ENC_VALUE: put_double(&o, obs->value); break;
+    case ENC_NUMERATOR:
+      put_opt_double(&o, &c->f_numerator, obs->has_numerator, obs->numerator);
+      break;
+    case ENC_DENOMINATOR:
+      put_opt_double(&o, &c->f_denominator, obs->has_denominator, obs->denominator);
+      break;
+    case ENC_SOURCE: put_str(&o, obs->source, src_n); break;
+    case ENC_OBSERVED: put_varint(&o, obs->observed_at); break;
+    case ENC_CONST: put_bytes(&o, f->bytes, f->len); break;
+    }
+  }
+  if (o.full)
+    return oc_err_set(err, OC_ERR_LIMIT, "encoded message does not fit in %zu bytes", cap);
+  *len_out = (size_t)(o.p - p);
+  if (*len_out > OC_AVRO_MAX_MESSAGE_DEFAULT)
+    return oc_err_set(err, OC_ERR_LIMIT, "encoded message of %zu bytes exceeds the limit of %zu",
+                      *len_out, OC_AVRO_MAX_MESSAGE_DEFAULT);
+  return 0;
 }
 
 /* ---- Decode ---------------------------------------------------------- */

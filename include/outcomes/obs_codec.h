@@ -5,7 +5,10 @@
  * The codec holds a registry of every observation schema version: it decodes
  * a message of any known version, projected onto the newest, and encodes
  * with the newest. Avro values are reused across calls: no schema work per
- * record. Not thread-safe: one codec per thread.
+ * record. The encoder writes the Avro binary encoding itself, field by field
+ * in the writer schema's order (avro-c encodes the defaults of fields unknown
+ * to this build once, when the codec is made): the same bytes as avro-c.
+ * Not thread-safe: one codec per thread.
  */
 #ifndef OUTCOMES_OBS_CODEC_H
 #define OUTCOMES_OBS_CODEC_H

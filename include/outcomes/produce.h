@@ -78,6 +78,11 @@ int oc_producer_new(rd_kafka_conf_t *conf, const oc_produce_opts_t *opts,
 /* librdkafka properties that oc_producer_new() sets itself (NULL-ended). */
 extern const char *const oc_produce_reserved_keys[];
 
+/* The producer's defaults for librdkafka properties, {name, value} pairs
+ * ended by {NULL, NULL}: set them on conf before the user's kafka.* keys,
+ * which override them (documented in outcomes-produce(1)). */
+extern const char *const oc_produce_kafka_defaults[][2];
+
 /* Publish one file (path "-" = standard input; name, which may be NULL, is
  * how errors refer to it). Rejected rows are passed to reject (may be NULL)
  * as they are found; *st (zeroed here) gets the counts.

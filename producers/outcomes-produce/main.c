@@ -192,11 +192,19 @@ static int load_config(const cli_t *cli, oc_config_t *cfg, oc_err_t *err) {
 static rd_kafka_conf_t *kafka_conf(const oc_config_t *cfg, oc_err_t *err) {
   rd_kafka_conf_t *conf = oc_kafka_conf_new(oc_config_get_str(cfg, "brokers"), err);
 
-  if (conf && oc_kafka_conf_apply(conf, cfg, oc_produce_reserved_keys, err) < 0) {
-    rd_kafka_conf_destroy(conf);
+  if (!conf)
     return NULL;
-  }
+  /* Our defaults first: the user's kafka.* keys override them. */
+  for (size_t i = 0; oc_produce_kafka_defaults[i][0]; i++)
+    if (oc_kafka_conf_set(conf, oc_produce_kafka_defaults[i][0], oc_produce_kafka_defaults[i][1],
+                          NULL, err) < 0)
+      goto fail;
+  if (oc_kafka_conf_apply(conf, cfg, oc_produce_reserved_keys, err) < 0)
+    goto fail;
   return conf;
+fail:
+  rd_kafka_conf_destroy(conf);
+  return NULL;
 }
 
 static void print_reject(void *opaque, const char *name, long line, const char *msg) {

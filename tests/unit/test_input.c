@@ -291,6 +291,72 @@ static void test_jsonl_overlong_line_is_one_bad_row(void **state) {
                            "2024-04-01T00:00:00.000000Z\n");
 }
 
+/* Every number reads as the double strtod gives for it, bit for bit, on
+ * the fast path (a short decimal) and off it (exponents, long significands,
+ * more than 22 decimals). */
+static void test_numbers_read_exactly_as_strtod_reads_them(void **state) {
+  (void)state;
+  static const char *const fixed[] = {
+      "0", "-0", "+0", "1", "-1", "0.1", "0.3", ".5", "5.", "-.5", "+7.25", "82.86622334370753",
+      "147322.03", "607866.01", "7335.51", "9007199254740991", "9007199254740992",
+      "9007199254740993", "123456789012345678", "0.1234567890123456789",
+      "0.0000000000000000000001", "0.00000000000000000000001", "1.0000000000000000000000",
+      "00000000000000000000000000001.5", "1e22", "1e23", "1.7976931348623157e308",
+      "4.9e-300", "2.2250738585072014e-308", "-3.5E+2", "0.30000000000000004"};
+  enum { RANDOM = 4000 };
+  size_t n = sizeof(fixed) / sizeof(fixed[0]) + RANDOM;
+  char(*texts)[40] = calloc(n, sizeof(*texts));
+  char *csv = malloc(n * 80 + 200);
+  size_t used = 0;
+  uint64_t x = 88172645463325252u; /* xorshift64 */
+
+  assert_non_null(texts);
+  assert_non_null(csv);
+  for (size_t i = 0; i < n; i++) {
+    if (i < sizeof(fixed) / sizeof(fixed[0])) {
+      snprintf(texts[i], sizeof(texts[i]), "%s", fixed[i]);
+      continue;
+    }
+    /* 1-20 digits with the point anywhere, sometimes a sign. */
+    char *t = texts[i];
+    size_t k = 0;
+    x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+    int nd = 1 + (int)(x % 20), pt = (int)((x >> 8) % (uint64_t)(nd + 1));
+    if ((x >> 20) % 4 == 0)
+      t[k++] = (x >> 22) % 2 ? '-' : '+';
+    for (int d = 0; d < nd; d++) {
+      if (d == pt && d > 0)
+        t[k++] = '.';
+      x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+      t[k++] = (char)('0' + x % 10);
+    }
+    t[k] = '\0';
+  }
+  used += (size_t)snprintf(csv, 200, "org_id,metric,grain,period_start,value,source\n");
+  for (size_t i = 0; i < n; i++)
+    used += (size_t)sprintf(csv + used, "o,er_visits,DAY,2024-01-01,%s,s\n", texts[i]);
+
+  FILE *f = fmemopen(csv, used, "r");
+  oc_input_t *in = NULL;
+  oc_err_t err;
+  assert_non_null(f);
+  assert_int_equal(oc_input_open(f, OC_INPUT_CSV, 0, NULL, run_start, &in, &err), 0);
+  for (size_t i = 0; i < n; i++) {
+    oc_observation_t obs;
+    long line;
+    if (oc_input_next(in, &obs, &line, &err) != 1)
+      fail_msg("'%s': %s", texts[i], err.msg);
+    double want = strtod(texts[i], NULL);
+    if (memcmp(&obs.value, &want, sizeof(want)) != 0)
+      fail_msg("'%s': read %.17g, strtod gives %.17g", texts[i], obs.value, want);
+  }
+  assert_int_equal(oc_input_next(in, &(oc_observation_t){0}, NULL, &err), 0);
+  oc_input_destroy(in);
+  fclose(f);
+  free(csv);
+  free(texts);
+}
+
 static void test_retraction_rows_hold_the_identity_only(void **state) {
   (void)state;
   assert_string_equal(run("org_id,facility_id,metric,grain,period_start\n"
@@ -325,6 +391,7 @@ int main(void) {
       cmocka_unit_test(test_jsonl_row_errors),
       cmocka_unit_test(test_jsonl_blank_lines_first),
       cmocka_unit_test(test_jsonl_overlong_line_is_one_bad_row),
+      cmocka_unit_test(test_numbers_read_exactly_as_strtod_reads_them),
       cmocka_unit_test(test_retraction_rows_hold_the_identity_only),
   };
   return cmocka_run_group_tests(tests, setup, teardown);

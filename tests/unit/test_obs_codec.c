@@ -93,6 +93,112 @@ static void test_round_trips(void **state) {
   oc_obs_codec_destroy(c);
 }
 
+/* The same observation as avro-c encodes it from a generic value of the
+ * schema at path: what oc_obs_encode, which writes the bytes itself, must
+ * match. A field "note" (the v2 of the test below) is set null. */
+static size_t avro_c_encoding(const char *path, const oc_observation_t *o, unsigned char *buf,
+                              size_t cap) {
+  oc_schema_t *s = NULL;
+  avro_value_t rec, f, b;
+  oc_err_t err;
+  size_t len = 0;
+
+  if (oc_schema_load_file(path, &s, &err) != 0 || oc_schema_new_value(s, &rec, &err) != 0)
+    fail_msg("%s", err.msg);
+  assert_int_equal(avro_value_get_by_name(&rec, "org_id", &f, NULL), 0);
+  assert_int_equal(avro_value_set_string(&f, o->id.org_id), 0);
+  assert_int_equal(avro_value_get_by_name(&rec, "facility_id", &f, NULL), 0);
+  assert_int_equal(avro_value_set_branch(&f, o->id.facility_id[0] ? 1 : 0, &b), 0);
+  assert_int_equal(o->id.facility_id[0] ? avro_value_set_string(&b, o->id.facility_id)
+                                        : avro_value_set_null(&b),
+                   0);
+  assert_int_equal(avro_value_get_by_name(&rec, "metric", &f, NULL), 0);
+  assert_int_equal(avro_value_set_string(&f, o->id.metric), 0);
+  assert_int_equal(avro_value_get_by_name(&rec, "grain", &f, NULL), 0);
+  assert_int_equal(avro_value_set_enum(&f, (int)o->id.grain), 0); /* symbols in oc_grain_t order */
+  assert_int_equal(avro_value_get_by_name(&rec, "period_start", &f, NULL), 0);
+  assert_int_equal(avro_value_set_int(&f, o->id.period_start), 0);
+  assert_int_equal(avro_value_get_by_name(&rec, "value", &f, NULL), 0);
+  assert_int_equal(avro_value_set_double(&f, o->value), 0);
+  assert_int_equal(avro_value_get_by_name(&rec, "numerator", &f, NULL), 0);
+  assert_int_equal(avro_value_set_branch(&f, o->has_numerator ? 1 : 0, &b), 0);
+  assert_int_equal(o->has_numerator ? avro_value_set_double(&b, o->numerator)
+                                    : avro_value_set_null(&b),
+                   0);
+  assert_int_equal(avro_value_get_by_name(&rec, "denominator", &f, NULL), 0);
+  assert_int_equal(avro_value_set_branch(&f, o->has_denominator ? 1 : 0, &b), 0);
+  assert_int_equal(o->has_denominator ? avro_value_set_double(&b, o->denominator)
+                                      : avro_value_set_null(&b),
+                   0);
+  assert_int_equal(avro_value_get_by_name(&rec, "source", &f, NULL), 0);
+  assert_int_equal(avro_value_set_string(&f, o->source), 0);
+  assert_int_equal(avro_value_get_by_name(&rec, "observed_at", &f, NULL), 0);
+  assert_int_equal(avro_value_set_long(&f, o->observed_at), 0);
+  if (avro_value_get_by_name(&rec, "note", &f, NULL) == 0) {
+    assert_int_equal(avro_value_set_branch(&f, 0, &b), 0);
+    assert_int_equal(avro_value_set_null(&b), 0);
+  }
+  if (oc_avro_encode(s, &rec, buf, cap, &len, &err) != 0)
+    fail_msg("avro-c: %s", err.msg);
+  avro_value_decref(&rec);
+  oc_schema_destroy(s);
+  return len;
+}
+
+static void assert_encodes_as_avro_c(oc_obs_codec_t *c, const char *path,
+                                     const oc_observation_t *o) {
+  unsigned char want[2048], got[2048];
+  size_t want_len = avro_c_encoding(path, o, want, sizeof(want)), got_len = 0;
+  oc_err_t err;
+
+  if (oc_obs_encode(c, o, got, sizeof(got), &got_len, &err) != 0)
+    fail_msg("encode: %s", err.msg);
+  assert_int_equal(got_len, want_len);
+  assert_memory_equal(got, want, want_len);
+  /* Exactly the room it needs is enough; a byte less is a limit. */
+  assert_int_equal(oc_obs_encode(c, o, got, want_len, &got_len, &err), 0);
+  assert_int_equal(oc_obs_encode(c, o, got, want_len - 1, &got_len, &err), OC_ERR_LIMIT);
+  assert_non_null(strstr(err.msg, "does not fit"));
+}
+
+static void test_encode_writes_what_avro_c_writes(void **state) {
+  (void)state;
+  const char *v1 = OC_SOURCE_DIR "/schemas/avro/observation.v1.avsc";
+  oc_obs_codec_t *c = codec(OC_SOURCE_DIR "/schemas/avro");
+  oc_observation_t o = sample();
+  static const double values[] = {0.0, -0.0, 1.0, -1.5, 0.125, 1e300, -1e-300, 82.86622334370753,
+                                  147322.03, 5e-324};
+  static const int64_t stamps[] = {1, 63, 64, -64, -65, INT64_C(1709281800000000),
+                                   INT64_C(253402300799999999), INT64_MAX, INT64_MIN};
+  static const int32_t dates[] = {0, -1, 63, 64, 8191, 8192, 19723, OC_DATE_MIN, OC_DATE_MAX};
+
+  for (size_t i = 0; i < sizeof(values) / sizeof(values[0]); i++) {
+    o.value = values[i];
+    o.observed_at = stamps[i % (sizeof(stamps) / sizeof(stamps[0]))];
+    o.id.period_start = dates[i % (sizeof(dates) / sizeof(dates[0]))];
+    o.id.grain = (oc_grain_t)(i % OC_GRAIN_COUNT);
+    o.has_numerator = i % 2;
+    o.numerator = values[(i + 3) % (sizeof(values) / sizeof(values[0]))];
+    o.has_denominator = i % 3 != 0;
+    o.denominator = 96;
+    strcpy(o.id.facility_id, i % 4 ? "fac-9" : "");
+    assert_encodes_as_avro_c(c, v1, &o);
+  }
+  strcpy(o.id.org_id, "H\xc3\xb4pital Saint-\xc3\x89loi");
+  strcpy(o.id.facility_id, "\xe7\x97\x85\xe9\x99\xa2-\xf0\x9f\x8f\xa5");
+  assert_encodes_as_avro_c(c, v1, &o);
+  memset(o.id.org_id, 'o', OC_ID_MAX); /* lengths of two varint bytes */
+  o.id.org_id[OC_ID_MAX] = '\0';
+  memset(o.id.facility_id, 'f', OC_ID_MAX);
+  o.id.facility_id[OC_ID_MAX] = '\0';
+  memset(o.source, 's', OC_ID_MAX);
+  o.source[OC_ID_MAX] = '\0';
+  memset(o.id.metric, 'm', OC_METRIC_CODE_MAX);
+  o.id.metric[OC_METRIC_CODE_MAX] = '\0';
+  assert_encodes_as_avro_c(c, v1, &o);
+  oc_obs_codec_destroy(c);
+}
+
 static void test_encode_refuses_bad_fields(void **state) {
   (void)state;
   oc_obs_codec_t *c = codec(OC_SOURCE_DIR "/schemas/avro");
@@ -247,6 +353,7 @@ static void test_newest_version_reads_older_messages(void **state) {
   assert_string_equal(out.id.facility_id, "fac");
   assert_int_equal(out.observed_at, o.observed_at);
   round_trip(c, &o);
+  assert_encodes_as_avro_c(c, p2, &o); /* with the default of "note" */
   /* The old codec does not know v2. */
   assert_int_equal(oc_obs_encode(c, &o, buf, sizeof(buf), &len, &err), 0);
   assert_int_equal(oc_obs_decode(old, buf, len, &out, &err), OC_ERR_UNKNOWN_SCHEMA);
@@ -261,6 +368,7 @@ static void test_newest_version_reads_older_messages(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_round_trips),
+      cmocka_unit_test(test_encode_writes_what_avro_c_writes),
       cmocka_unit_test(test_encode_refuses_bad_fields),
       cmocka_unit_test(test_decode_refuses_oversized_and_bad_fields),
       cmocka_unit_test(test_writer_fingerprint_is_the_schema_files),

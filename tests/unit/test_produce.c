@@ -106,6 +106,9 @@ static oc_producer_t *new_producer(fixture_t *f, bool strict, const char *timeou
   rd_kafka_conf_t *conf =
       oc_kafka_conf_new(rd_kafka_mock_cluster_bootstraps(f->mcluster), &err);
   assert_non_null(conf);
+  for (size_t i = 0; oc_produce_kafka_defaults[i][0]; i++) /* as outcomes-produce does */
+    assert_int_equal(oc_kafka_conf_set(conf, oc_produce_kafka_defaults[i][0],
+                                       oc_produce_kafka_defaults[i][1], NULL, &err), 0);
   assert_int_equal(oc_kafka_conf_set(conf, "message.timeout.ms", timeout_ms,
                                      oc_produce_reserved_keys, &err), 0);
   assert_int_equal(oc_kafka_conf_set(conf, "retry.backoff.ms", "10", oc_produce_reserved_keys,
@@ -220,8 +223,28 @@ static void test_stop_request_ends_reading(void **state) {
   oc_producer_destroy(p);
 }
 
+/* The producer's librdkafka defaults are properties librdkafka accepts, and
+ * none is one the producer manages itself, so a kafka.* key can change each. */
+static void test_kafka_defaults_are_settable_and_not_reserved(void **state) {
+  (void)state;
+  char errstr[512];
+  rd_kafka_conf_t *conf = rd_kafka_conf_new();
+
+  assert_non_null(oc_produce_kafka_defaults[0][0]);
+  for (size_t i = 0; oc_produce_kafka_defaults[i][0]; i++) {
+    const char *k = oc_produce_kafka_defaults[i][0];
+    if (rd_kafka_conf_set(conf, k, oc_produce_kafka_defaults[i][1], errstr, sizeof(errstr)) !=
+        RD_KAFKA_CONF_OK)
+      fail_msg("%s: %s", k, errstr);
+    for (size_t j = 0; oc_produce_reserved_keys[j]; j++)
+      assert_string_not_equal(k, oc_produce_reserved_keys[j]);
+  }
+  rd_kafka_conf_destroy(conf);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_kafka_defaults_are_settable_and_not_reserved),
       cmocka_unit_test_setup_teardown(test_valid_rows_published_and_bad_rows_counted, setup,
                                       teardown),
       cmocka_unit_test_setup_teardown(test_retriable_broker_errors_are_retried_to_delivery,
