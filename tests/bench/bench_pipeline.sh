@@ -4,6 +4,7 @@
 #
 #   tests/bench/bench_pipeline.sh [--rows N] [--scale] [--scale-max]
 #                                 [--json FILE] [--build DIR] [--stack-dir DIR]
+#                                 [--codec-rows N] [--no-callgrind]
 #
 # It starts a private local stack (OUTCOMES_STACK_DIR=$(mktemp -d)
 # deploy/stack.sh start, stopped on every exit), builds a Release tree in
@@ -21,15 +22,23 @@
 #   replay            a new group over the same tables (every record stale)
 #   scale (--scale)   rollupd alone at 100k and 1M records (10M with
 #                     --scale-max), each on emptied tables
+#   instructions      per record, of parsing + validation, encoding and
+#                     decoding + validation: tests/bench/bench_codec.sh under
+#                     callgrind on the first --codec-rows records (default
+#                     20,000) of the stream; repeatable on a loaded machine
+#                     (--no-callgrind leaves it out)
 #
 # and prints one table (records/s, MB/s, CPU s, peak RSS; /usr/bin/time -v)
 # with the ratios produce/kcat-produce, rollupd/kcat-consume,
-# rollupd/COPY-facts and replay/rollupd, and the same as JSON (--json FILE).
+# rollupd/COPY-facts and replay/rollupd, then the instructions per record,
+# and the same as JSON (--json FILE).
 # CPU s and RSS are the client's (psql for COPY; the server's work is not
 # counted). MB/s counts message keys + values (Kafka, rollupd) or CSV bytes
 # (produce, COPY). --stack-dir DIR reuses a running stack in DIR (its outcomes
 # tables are emptied first). A default run takes about 10 minutes on a
-# 2-core machine once the build exists; it prints its wall time.
+# 2-core machine once the build exists; it prints its wall time. The build
+# needs the benchmark programs (-DOC_BENCH=ON, or the tests); a --build tree
+# without bench_codec is configured with -DOC_BENCH=ON and built.
 set -euo pipefail
 
 SRC="$(cd "$(dirname "$0")/../.." && pwd)"
@@ -40,6 +49,8 @@ JSON=""
 BUILD=""
 STACK_DIR=""
 PARTS=6
+CODEC_ROWS=20000
+CALLGRIND=1
 while (($#)); do
   case "$1" in
     --rows) ROWS="$2"; shift 2 ;;
@@ -48,7 +59,9 @@ while (($#)); do
     --json) JSON="$2"; shift 2 ;;
     --build) BUILD="$2"; shift 2 ;;
     --stack-dir) STACK_DIR="$2"; shift 2 ;;
-    -h|--help) sed -n '2,33p' "$0"; exit 0 ;;
+    --codec-rows) CODEC_ROWS="$2"; shift 2 ;;
+    --no-callgrind) CALLGRIND=0; shift ;;
+    -h|--help) sed -n '2,41p' "$0"; exit 0 ;;
     *) echo "bench_pipeline: unknown option $1 (see --help)" >&2; exit 64 ;;
   esac
 done
@@ -72,8 +85,13 @@ log() { printf '[bench %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 if [[ -z "$BUILD" ]]; then
   BUILD="$SRC/build-bench-rel"
   log "building a Release tree in $BUILD"
-  cmake -S "$SRC" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DOC_BUILD_TESTS=OFF >/dev/null
+  cmake -S "$SRC" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DOC_BUILD_TESTS=OFF -DOC_BENCH=ON \
+    >/dev/null
   cmake --build "$BUILD" -j"$(nproc)" >/dev/null
+elif ((CALLGRIND)) && [[ ! -x "$BUILD/tests/bench/bench_codec" ]]; then
+  log "building bench_codec in $BUILD (-DOC_BENCH=ON)"
+  cmake -S "$SRC" -B "$BUILD" -DOC_BENCH=ON >/dev/null
+  cmake --build "$BUILD" -j"$(nproc)" --target bench_codec >/dev/null
 fi
 GEN="$BUILD/tools/outcomes-gen"
 PRODUCE="$BUILD/producers/outcomes-produce"
@@ -161,6 +179,14 @@ FACT_ROWS=$(($(wc -l <"$W/gen/expected_facts.csv") - 1))
 FACT_BYTES=$(stat -c %s "$W/gen/expected_facts.csv")
 RETRACT_ROWS=$(($(wc -l <"$W/gen/retract.csv") - 1))
 log "stream: $STREAM_ROWS rows ($STREAM_BYTES bytes), $RETRACT_ROWS retractions, $FACT_ROWS final facts"
+
+# 0. Instructions per record of the per-record work, on a sample of the
+# stream (callgrind: the same count however loaded the machine is).
+if ((CALLGRIND)); then
+  log "callgrind: instructions per record on the first $CODEC_ROWS records"
+  bash "$SRC/tests/bench/bench_codec.sh" --build "$BUILD" --csv "$W/gen/stream.csv" \
+    --rows "$CODEC_ROWS" --json "$W/codec.json" >&2
+fi
 
 # 1. outcomes-produce: CSV → validate → Avro → Kafka (acks=all, idempotent).
 T1="$(topic main)"
@@ -256,8 +282,8 @@ if ((SCALE)); then
 fi
 
 ELAPSED=$(($(date +%s) - T0))
-python3 - "$RESULTS" "$JSON" "$ELAPSED" "$ROWS" <<'PY'
-import json, sys
+python3 - "$RESULTS" "$JSON" "$ELAPSED" "$ROWS" "$W/codec.json" <<'PY'
+import json, os, sys
 rows = {}
 order = []
 for line in open(sys.argv[1]):
@@ -287,11 +313,20 @@ for k in order:
 print()
 for k, v in ratios.items():
     print(f"{k:<26} {'-' if v is None else f'{v:.3f}'}")
+codec = json.load(open(sys.argv[5])) if os.path.exists(sys.argv[5]) else None
+if codec:
+    print(f"\ninstructions per record (callgrind, first {codec['records']} records)")
+    for k, v in codec["instructions_per_record"].items():
+        print(f"{k:<26} {v:>9.0f}")
 print(f"\nrows requested {sys.argv[4]}; wall time of the whole run {sys.argv[3]} s")
 if sys.argv[2]:
     with open(sys.argv[2], "w") as f:
-        json.dump({"rows": int(sys.argv[4]), "elapsed_s": int(sys.argv[3]),
-                   "lines": [dict(name=k, **rows[k]) for k in order],
-                   "ratios": ratios}, f, indent=2)
+        out = {"rows": int(sys.argv[4]), "elapsed_s": int(sys.argv[3]),
+               "lines": [dict(name=k, **rows[k]) for k in order],
+               "ratios": ratios}
+        if codec:
+            out["instructions_per_record"] = codec["instructions_per_record"]
+            out["instructions_sample_records"] = codec["records"]
+        json.dump(out, f, indent=2)
         f.write("\n")
 PY
