@@ -24,6 +24,18 @@ struct oc_registry_s {
   avro_writer_t awriter;
 };
 
+int oc_avro_header_write(void *buf, size_t cap, uint64_t fingerprint, oc_err_t *err) {
+  unsigned char *p = buf;
+  if (cap < OC_AVRO_HEADER_LEN)
+    return oc_err_set(err, OC_ERR_LIMIT, "buffer of %zu bytes cannot hold the %d-byte header", cap,
+                      OC_AVRO_HEADER_LEN);
+  p[0] = 0xc3;
+  p[1] = 0x01;
+  for (int i = 0; i < 8; i++)
+    p[2 + i] = (unsigned char)(fingerprint >> (8 * i));
+  return 0;
+}
+
 int oc_avro_header_read(const void *buf, size_t len, uint64_t *fingerprint, oc_err_t *err) {
   const unsigned char *p = buf;
   uint64_t fp = 0;
@@ -55,13 +67,8 @@ static int encode_with(avro_writer_t aw, const oc_schema_t *writer, avro_value_t
   if (!value_has_schema(value, writer))
     return oc_err_set(err, OC_ERR_USAGE, "value to encode is not of the writer schema %016" PRIx64,
                       writer->fp);
-  if (cap < OC_AVRO_HEADER_LEN)
-    return oc_err_set(err, OC_ERR_LIMIT, "buffer of %zu bytes cannot hold the %d-byte header", cap,
-                      OC_AVRO_HEADER_LEN);
-  p[0] = 0xc3;
-  p[1] = 0x01;
-  for (int i = 0; i < 8; i++)
-    p[2 + i] = (unsigned char)(writer->fp >> (8 * i));
+  if ((rc = oc_avro_header_write(p, cap, writer->fp, err)) != 0)
+    return rc;
   avro_writer_memory_set_dest(aw, (const char *)p + OC_AVRO_HEADER_LEN,
                               (int64_t)(cap - OC_AVRO_HEADER_LEN));
   rc = avro_value_write(aw, value);

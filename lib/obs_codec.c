@@ -471,13 +471,8 @@ int oc_obs_encode(oc_obs_codec_t *c, const oc_observation_t *obs, void *buf, siz
       (rc = str_len("metric", id->metric, OC_METRIC_CODE_MAX, &met_n, err)) != 0 ||
       (rc = str_len("source", obs->source, OC_ID_MAX, &src_n, err)) != 0)
     return rc;
-  if (cap < OC_AVRO_HEADER_LEN)
-    return oc_err_set(err, OC_ERR_LIMIT, "buffer of %zu bytes cannot hold the %d-byte header", cap,
-                      OC_AVRO_HEADER_LEN);
-  p[0] = 0xc3;
-  p[1] = 0x01;
-  for (int i = 0; i < 8; i++)
-    p[2 + i] = (unsigned char)(c->writer_fp >> (8 * i));
+  if ((rc = oc_avro_header_write(p, cap, c->writer_fp, err)) != 0)
+    return rc;
   o.p = p + OC_AVRO_HEADER_LEN;
   o.end = p + cap;
   o.full = false;

@@ -90,6 +90,10 @@ void oc_schema_destroy(oc_schema_t *s);
 int oc_avro_header_read(const void *buf, size_t len, uint64_t *fingerprint,
                         oc_err_t *err);
 
+/* Write the OC_AVRO_HEADER_LEN-byte header (marker and fingerprint) into
+ * buf[0..cap). Errors: OC_ERR_LIMIT (cap too small). */
+int oc_avro_header_write(void *buf, size_t cap, uint64_t fingerprint, oc_err_t *err);
+
 /* Encode value (a value of writer's schema, e.g. from oc_schema_new_value)
  * as a single-object message into buf[0..cap); *len_out gets the length.
  * Errors: OC_ERR_LIMIT (cap too small), OC_ERR_USAGE (value of another
