@@ -28,8 +28,6 @@ set -euo pipefail
 : "${OC_BUILD_DIR:?set by ctest: the build directory}"
 : "${OC_SOURCE_DIR:?set by ctest: the source directory}"
 
-CHECKS=0
-FAILURES=0
 DB=""
 WRITER=""
 ANALYST=""
@@ -37,19 +35,8 @@ T_DIR=""
 SUPER=""
 PSQL=""
 
-ok() {
-  CHECKS=$((CHECKS + 1))
-  printf 'ok %d - %s\n' "$CHECKS" "$1"
-}
-not_ok() {
-  CHECKS=$((CHECKS + 1))
-  FAILURES=$((FAILURES + 1))
-  printf 'not ok %d - %s\n' "$CHECKS" "$1"
-}
-bail() {
-  printf 'Bail out! %s\n' "$1"
-  exit 1
-}
+# shellcheck source=tests/integration/tap.bash
+source "$(dirname "$0")/tap.bash"
 
 cleanup() {
   local rc=$?

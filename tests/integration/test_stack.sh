@@ -8,25 +8,11 @@
 # and the stack's environment exported (eval "$(deploy/stack.sh env)").
 set -euo pipefail
 
-FAILURES=0
-CHECKS=0
 TOPIC=""
 STACK_SH=""
 
-ok() {
-  CHECKS=$((CHECKS + 1))
-  printf 'ok %d - %s\n' "$CHECKS" "$1"
-}
-not_ok() {
-  CHECKS=$((CHECKS + 1))
-  FAILURES=$((FAILURES + 1))
-  printf 'not ok %d - %s\n' "$CHECKS" "$1"
-}
-# bail MESSAGE: a precondition is missing; nothing else can be checked.
-bail() {
-  printf 'Bail out! %s\n' "$1"
-  exit 1
-}
+# shellcheck source=tests/integration/tap.bash
+source "$(dirname "$0")/tap.bash"
 
 cleanup() {
   if [[ -n "$TOPIC" ]]; then
