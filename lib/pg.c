@@ -235,6 +235,12 @@ int oc_pg_exec_what(PGconn *conn, const char *sql, const char *what, oc_err_t *e
   return rc;
 }
 
+void oc_pg_rollback(PGconn *conn) {
+  if (!conn || PQstatus(conn) != CONNECTION_OK || PQtransactionStatus(conn) == PQTRANS_IDLE)
+    return;
+  PQclear(PQexec(conn, "ROLLBACK"));
+}
+
 int oc_pg_exec(PGconn *conn, const char *sql, oc_err_t *err) {
   return oc_pg_exec_what(conn, sql, NULL, err);
 }

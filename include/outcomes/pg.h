@@ -81,6 +81,10 @@ int oc_pg_result_err(PGconn *conn, const PGresult *res, const char *what, oc_err
 int oc_pg_exec(PGconn *conn, const char *sql, oc_err_t *err);
 int oc_pg_exec_what(PGconn *conn, const char *sql, const char *what, oc_err_t *err);
 
+/* Roll back the open transaction, if the connection lives and one is open;
+ * errors are ignored (the caller already has the one that matters). */
+void oc_pg_rollback(PGconn *conn);
+
 /* Run one statement with text parameters (values[i] NULL means SQL NULL)
  * through PQexecParams; results are in text form. When out is not NULL,
  * *out receives the result (PGRES_COMMAND_OK or PGRES_TUPLES_OK), which the

@@ -1,0 +1,35 @@
+/*
+ * clock.h - monotonic time and the one exponential backoff every retry loop
+ * uses.
+ */
+#ifndef OUTCOMES_CLOCK_H
+#define OUTCOMES_CLOCK_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Milliseconds of CLOCK_MONOTONIC: for intervals and deadlines, never for
+ * wall-clock times. */
+int64_t oc_clock_ms(void);
+
+/* Exponential backoff: first_ms, then doubling up to max_ms. */
+typedef struct oc_backoff_s {
+  int64_t first_ms, max_ms;
+  int64_t cur_ms; /* 0: the next wait is first_ms */
+} oc_backoff_t;
+
+void oc_backoff_init(oc_backoff_t *b, int64_t first_ms, int64_t max_ms);
+
+/* The next wait in milliseconds (and remember it). */
+int64_t oc_backoff_next(oc_backoff_t *b);
+
+/* After a success: the next wait is first_ms again. */
+void oc_backoff_reset(oc_backoff_t *b);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
