@@ -1,5 +1,5 @@
 /* batch.c - collecting and classifying the messages of a batch; see
- * include/outcomes/apply.h. The transaction is in apply.c. */
+ * include/outcomes/batch.h. The transaction is in apply.c. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -86,7 +86,7 @@ bool oc_batch_full(const oc_batch_t *b) {
 
 size_t oc_batch_part_count(const oc_batch_t *b) { return b->n_parts; }
 
-int64_t oc_batch_regrouped(const oc_batch_t *b) { return b->regrouped; }
+int64_t oc_batch_retries(const oc_batch_t *b) { return b->retries; }
 
 const oc_batch_part_t *oc_batch_part_at(const oc_batch_t *b, size_t i) {
   return i < b->n_parts ? &b->parts[i] : NULL;

@@ -7,7 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "outcomes/apply.h"
+#include "outcomes/batch.h"
 #include "outcomes/fact_rule.h"
 #include "outcomes/record.h"
 
@@ -23,16 +23,15 @@ typedef struct oc_bevent_s {
 
 /* One fact identity touched by the batch. */
 typedef struct oc_bentry_s {
-  int32_t first_event;  /* events[first_event].obs.id is the identity */
-  bool was_standing;    /* a version stood before the batch */
-  /* Its numbers, for the rollup deltas; old_known false when they could
-   * not be read. */
-  bool old_known, old_has_numerator, old_has_denominator;
-  double old_value, old_numerator, old_denominator;
-  oc_fact_state_t state; /* loaded, then folded */
-  int32_t winner;       /* event whose version stands after the fold, -1 */
+  int32_t first_event; /* events[first_event].obs.id is the identity */
+  int32_t series_id;   /* outcomes.series id of the identity's series */
+  bool stored;         /* a row is stored for it (stored_state holds it) */
+  bool locked;         /* the row was locked and read again (facts_lock) */
+  oc_fact_state_t stored_state; /* as read; the fold starts from it */
+  char *foreign_topic; /* owned: stored_state.src_topic when not the batch's topic */
+  oc_fact_state_t state; /* after the fold */
+  int32_t winner;        /* event whose version stands after the fold, -1 */
   bool changed;
-  char *foreign_topic;  /* owned: state.src_topic when not the batch's topic */
 } oc_bentry_t;
 
 typedef struct oc_bdead_s {
@@ -71,7 +70,7 @@ struct oc_batch_s {
   size_t n_parts, cap_parts;
   size_t bytes;
   int64_t dead_by_code[OC_BATCH_CODE_SLOTS]; /* index: -code */
-  int64_t regrouped; /* by the last oc_batch_apply: see oc_batch_regrouped */
+  int64_t retries; /* by the last oc_batch_apply: see oc_batch_retries */
 };
 
 #endif

@@ -120,7 +120,7 @@ double oc_metrics_gauge_value(const oc_metrics_gauge_t *g) {
   return g ? bitsd(atomic_load_explicit(&g->c.value, memory_order_relaxed)) : 0.0;
 }
 
-void oc_metrics_histogram_observe(oc_metrics_histogram_t *h, double v) {
+void oc_metrics_histogram_observe_n(oc_metrics_histogram_t *h, double v, uint64_t n) {
   if (!h)
     return;
   const double *bounds = h->c.fam->bounds; /* immutable after declaration */
@@ -136,8 +136,12 @@ void oc_metrics_histogram_observe(oc_metrics_histogram_t *h, double v) {
   }
   if (isnan(v))
     lo = nbounds;
-  atomic_fetch_add_explicit(&h->c.buckets[lo], 1, memory_order_relaxed);
-  atomic_add_double(&h->c.value, v);
+  atomic_fetch_add_explicit(&h->c.buckets[lo], n, memory_order_relaxed);
+  atomic_add_double(&h->c.value, v * (double)n);
+}
+
+void oc_metrics_histogram_observe(oc_metrics_histogram_t *h, double v) {
+  oc_metrics_histogram_observe_n(h, v, 1);
 }
 
 double oc_metrics_now(void) {

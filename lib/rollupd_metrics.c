@@ -19,7 +19,8 @@ struct oc_rmetrics_s {
   const char *topic; /* borrowed from the configuration */
   oc_metrics_counter_t *consumed, *applied, *stale, *committed, *failed, *fenced;
   oc_metrics_family_t *dead, *lag, *offset, *assigned;
-  oc_metrics_histogram_t *duration;
+  oc_metrics_histogram_t *duration, *refresh_duration, *refresh_wait;
+  oc_metrics_counter_t *retries, *refreshed, *refresh_failed, *changes_refreshed, *rows_recomputed;
   oc_metrics_gauge_t *last_commit, *pg_up, *kafka_up, *consecutive_failures;
 };
 
@@ -29,8 +30,12 @@ int oc_rmetrics_new(const char *listen, const char *topic, oc_rmetrics_t **out, 
   static const char *const l_part[] = {"topic", "partition"};
   static const char *const l_result[] = {"result"};
   static const char *const l_version[] = {"version"};
+  /* From a facts commit to its refresh: around refresh.interval at rest,
+   * seconds to minutes while a backlog drains. */
+  static const double wait_bounds[] = {0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300, 900};
   oc_metrics_family_t *f_consumed, *f_applied, *f_stale, *f_batches, *f_duration, *f_last,
-      *f_pg, *f_kafka, *f_build, *f_consecutive;
+      *f_pg, *f_kafka, *f_build, *f_consecutive, *f_retries, *f_refreshes, *f_changes, *f_rows,
+      *f_refresh_duration, *f_wait;
   oc_rmetrics_t *m = calloc(1, sizeof(*m));
   int rc;
 
@@ -59,6 +64,28 @@ int oc_rmetrics_new(const char *listen, const char *topic, oc_rmetrics_t **out, 
       (rc = oc_metrics_add_histogram(m->reg, "outcomes_batch_duration_seconds",
                                      "apply and commit of a batch", NULL, 0, NULL, 0,
                                      &f_duration, err)) != 0 ||
+      (rc = oc_metrics_add_counter(m->reg, "outcomes_batch_retries_total",
+                                   "batch transactions run again because another writer "
+                                   "changed one of their facts first",
+                                   NULL, 0, &f_retries, err)) != 0 ||
+      (rc = oc_metrics_add_counter(m->reg, "outcomes_rollup_refreshes_total",
+                                   "rollup refreshes by result", l_result, 1, &f_refreshes,
+                                   err)) != 0 ||
+      (rc = oc_metrics_add_counter(m->reg, "outcomes_rollup_changes_refreshed_total",
+                                   "fact changes taken from the invalidation log by refreshes",
+                                   NULL, 0, &f_changes, err)) != 0 ||
+      (rc = oc_metrics_add_counter(m->reg, "outcomes_rollup_rows_recomputed_total",
+                                   "rollup rows recomputed by refreshes", NULL, 0, &f_rows,
+                                   err)) != 0 ||
+      (rc = oc_metrics_add_histogram(m->reg, "outcomes_rollup_refresh_duration_seconds",
+                                     "one rollup refresh, claim to commit", NULL, 0, NULL, 0,
+                                     &f_refresh_duration, err)) != 0 ||
+      (rc = oc_metrics_add_histogram(m->reg, "outcomes_rollup_wait_seconds",
+                                     "from a fact change's commit to the refresh of the "
+                                     "rollups over it",
+                                     NULL, 0, wait_bounds,
+                                     sizeof(wait_bounds) / sizeof(wait_bounds[0]), &f_wait,
+                                     err)) != 0 ||
       (rc = oc_metrics_add_gauge(m->reg, "outcomes_batch_consecutive_failures",
                                  "batches failed in a row since the last commit", NULL, 0,
                                  &f_consecutive, err)) != 0 ||
@@ -91,6 +118,13 @@ int oc_rmetrics_new(const char *listen, const char *topic, oc_rmetrics_t **out, 
   m->failed = oc_metrics_counter(f_batches, failed);
   m->fenced = oc_metrics_counter(f_batches, fenced);
   m->duration = oc_metrics_histogram(f_duration, NULL);
+  m->retries = oc_metrics_counter(f_retries, NULL);
+  m->refreshed = oc_metrics_counter(f_refreshes, committed);
+  m->refresh_failed = oc_metrics_counter(f_refreshes, failed);
+  m->changes_refreshed = oc_metrics_counter(f_changes, NULL);
+  m->rows_recomputed = oc_metrics_counter(f_rows, NULL);
+  m->refresh_duration = oc_metrics_histogram(f_refresh_duration, NULL);
+  m->refresh_wait = oc_metrics_histogram(f_wait, NULL);
   m->last_commit = oc_metrics_gauge(f_last, NULL);
   m->consecutive_failures = oc_metrics_gauge(f_consecutive, NULL);
   m->pg_up = oc_metrics_gauge(f_pg, NULL);
@@ -121,6 +155,30 @@ void oc_rmetrics_batch(oc_rmetrics_t *m, int64_t consumed, int64_t applied, int6
   oc_metrics_counter_inc(m->committed);
   oc_metrics_histogram_observe(m->duration, seconds);
   oc_metrics_gauge_set(m->last_commit, (double)time(NULL));
+}
+
+void oc_rmetrics_batch_retries(oc_rmetrics_t *m, int64_t n) {
+  if (m && n > 0)
+    oc_metrics_counter_add(m->retries, (uint64_t)n);
+}
+
+void oc_rmetrics_refresh(oc_rmetrics_t *m, const oc_refresh_result_t *res, double seconds,
+                         bool committed) {
+  if (!m)
+    return;
+  if (!committed) {
+    oc_metrics_counter_inc(m->refresh_failed);
+    return;
+  }
+  oc_metrics_counter_inc(m->refreshed);
+  oc_metrics_counter_add(m->changes_refreshed, (uint64_t)res->facts);
+  oc_metrics_counter_add(m->rows_recomputed, (uint64_t)res->groups);
+  oc_metrics_histogram_observe(m->refresh_duration, seconds);
+}
+
+void oc_rmetrics_refresh_waited(oc_rmetrics_t *m, double seconds, int64_t facts) {
+  if (m && facts > 0)
+    oc_metrics_histogram_observe_n(m->refresh_wait, seconds, (uint64_t)facts);
 }
 
 void oc_rmetrics_batch_failed(oc_rmetrics_t *m, bool fenced) {

@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "outcomes/err.h"
+#include "outcomes/refresh.h"
 
 typedef struct oc_rmetrics_s oc_rmetrics_t;
 
@@ -19,6 +20,14 @@ int oc_rmetrics_new(const char *listen, const char *topic, oc_rmetrics_t **out, 
 /* A committed batch: its counts and how long apply + commit took. */
 void oc_rmetrics_batch(oc_rmetrics_t *m, int64_t consumed, int64_t applied, int64_t stale,
                        double seconds);
+/* Transactions of a committed batch run again because another writer
+ * changed one of its facts first. */
+void oc_rmetrics_batch_retries(oc_rmetrics_t *m, int64_t n);
+/* A rollup refresh: committed (res, how long it took) or failed. */
+void oc_rmetrics_refresh(oc_rmetrics_t *m, const oc_refresh_result_t *res, double seconds,
+                         bool committed);
+/* facts changes waited seconds from their facts' commit to the refresh. */
+void oc_rmetrics_refresh_waited(oc_rmetrics_t *m, double seconds, int64_t facts);
 /* A batch rolled back: fenced when the offsets compare-and-set was lost. */
 void oc_rmetrics_batch_failed(oc_rmetrics_t *m, bool fenced);
 /* Batches failed in a row since the last commit (0 after a commit). */

@@ -1,129 +1,52 @@
 /*
- * apply.h - one batch of Kafka messages applied to PostgreSQL in one
- * transaction (DESIGN.md §4-§5): offsets compare-and-set, facts by the
- * per-fact rule (fact_rule.h), rollups recomputed for the touched groups
- * (rollup.h), dead letters and the accounting counters.
+ * apply.h - one batch of Kafka messages (batch.h) applied to PostgreSQL in
+ * one transaction (docs/design.md §4-§5): the stored offsets moved by
+ * compare-and-set (offsets.h), the facts by the per-fact rule
+ * (fact_rule.h), their rollup invalidations logged for the refresh
+ * (refresh.h), the dead letters and the accounting counters.
  *
- * A batch holds messages of one topic, in the order they were polled (so in
- * offset order within each partition). Messages are classified when added:
- * a record (decoded, validated, key equal to its identity), a tombstone
- * (NULL value, valid key of a known metric) or a dead letter (the raw key,
- * value and headers are copied, with the error code's name as the reason).
- * The batch copies what it keeps: the caller destroys each message at once.
+ * The statements are schemas/sql/statements/: series_ids, then in
+ * the transaction offsets_cas_*, facts_read, facts_lock, facts_write,
+ * dead_letter_insert and offsets_count.
  *
- * Not thread-safe; one batch per consumer.
+ * Last writer wins holds in the database whatever other transactions do
+ * (other instances, other consumer groups, outcomes-replay): the rows the
+ * batch changes are locked in key order and read again before they are
+ * written, and a row it inserts must not exist. When another writer got
+ * there first, the transaction is rolled back and run again from the
+ * stored state (oc_batch_retries counts it).
  */
 #ifndef OUTCOMES_APPLY_H
 #define OUTCOMES_APPLY_H
 
-#include <stdbool.h>
-#include <stddef.h>
-#include <stdint.h>
-
 #include <libpq-fe.h>
-#include <librdkafka/rdkafka.h>
 
-#include "outcomes/catalog.h"
+#include "outcomes/batch.h"
 #include "outcomes/err.h"
-#include "outcomes/obs_codec.h"
+#include "outcomes/series.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-typedef struct oc_batch_s oc_batch_t;
-
-/* Per partition of a batch: where it starts and ends, and what became of
- * every message in it. applied + stale + dead_lettered = messages. */
-typedef struct oc_batch_part_s {
-  int32_t partition;
-  int64_t expected;   /* stored next_offset the batch continues from; -1: none stored */
-  int64_t first;      /* offset of the first message */
-  int64_t next;       /* last offset + 1: the next_offset stored on commit */
-  int64_t applied;    /* records and tombstones that changed a fact */
-  int64_t stale;      /* skipped as stale or duplicate */
-  int64_t dead_lettered;
-} oc_batch_part_t;
-
-/* A batch for topic (copied) bounded by max_records messages and max_bytes
- * bytes of keys, values and headers (a single larger message is still
- * accepted into an empty batch). codec and cat are borrowed and must outlive
- * the batch (oc_batch_set_catalog replaces cat). Caller frees with
- * oc_batch_destroy(). NULL on allocation failure. */
-oc_batch_t *oc_batch_new(const char *topic, size_t max_records, size_t max_bytes,
-                         oc_obs_codec_t *codec, const oc_catalog_t *cat);
-void oc_batch_set_catalog(oc_batch_t *b, const oc_catalog_t *cat);
-
-/* NULL is accepted. */
-void oc_batch_destroy(oc_batch_t *b);
-
-/* Forget every message (memory is kept for the next batch). */
-void oc_batch_reset(oc_batch_t *b);
-
-/* Classify and copy m (borrowed; the caller destroys it). expected is the
- * stored next_offset of m's partition (-1: none), recorded the first time
- * the partition appears in the batch. Fails only on allocation failure
- * (OC_ERR_NOMEM); a bad message becomes a dead letter. */
-int oc_batch_add(oc_batch_t *b, const rd_kafka_message_t *m, int64_t expected, oc_err_t *err);
-
-size_t oc_batch_count(const oc_batch_t *b);
-bool oc_batch_full(const oc_batch_t *b);
-
-/* The partitions of the batch (borrowed; valid until the next reset). */
-size_t oc_batch_part_count(const oc_batch_t *b);
-
-/* Rollup groups the last oc_batch_apply recomputed from their children
- * instead of updating them by differences (see rollup.h). */
-int64_t oc_batch_regrouped(const oc_batch_t *b);
-const oc_batch_part_t *oc_batch_part_at(const oc_batch_t *b, size_t i);
-
-/* Dead letters of the batch by reason: calls fn(code_name, count, arg) for
- * each reason present. */
-void oc_batch_dead_letter_counts(const oc_batch_t *b,
-                                 void (*fn)(const char *code, int64_t n, void *arg),
-                                 void *arg);
-
-/* Create the session's temporary tables (ON COMMIT DELETE ROWS) on conn.
- * Call once per connection, outside a transaction. */
+/* Prepare conn for oc_batch_apply and the refresh: the session set-up and
+ * every statement (oc_stmt_prepare). Call once per connection, outside a
+ * transaction, after the schema is migrated. */
 int oc_apply_prepare(PGconn *conn, oc_err_t *err);
 
-/* Apply the batch in one transaction on conn (prepared, idle): offsets
- * compare-and-set, fact states loaded FOR UPDATE, the rule folded in offset
- * order, changed facts upserted, rollups recomputed, dead letters inserted,
- * counters added, COMMIT. The per-partition counters of the batch are
- * filled. On failure the transaction is rolled back (if the connection
- * lives) and nothing was applied, except that a failed COMMIT may or may not
- * have applied: the caller re-reads the stored offsets in every failure
- * case. Errors: OC_ERR_CONFLICT (an expected offset did not match: another
- * instance moved on), OC_ERR_PG (retriable/fatal as set by
- * oc_pg_result_err), OC_ERR_NOMEM. */
-int oc_batch_apply(oc_batch_t *b, PGconn *conn, const char *group_id, oc_err_t *err);
-
-/* ---- Stored offsets (outcomes.consumer_offsets) ------------------------ */
-
-typedef struct oc_offset_update_s {
-  int32_t partition;
-  int64_t expected; /* the stored next_offset to replace; -1: no row may exist yet */
-  int64_t next;     /* the new next_offset */
-  int64_t first;    /* first_offset of a new row (ignored for existing rows) */
-} oc_offset_update_t;
-
-/* Compare-and-set the offsets of group/topic inside the caller's open
- * transaction: each row's next_offset moves from expected to next; a row
- * with expected -1 is inserted and must not exist. Rows stay locked until
- * the transaction ends. Fails with OC_ERR_CONFLICT when any row did not
- * match (the caller must roll back), OC_ERR_PG otherwise. */
-int oc_offsets_cas(PGconn *conn, const char *group_id, const char *topic,
-                   const oc_offset_update_t *u, size_t n, oc_err_t *err);
-
-/* Read the stored next_offset of each partition in parts[0..n) into
- * next_out[i] (-1 where none is stored). */
-int oc_offsets_load(PGconn *conn, const char *group_id, const char *topic,
-                    const int32_t *parts, size_t n, int64_t *next_out, oc_err_t *err);
-
-/* Load the metric catalog from outcomes.metric_catalog. Caller frees *out
- * with oc_catalog_destroy(). */
-int oc_catalog_load_pg(PGconn *conn, oc_catalog_t **out, oc_err_t *err);
+/* Apply the batch on conn (prepared, idle): series ids resolved through
+ * series (misses committed in a transaction of their own), then one
+ * transaction: offsets compare-and-set, fact states read, the rule folded in
+ * offset order, the changed facts locked, checked and written with their
+ * rollup invalidations, dead letters inserted, counters added, COMMIT. The
+ * per-partition counters of the batch are filled. On failure the
+ * transaction is rolled back (if the connection lives) and nothing was
+ * applied, except that a failed COMMIT may or may not have applied: the
+ * caller re-reads the stored offsets in every failure case. Errors:
+ * OC_ERR_CONFLICT (an expected offset did not match: another instance moved
+ * on), OC_ERR_PG (retriable/fatal as set by oc_pg_result_err), OC_ERR_NOMEM. */
+int oc_batch_apply(oc_batch_t *b, PGconn *conn, oc_series_cache_t *series,
+                   const char *group_id, oc_err_t *err);
 
 #ifdef __cplusplus
 }

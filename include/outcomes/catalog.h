@@ -18,6 +18,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include <libpq-fe.h>
+
 #include "outcomes/err.h"
 
 #ifdef __cplusplus
@@ -64,6 +66,11 @@ int oc_catalog_add(oc_catalog_t *cat, const oc_metric_t *m, oc_err_t *err);
 int oc_catalog_parse(const char *buf, size_t len, const char *name,
                      oc_catalog_t **out, oc_err_t *err);
 int oc_catalog_load_file(const char *path, oc_catalog_t **out, oc_err_t *err);
+
+/* Load the catalog from outcomes.metric_catalog on conn (statement
+ * catalog_load, prepared by oc_stmt_prepare). Caller frees *out with
+ * oc_catalog_destroy(). */
+int oc_catalog_load_pg(PGconn *conn, oc_catalog_t **out, oc_err_t *err);
 
 /* True when s[0..len) is a well-formed metric code: 1..OC_METRIC_CODE_MAX
  * bytes of [a-z][a-z0-9_]*. */

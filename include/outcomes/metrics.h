@@ -123,6 +123,9 @@ double oc_metrics_gauge_value(const oc_metrics_gauge_t *g); /* 0 for NULL */
  * and add it to the sum. */
 void oc_metrics_histogram_observe(oc_metrics_histogram_t *h, double v);
 
+/* As n observations of v at once. */
+void oc_metrics_histogram_observe_n(oc_metrics_histogram_t *h, double v, uint64_t n);
+
 /* CLOCK_MONOTONIC in seconds, for latencies:
  *   double t0 = oc_metrics_now();  ...
  *   oc_metrics_histogram_observe(h, oc_metrics_now() - t0); */

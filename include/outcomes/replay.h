@@ -157,17 +157,21 @@ typedef struct oc_rebuild_opts_s {
   size_t n_metrics;
   bool has_from, has_to;
   char from[11], to[11]; /* YYYY-MM-DD; widened to whole years */
-  int64_t batch_orgs;    /* organisations per transaction (0: the config's) */
-  bool dry_run;          /* compute each metric in a transaction rolled back */
+  int64_t batch_changes;  /* fact changes per refresh transaction (0: the config's) */
+  bool dry_run;           /* everything in one transaction, rolled back */
 } oc_rebuild_opts_t;
 
-/* Recompute rollups from facts with the daemon's own recomputation
- * (rollup.h), online: one transaction per batch of organisations of one
- * metric, taking the daemon's per-metric advisory locks. Every rollup group
- * of the chosen metrics whose bucket lies in the widened period is
- * recomputed (rows with no facts left are deleted). Reports per metric the
- * rows written (inserted or corrected). Errors: OC_ERR_USAGE (unknown
- * metric), OC_ERR_PG. */
+/* Recompute rollups from facts with the daemon's own refresh (refresh.h),
+ * online: every fact of the chosen metrics in the widened period, and every
+ * rollup row there, is queued in the invalidation log, then refreshed in
+ * transactions of at most batch_changes changes, each taking the refresh
+ * lock only for its own length (a daemon's refresher waits meanwhile).
+ * Every rollup row over those facts is recomputed from its children and
+ * rows with no facts left are deleted. The refreshes also take the changes
+ * the daemons left pending. Reports per metric the changes queued and the
+ * rows written (inserted or corrected) and deleted. Errors: OC_ERR_USAGE
+ * (unknown metric), OC_ERR_PG, OC_ERR_IO (stopped by a signal: what is
+ * queued stays queued, and the daemons' refreshers finish it). */
 int oc_replay_rebuild(oc_replay_t *r, const oc_rebuild_opts_t *o, oc_err_t *err);
 
 /* ---- dead letters ------------------------------------------------------ */

@@ -1,12 +1,21 @@
 /*
- * test_offsets_cas.c - the stored offsets' compare-and-set (apply.h): a
+ * test_offsets_cas.c - the stored offsets' compare-and-set (offsets.h): a
  * stale expected offset fails with OC_ERR_CONFLICT; a second "first" row for
  * a partition fails; and a zombie whose CAS waits behind the owner's
  * transaction is rejected once the owner commits.
  */
 #include "rollupd_harness.h"
 
-#include "outcomes/apply.h"
+#include "outcomes/offsets.h"
+#include "outcomes/stmt.h"
+
+/* A connection to db with the statements prepared. */
+static PGconn *prepared(PGconn *c) {
+  oc_err_t err;
+  if (oc_stmt_prepare(c, &err) != 0)
+    fail_msg("prepare: %s", err.msg);
+  return c;
+}
 
 static void cas(PGconn *c, int32_t p, int64_t expected, int64_t next, int want) {
   oc_err_t err;
@@ -23,7 +32,7 @@ static void test_stale_expected_offset_is_a_conflict(void **state) {
   (void)state;
   char db[128];
   snprintf(db, sizeof(db), "%s", oc_test_unique_name("oc_cas"));
-  PGconn *c = h_db_create(db);
+  PGconn *c = prepared(h_db_create(db));
 
   cas(c, 0, -1, 10, 0);               /* first batch of partition 0 */
   cas(c, 0, -1, 12, OC_ERR_CONFLICT); /* someone else's "first" batch */
@@ -59,8 +68,8 @@ static void test_zombie_waiting_behind_owner_is_rejected(void **state) {
   char db[128];
   oc_err_t err;
   snprintf(db, sizeof(db), "%s", oc_test_unique_name("oc_cas_z"));
-  PGconn *owner = h_db_create(db);
-  PGconn *zombie = h_connect(db);
+  PGconn *owner = prepared(h_db_create(db));
+  PGconn *zombie = prepared(h_connect(db));
 
   cas(owner, 3, -1, 100, 0);
   /* Both believe partition 3 is at 100. The owner moves first and holds

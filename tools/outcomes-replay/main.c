@@ -220,9 +220,9 @@ static int cmd_rebuild(oc_replay_t *r, const args_t *a, oc_err_t *err) {
   }
   if (a->batch) {
     char *end;
-    o.batch_orgs = strtoll(a->batch, &end, 10);
-    if (*end || o.batch_orgs < 1)
-      return oc_err_set(err, OC_ERR_USAGE, "--batch '%s': want a positive integer", a->batch);
+    o.batch_changes = strtoll(a->batch, &end, 10);
+    if (*end || o.batch_changes < 1000)
+      return oc_err_set(err, OC_ERR_USAGE, "--batch '%s': want an integer of at least 1000", a->batch);
   }
   return oc_replay_rebuild(r, &o, err);
 }
