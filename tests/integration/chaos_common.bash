@@ -217,15 +217,16 @@ chaos_recovered() {
 }
 
 # chaos_wait_converged TOPIC GROUP [PIDS...]: wait until the group has
-# consumed the topic to its end (at most CHAOS_CONVERGE_MAX_S, default
-# 120 s), sampling the daemons' RSS.
+# consumed the topic to its end and the rollups are refreshed (at most
+# CHAOS_CONVERGE_MAX_S, default 120 s), sampling the daemons' RSS.
 chaos_wait_converged() {
   local topic="$1" group="$2" p
   shift 2
   local deadline=$((SECONDS + ${CHAOS_CONVERGE_MAX_S:-120}))
-  until chaos_caught_up "$topic" "$group"; do
+  until chaos_caught_up "$topic" "$group" && rollups_current; do
     for p in "$@"; do chaos_rss_sample "$p"; done
-    ((SECONDS < deadline)) || fail "not caught up with $topic within ${CHAOS_CONVERGE_MAX_S:-120} s"
+    ((SECONDS < deadline)) ||
+      fail "not caught up with $topic (and its rollups refreshed) within ${CHAOS_CONVERGE_MAX_S:-120} s"
     sleep 0.2
   done
 }

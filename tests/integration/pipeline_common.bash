@@ -137,6 +137,13 @@ check_accounting() {
   [[ "$bad" == 0 ]] || fail "accounting invariant broken: $(sql "TABLE outcomes.consumer_offsets")"
 }
 
+# rollups_current: no fact change waits for the rollup refresh (a refresh
+# in flight still shows its changes as pending until it commits).
+rollups_current() {
+  [[ "$(psql "$OUTCOMES_PG_CONNINFO" -qAtX -c "SELECT pending_facts FROM outcomes.rollup_status" \
+    2>/dev/null)" == 0 ]]
+}
+
 # watermark TOPIC PARTITION: the high-water mark.
 high_watermark() {
   kcat -Q -b "$BROKERS" -t "$1:$2:-1" 2>/dev/null | awk '{print $NF}'
