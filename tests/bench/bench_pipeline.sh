@@ -4,7 +4,8 @@
 #
 #   tests/bench/bench_pipeline.sh [--rows N] [--scale] [--scale-max]
 #                                 [--json FILE] [--build DIR] [--stack-dir DIR]
-#                                 [--codec-rows N] [--no-callgrind]
+#                                 [--codec-rows N] [--no-callgrind] [--profile]
+#                                 [--fresh-rate N] [--fresh-seconds S]
 #
 # It starts a private local stack (OUTCOMES_STACK_DIR=$(mktemp -d)
 # deploy/stack.sh start, stopped on every exit), builds a Release tree in
@@ -17,9 +18,24 @@
 #   outcomes-produce  the CSV through validation and Avro encoding
 #   kcat consume      kcat -C -e -q -o beginning of the topic
 #   COPY, unindexed   \copy of the final facts into a table without indexes
-#   COPY, facts       the same into a table shaped like facts, with its key
-#   outcomes-rollupd  offset 0 to caught up (--exit-at-end)
+#   COPY, facts       the same into a table shaped like the facts of
+#                     migration 0002 (text columns, their five-column key):
+#                     the baseline of the apply path's ratio
+#   COPY, series      the same rows, keyed by series id as
+#                     outcomes.series_facts is (ids assigned beforehand)
+#   outcomes-rollupd  offset 0 until the facts and every rollup are current
+#                     (--exit-at-end: it exits once the refresh has taken
+#                     every change), then checked exact against a
+#                     recomputation from the facts
 #   replay            a new group over the same tables (every record stale)
+#   freshness         rollupd running while records arrive at --fresh-rate
+#                     per second (default 1000) for --fresh-seconds (30):
+#                     the wait from each fact change's commit to the refresh
+#                     of the rollups over it (its histogram from /metrics:
+#                     mean, and the bucket bound that holds the p99)
+#   profile           (--profile) the time PostgreSQL spent in each statement
+#                     of the first pass (log_min_duration_statement = 0 on
+#                     the bench database)
 #   scale (--scale)   rollupd alone at 100k and 1M records (10M with
 #                     --scale-max), each on emptied tables
 #   instructions      per record, of parsing + validation, encoding and
@@ -30,8 +46,9 @@
 #
 # and prints one table (records/s, MB/s, CPU s, peak RSS; /usr/bin/time -v)
 # with the ratios produce/kcat-produce, rollupd/kcat-consume,
-# rollupd/COPY-facts and replay/rollupd, then the instructions per record,
-# and the same as JSON (--json FILE).
+# rollupd/COPY-facts, rollupd/COPY-series and replay/rollupd, the
+# freshness, then the instructions per record, and the same as JSON
+# (--json FILE).
 # CPU s and RSS are the client's (psql for COPY; the server's work is not
 # counted). MB/s counts message keys + values (Kafka, rollupd) or CSV bytes
 # (produce, COPY). --stack-dir DIR reuses a running stack in DIR (its outcomes
@@ -51,6 +68,9 @@ STACK_DIR=""
 PARTS=6
 CODEC_ROWS=20000
 CALLGRIND=1
+PROFILE=0
+FRESH_RATE=1000
+FRESH_SECONDS=30
 while (($#)); do
   case "$1" in
     --rows) ROWS="$2"; shift 2 ;;
@@ -61,7 +81,10 @@ while (($#)); do
     --stack-dir) STACK_DIR="$2"; shift 2 ;;
     --codec-rows) CODEC_ROWS="$2"; shift 2 ;;
     --no-callgrind) CALLGRIND=0; shift ;;
-    -h|--help) sed -n '2,41p' "$0"; exit 0 ;;
+    --profile) PROFILE=1; shift ;;
+    --fresh-rate) FRESH_RATE="$2"; shift 2 ;;
+    --fresh-seconds) FRESH_SECONDS="$2"; shift 2 ;;
+    -h|--help) sed -n '2,60p' "$0"; exit 0 ;;
     *) echo "bench_pipeline: unknown option $1 (see --help)" >&2; exit 64 ;;
   esac
 done
@@ -118,8 +141,12 @@ psqlq() { psql "$PG" -X -q -v ON_ERROR_STOP=1 "$@"; }
 
 "$MIGRATE" --sql-dir "$SRC/schemas/sql" --catalog "$SRC/schemas/catalog.tsv" >/dev/null
 empty_tables() {
-  psqlq -c "TRUNCATE outcomes.facts, outcomes.rollups, outcomes.consumer_offsets,
-            outcomes.dead_letters"
+  psqlq -c "TRUNCATE outcomes.series_facts, outcomes.series_rollups, outcomes.rollup_pending,
+            outcomes.consumer_offsets, outcomes.dead_letters"
+}
+# Rollup rows that differ from a recomputation from the facts (0: exact).
+rollup_mismatches() {
+  psql "$PG" -X -At -v ON_ERROR_STOP=1 -f "$SRC/tests/integration/rollup_oracle.sql"
 }
 empty_tables
 
@@ -162,8 +189,9 @@ gen() {
 # ROLLUPD_CMD -X topic=TOPIC -X group.id=GROUP.
 PRODUCE_CMD=("$PRODUCE" -q -b "$B" --catalog "$SRC/schemas/catalog.tsv"
   --schema-dir "$SRC/schemas/avro")
-ROLLUPD_CMD=("$ROLLUPD" --exit-at-end -X brokers="$B" -X conninfo="$PG"
-  -X schema.dir="$SRC/schemas/avro" -X log.level=warning)
+ROLLUPD_DAEMON=("$ROLLUPD" -X brokers="$B" -X conninfo="$PG" -X schema.dir="$SRC/schemas/avro"
+  -X log.level=warning)
+ROLLUPD_CMD=("${ROLLUPD_DAEMON[@]}" --exit-at-end)
 # Count and bytes (key + value) of a topic.
 topic_size() {
   kcat -C -b "$B" -t "$1" -e -q -o beginning -f '%K %S\n' |
@@ -227,19 +255,40 @@ read -r NT BYTEST < <(topic_size "$T1")
 timed kcat_consume kcat -C -b "$B" -t "$T1" -e -q -o beginning -f '%k%s' >/dev/null
 record "kcat consume" "$NT" "$BYTEST"
 
-# 4. COPY of the final facts: unindexed, then shaped like facts with its key.
+# 4. COPY of the final facts: unindexed; shaped like the facts of migration
+# 0002 (text key); keyed by series id like outcomes.series_facts.
 psqlq <<'SQL'
-DROP TABLE IF EXISTS public.bench_copy_plain, public.bench_copy_facts;
+DROP TABLE IF EXISTS public.bench_copy_plain, public.bench_copy_facts, public.bench_copy_series;
 CREATE TABLE public.bench_copy_plain (org_id text, facility_id text, metric text,
   grain text, period_start date, value double precision, numerator double precision,
   denominator double precision, source text, observed_at timestamptz);
-SQL
-psqlq <<'SQL'
-CREATE TABLE public.bench_copy_facts (LIKE outcomes.facts INCLUDING DEFAULTS
-  INCLUDING CONSTRAINTS INCLUDING INDEXES);
-ALTER TABLE public.bench_copy_facts ALTER src_topic SET DEFAULT 'bench',
+CREATE TABLE public.bench_copy_facts (
+  metric text NOT NULL, org_id text NOT NULL, facility_id text NOT NULL DEFAULT '',
+  grain text NOT NULL, period_start date NOT NULL, retracted boolean NOT NULL DEFAULT false,
+  value double precision, numerator double precision, denominator double precision,
+  source text, observed_at timestamptz, src_topic text NOT NULL DEFAULT 'bench',
+  src_partition integer NOT NULL DEFAULT 0, src_offset bigint NOT NULL DEFAULT 0,
+  barrier_offset bigint NOT NULL DEFAULT -1, ingested_at timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (metric, org_id, facility_id, grain, period_start));
+CREATE TABLE public.bench_copy_series (LIKE outcomes.series_facts INCLUDING ALL);
+ALTER TABLE public.bench_copy_series ALTER src_topic SET DEFAULT 'bench',
   ALTER src_partition SET DEFAULT 0, ALTER src_offset SET DEFAULT 0;
 SQL
+python3 - "$W/gen/expected_facts.csv" "$W/series_facts.csv" <<'PY'
+import csv, sys
+ids, out = {}, []
+with open(sys.argv[1], newline="") as f:
+    for r in csv.DictReader(f):
+        k = (r["metric"], r["org_id"], r["facility_id"], r["grain"])
+        sid = ids.setdefault(k, len(ids) + 1)
+        out.append([sid, r["period_start"], r["value"], r["numerator"], r["denominator"],
+                    r["source"], r["observed_at"]])
+with open(sys.argv[2], "w", newline="") as f:
+    w = csv.writer(f, lineterminator="\n")
+    w.writerow(["series_id", "period_start", "value", "numerator", "denominator", "source",
+                "observed_at"])
+    w.writerows(out)
+PY
 COLS="org_id,facility_id,metric,grain,period_start,value,numerator,denominator,source,observed_at"
 timed copy_plain psql "$PG" -X -q -v ON_ERROR_STOP=1 \
   -c "\\copy public.bench_copy_plain ($COLS) FROM '$W/gen/expected_facts.csv' WITH (FORMAT csv, HEADER, FORCE_NOT_NULL (facility_id))"
@@ -247,20 +296,77 @@ record "COPY, unindexed" "$FACT_ROWS" "$FACT_BYTES"
 timed copy_facts psql "$PG" -X -q -v ON_ERROR_STOP=1 \
   -c "\\copy public.bench_copy_facts ($COLS) FROM '$W/gen/expected_facts.csv' WITH (FORMAT csv, HEADER, FORCE_NOT_NULL (facility_id))"
 record "COPY, facts" "$FACT_ROWS" "$FACT_BYTES"
-psqlq -c "DROP TABLE public.bench_copy_plain, public.bench_copy_facts"
+timed copy_series psql "$PG" -X -q -v ON_ERROR_STOP=1 \
+  -c "\\copy public.bench_copy_series (series_id,period_start,value,numerator,denominator,source,observed_at) FROM '$W/series_facts.csv' WITH (FORMAT csv, HEADER)"
+record "COPY, series" "$FACT_ROWS" "$(stat -c %s "$W/series_facts.csv")"
+psqlq -c "DROP TABLE public.bench_copy_plain, public.bench_copy_facts, public.bench_copy_series"
+rm -f "$W/series_facts.csv"
 
-# 5. outcomes-rollupd from offset 0 to caught up.
+# 5. outcomes-rollupd from offset 0 until facts and rollups are current.
+if ((PROFILE)); then
+  psqlq -c "ALTER DATABASE \"$(psql "$PG" -X -At -c 'SELECT current_database()')\"
+            SET log_min_duration_statement = 0"
+  PROFILE_FROM="$(wc -c <"$STACK_DIR/pg/postgres.log")"
+fi
 timed rollupd "${ROLLUPD_CMD[@]}" -X topic="$T1" -X group.id="bench-first-$$"
 record "outcomes-rollupd" "$NT" "$BYTEST"
+if ((PROFILE)); then
+  psqlq -c "ALTER DATABASE \"$(psql "$PG" -X -At -c 'SELECT current_database()')\"
+            RESET log_min_duration_statement"
+  tail -c +"$((PROFILE_FROM + 1))" "$STACK_DIR/pg/postgres.log" >"$W/profile.log"
+fi
 GOT="$(psql "$PG" -X -At -c "SELECT count(*) FROM outcomes.facts WHERE NOT retracted")"
 [[ "$GOT" == "$FACT_ROWS" ]] ||
   log "WARNING: outcomes.facts holds $GOT standing facts, expected $FACT_ROWS"
+PENDING="$(psql "$PG" -X -At -c "SELECT pending_facts FROM outcomes.rollup_status")"
+MISMATCHES="$(rollup_mismatches)"
+ROLLUP_ROWS="$(psql "$PG" -X -At -c "SELECT count(*) FROM outcomes.series_rollups")"
+log "after the first pass: $PENDING changes pending, $MISMATCHES rollup rows differ from the recomputation ($ROLLUP_ROWS materialised)"
+[[ "$PENDING" == 0 && "$MISMATCHES" == 0 ]] || log "WARNING: rollups not exact after --exit-at-end"
 
 # 6. replay: a new group over the same tables, every record stale.
 timed replay "${ROLLUPD_CMD[@]}" -X topic="$T1" -X group.id="bench-replay-$$"
 record "replay (all stale)" "$NT" "$BYTEST"
 
-# 7. scale: rollupd alone on emptied tables.
+# 7. freshness: records arriving at FRESH_RATE per second while rollupd
+# runs; the histogram of the waits from each change's commit to its refresh.
+fresh_port="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+TF="$(topic fresh)"
+FRESH_N=$((FRESH_RATE * FRESH_SECONDS))
+"$GEN" -q -c "$SRC/schemas/catalog.tsv" -o "$W/fresh" --rows "$FRESH_N" --grains day,month \
+  --periods 365 --org-level --seed 9
+"${ROLLUPD_DAEMON[@]}" -X topic="$TF" -X group.id="bench-fresh-$$" \
+  -X metrics.listen="127.0.0.1:$fresh_port" >"$W/fresh.log" 2>&1 &
+FRESH_PID=$!
+sleep 2
+log "freshness: $FRESH_N records at $FRESH_RATE/s"
+python3 - "$W/fresh/stream.csv" "$FRESH_RATE" <<'PY' | "${PRODUCE_CMD[@]}" -t "$TF" --format csv -X kafka.linger.ms=5 -
+import sys, time
+rate = float(sys.argv[2])
+with open(sys.argv[1]) as f:
+    header = f.readline()
+    sys.stdout.write(header)
+    t0 = time.monotonic()
+    for i, line in enumerate(f):
+        due = t0 + i / rate
+        wait = due - time.monotonic()
+        if wait > 0:
+            sys.stdout.flush()
+            time.sleep(wait)
+        sys.stdout.write(line)
+    sys.stdout.flush()
+PY
+for _ in $(seq 1 60); do
+  [[ "$(psql "$PG" -X -At -c "SELECT pending_facts FROM outcomes.rollup_status")" == 0 ]] && break
+  sleep 0.5
+done
+sleep 1
+curl -s "http://127.0.0.1:$fresh_port/metrics" >"$W/fresh.metrics" || true
+kill -TERM "$FRESH_PID" 2>/dev/null || true
+wait "$FRESH_PID" 2>/dev/null || true
+rm -rf "$W/fresh"
+
+# 8. scale: rollupd alone on emptied tables.
 if ((SCALE)); then
   SIZES=(100000 1000000)
   ((SCALE_MAX)) && SIZES+=(10000000)
@@ -282,7 +388,8 @@ if ((SCALE)); then
 fi
 
 ELAPSED=$(($(date +%s) - T0))
-python3 - "$RESULTS" "$JSON" "$ELAPSED" "$ROWS" "$W/codec.json" <<'PY'
+python3 - "$RESULTS" "$JSON" "$ELAPSED" "$ROWS" "$W/codec.json" "$W/fresh.metrics" \
+  "$W/profile.log" "$MISMATCHES" "$ROLLUP_ROWS" <<'PY'
 import json, os, sys
 rows = {}
 order = []
@@ -302,6 +409,7 @@ ratios = {
     "produce / kcat produce": ratio("outcomes-produce", "kcat produce"),
     "rollupd / kcat consume": ratio("outcomes-rollupd", "kcat consume"),
     "rollupd / COPY facts": ratio("outcomes-rollupd", "COPY, facts"),
+    "rollupd / COPY series": ratio("outcomes-rollupd", "COPY, series"),
     "replay / rollupd": ratio("replay (all stale)", "outcomes-rollupd"),
 }
 print()
@@ -313,6 +421,44 @@ for k in order:
 print()
 for k, v in ratios.items():
     print(f"{k:<26} {'-' if v is None else f'{v:.3f}'}")
+# Freshness: outcomes_rollup_wait_seconds from the running daemon.
+fresh = None
+if os.path.exists(sys.argv[6]):
+    buckets, total, count = [], 0.0, 0
+    for line in open(sys.argv[6]):
+        if line.startswith("outcomes_rollup_wait_seconds_bucket"):
+            le = line.split('le="')[1].split('"')[0]
+            buckets.append((float("inf") if le == "+Inf" else float(le), int(float(line.split()[-1]))))
+        elif line.startswith("outcomes_rollup_wait_seconds_sum"):
+            total = float(line.split()[-1])
+        elif line.startswith("outcomes_rollup_wait_seconds_count"):
+            count = int(float(line.split()[-1]))
+    if count:
+        p99 = next((le for le, c in buckets if c >= 0.99 * count), float("inf"))
+        p50 = next((le for le, c in buckets if c >= 0.50 * count), float("inf"))
+        fresh = {"changes": count, "mean_s": total / count, "p50_le_s": p50, "p99_le_s": p99}
+print()
+if fresh:
+    print(f"freshness: {fresh['changes']} fact changes, wait from commit to refresh: mean "
+          f"{fresh['mean_s']:.3f} s, p50 <= {fresh['p50_le_s']} s, p99 <= {fresh['p99_le_s']} s")
+print(f"rollups after the first pass: {sys.argv[9]} rows materialised, {sys.argv[8]} differ "
+      "from the recomputation from the facts")
+# Profile: PostgreSQL's time per statement of the first pass.
+profile = None
+if os.path.exists(sys.argv[7]):
+    import re
+    per = {}
+    for m in re.finditer(r"duration: ([0-9.]+) ms  (?:execute (\S+?):|statement: (\S+))",
+                         open(sys.argv[7], errors="replace").read()):
+        name = m.group(2) or m.group(3).rstrip(";")
+        calls, ms = per.get(name, (0, 0.0))
+        per[name] = (calls + 1, ms + float(m.group(1)))
+    if per:
+        all_ms = sum(ms for _, ms in per.values())
+        print(f"\nPostgreSQL time by statement, first pass ({all_ms / 1000:.1f} s in all)")
+        for name, (calls, ms) in sorted(per.items(), key=lambda kv: -kv[1][1])[:14]:
+            print(f"  {name:<28} {calls:>7} calls {ms / 1000:>8.2f} s {100 * ms / all_ms:>5.1f}%")
+        profile = {k: {"calls": c, "seconds": ms / 1000} for k, (c, ms) in per.items()}
 codec = json.load(open(sys.argv[5])) if os.path.exists(sys.argv[5]) else None
 if codec:
     print(f"\ninstructions per record (callgrind, first {codec['records']} records)")
@@ -323,7 +469,8 @@ if sys.argv[2]:
     with open(sys.argv[2], "w") as f:
         out = {"rows": int(sys.argv[4]), "elapsed_s": int(sys.argv[3]),
                "lines": [dict(name=k, **rows[k]) for k in order],
-               "ratios": ratios}
+               "ratios": ratios, "freshness": fresh, "profile": profile,
+               "rollup_mismatches": int(sys.argv[8]), "rollup_rows": int(sys.argv[9])}
         if codec:
             out["instructions_per_record"] = codec["instructions_per_record"]
             out["instructions_sample_records"] = codec["records"]

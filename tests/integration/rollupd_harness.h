@@ -96,8 +96,20 @@ static inline void h_db_drop(PGconn *c, const char *name) {
   PQfinish(admin);
 }
 
+static inline void h_sleep_ms(long ms) {
+  struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+  nanosleep(&ts, NULL);
+}
+
+/* Wait (up to 60 s) until no fact change waits for the rollup refresh: the
+ * rollups are then what a quiescent pipeline leaves. */
+static inline void h_wait_rollups_current(PGconn *c) {
+  for (int i = 0; i < 600 && h_value_ll(c, "SELECT pending_facts FROM outcomes.rollup_status"); i++)
+    h_sleep_ms(100);
+}
+
 /* md5 of a table's rows in key order, without the ingestion/update times
- * and the generated id. */
+ * and the generated id (rollups: once current). */
 static inline void h_table_md5(PGconn *c, const char *table, char out[33]) {
   char sql[1024];
   const char *cols = NULL, *order = NULL;
@@ -107,6 +119,7 @@ static inline void h_table_md5(PGconn *c, const char *table, char out[33]) {
            " barrier_offset";
     order = "metric, org_id, facility_id, grain, period_start";
   } else if (strcmp(table, "rollups") == 0) {
+    h_wait_rollups_current(c);
     cols = "metric, fact_grain, grain, level, bucket_start, org_id, facility_id, n,"
            " sum_value, min_value, max_value, sum_numerator, sum_denominator, last_period,"
            " last_value";
@@ -131,37 +144,14 @@ static inline void h_table_md5(PGconn *c, const char *table, char out[33]) {
 
 /* Every rollup row equals the aggregate computed from scratch, directly
  * over the standing facts (not level by level, as the daemon does), and
- * every such aggregate has its row. Returns the number of differing rows. */
+ * every such aggregate has its row: tests/integration/rollup_oracle.sql,
+ * once no change waits for the refresh (waits up to 60 s). Returns the
+ * number of differing rows. */
 static inline long long h_rollup_mismatches(PGconn *c) {
-  static const char sql[] =
-      "WITH map(fact_grain, grain, unit) AS (VALUES"
-      " ('DAY','DAY','day'), ('DAY','WEEK','week'), ('DAY','MONTH','month'),"
-      " ('DAY','QUARTER','quarter'), ('DAY','YEAR','year'), ('WEEK','WEEK','week'),"
-      " ('MONTH','MONTH','month'), ('MONTH','QUARTER','quarter'), ('MONTH','YEAR','year'),"
-      " ('QUARTER','QUARTER','quarter'), ('QUARTER','YEAR','year'), ('YEAR','YEAR','year')),"
-      " x AS (SELECT f.metric, f.grain AS fact_grain, m.grain,"
-      "   date_trunc(m.unit, f.period_start::timestamp)::date AS bucket_start,"
-      "   f.org_id, f.facility_id, f.period_start, f.value, f.numerator, f.denominator"
-      "   FROM outcomes.facts f JOIN map m ON m.fact_grain = f.grain WHERE NOT f.retracted),"
-      " lv AS ("
-      "   SELECT 'facility' AS level, org_id AS o, facility_id AS fa, x.* FROM x"
-      "    WHERE facility_id <> ''"
-      "   UNION ALL SELECT 'org', org_id, '', x.* FROM x"
-      "   UNION ALL SELECT 'all', '', '', x.* FROM x),"
-      " w AS (SELECT lv.*, max(period_start) OVER (PARTITION BY level, metric, fact_grain,"
-      "   grain, bucket_start, o, fa) AS lp FROM lv),"
-      " expect AS (SELECT metric, fact_grain, grain, level, bucket_start, o AS org_id,"
-      "   fa AS facility_id, count(*) AS n, sum(value::numeric) AS sum_value,"
-      "   min(value) AS min_value, max(value) AS max_value,"
-      "   sum(numerator::numeric) AS sum_numerator, sum(denominator::numeric) AS sum_denominator,"
-      "   max(period_start) AS last_period,"
-      "   sum(value::numeric) FILTER (WHERE period_start = lp) AS last_value"
-      "   FROM w GROUP BY metric, fact_grain, grain, level, bucket_start, o, fa),"
-      " got AS (SELECT metric, fact_grain, grain, level, bucket_start, org_id, facility_id, n,"
-      "   sum_value, min_value, max_value, sum_numerator, sum_denominator, last_period,"
-      "   last_value FROM outcomes.rollups)"
-      " SELECT (SELECT count(*) FROM (SELECT * FROM expect EXCEPT SELECT * FROM got) a)"
-      "      + (SELECT count(*) FROM (SELECT * FROM got EXCEPT SELECT * FROM expect) b)";
+  static char *sql;
+  h_wait_rollups_current(c);
+  if (!sql)
+    sql = oc_test_read_file(oc_test_source_path("tests/integration/rollup_oracle.sql"), NULL);
   return h_value_ll(c, sql);
 }
 
@@ -557,9 +547,5 @@ static inline int h_count_in_file(const char *path, const char *needle) {
   return n;
 }
 
-static inline void h_sleep_ms(long ms) {
-  struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-  nanosleep(&ts, NULL);
-}
 
 #endif

@@ -98,6 +98,9 @@ has ./usr/include/outcomes/notify.h
 has ./usr/share/outcomes/catalog.tsv
 for f in "${SRC}"/schemas/avro/*.avsc; do has "./usr/share/outcomes/avro/${f##*/}"; done
 for f in "${SRC}"/schemas/sql/*.sql; do has "./usr/share/outcomes/sql/${f##*/}"; done
+for f in "${SRC}"/schemas/sql/statements/*.sql; do
+  has "./usr/share/outcomes/sql/statements/${f##*/}"
+done
 has ./usr/lib/systemd/system/outcomes-rollupd@.service
 has ./usr/lib/systemd/system/outcomes-produce-watch@.service
 has ./usr/lib/sysusers.d/outcomes.conf
@@ -153,7 +156,7 @@ export OC_TEST_PKG_CONNINFO="${CONNINFO} dbname=${DB}"
 MIGRATE=("${ROOT}/usr/bin/outcomes-migrate" --conninfo-env OC_TEST_PKG_CONNINFO
   --sql-dir "${ROOT}/usr/share/outcomes/sql" --catalog "${ROOT}/usr/share/outcomes/catalog.tsv")
 "${MIGRATE[@]}" >"${TMP}/migrate.log" 2>&1 || { cat "${TMP}/migrate.log" >&2; fail "migration"; }
-n_sql="$(find "${ROOT}/usr/share/outcomes/sql" -name '*.sql' | wc -l)"
+n_sql="$(find "${ROOT}/usr/share/outcomes/sql" -maxdepth 1 -name '*.sql' | wc -l)"
 n_applied="$(psql "$OC_TEST_PKG_CONNINFO" -qAt -v ON_ERROR_STOP=1 \
   -c 'SELECT count(*) FROM outcomes.schema_migrations')"
 [[ "$n_applied" -eq "$n_sql" ]] || fail "${n_applied} migrations recorded, ${n_sql} installed"

@@ -55,6 +55,7 @@ static void test_two_instances_one_killed_give_the_same_tables(void **state) {
     at = h_value_ll(c, "SELECT coalesce(sum(next_offset), 0) FROM outcomes.consumer_offsets");
   }
   assert_int_equal(at, n);
+  h_wait_rollups_current(c); /* B's refresher, before B stops */
   kill(b, SIGTERM);
   assert_int_equal(h_daemon_wait(b, 20, log_b), 0);
 

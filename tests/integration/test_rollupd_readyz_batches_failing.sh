@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # outcomes-rollupd while PostgreSQL rejects every batch on a live
-# connection (here: a trigger on outcomes.facts raising SQLSTATE 53100
+# connection (here: a trigger on outcomes.series_facts raising SQLSTATE 53100
 # "could not extend file", as a full disk does):
 #   - the daemon keeps retrying and neither exits nor skips a record;
 #   - /readyz turns 503 "not ready: batches failing: SQLSTATE 53100 ... for N
@@ -29,7 +29,7 @@ sql "CREATE FUNCTION outcomes.test_disk_full() RETURNS trigger LANGUAGE plpgsql 
        RAISE EXCEPTION 'could not extend file \"base/1/2\": No space left on device'
          USING ERRCODE = '53100', DETAIL = 'row data that /readyz must not show';
      END \$\$;
-     CREATE TRIGGER test_disk_full BEFORE INSERT OR UPDATE ON outcomes.facts
+     CREATE TRIGGER test_disk_full BEFORE INSERT OR UPDATE ON outcomes.series_facts
        FOR EACH STATEMENT EXECUTE FUNCTION outcomes.test_disk_full();" ||
   fail "cannot create the failing trigger"
 
@@ -116,7 +116,7 @@ PY
 pass "batch_failed once; batch_still_failing $rate; nothing committed"
 
 # 3. The fault goes: ready again at the next commit, every record applied.
-sql "DROP TRIGGER test_disk_full ON outcomes.facts" || fail "drop trigger"
+sql "DROP TRIGGER test_disk_full ON outcomes.series_facts" || fail "drop trigger"
 caught_up() { alive; [[ "$(consumed)" == "$RECORDS" ]]; }
 wait_for 120 caught_up || fail "consumed $(consumed) of $RECORDS after the fault"
 ready() { [[ "$(get /readyz)" == "200 ready"* ]]; }

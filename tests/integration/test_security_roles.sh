@@ -134,22 +134,30 @@ check_writer() {
   allowed "$w" "read the metric catalog" "SELECT count(*) FROM outcomes.metric_catalog"
   allowed "$w" "read schema_migrations (the daemon's version check)" \
     "SELECT max(version) FROM outcomes.schema_migrations"
-  allowed "$w" "insert, update and delete facts" \
-    "INSERT INTO outcomes.facts (metric, org_id, facility_id, grain, period_start, value,
-       source, observed_at, src_topic, src_partition, src_offset)
-     VALUES ('er_visits', 'org-sec', 'f1', 'MONTH', '2024-03-01', 10, 'test', now(), 't', 0, 1),
-            ('er_visits', 'org-sec', 'f2', 'MONTH', '2024-03-01', 20, 'test', now(), 't', 0, 2);
-     UPDATE outcomes.facts SET value = 11 WHERE org_id = 'org-sec' AND facility_id = 'f1';
-     DELETE FROM outcomes.facts WHERE org_id = 'org-sec' AND facility_id = 'f2';"
-  allowed "$w" "insert, update and delete rollups" \
-    "INSERT INTO outcomes.rollups (metric, fact_grain, grain, level, org_id, facility_id,
-       bucket_start, n, sum_value, min_value, max_value, last_period, last_value)
-     VALUES ('er_visits', 'MONTH', 'MONTH', 'org', 'org-sec', '', '2024-03-01', 1, 11, 11, 11,
-             '2024-03-01', 11),
-            ('er_visits', 'MONTH', 'YEAR', 'org', 'org-sec', '', '2024-01-01', 1, 11, 11, 11,
-             '2024-03-01', 11);
-     UPDATE outcomes.rollups SET n = 2 WHERE org_id = 'org-sec' AND grain = 'MONTH';
-     DELETE FROM outcomes.rollups WHERE org_id = 'org-sec' AND grain = 'YEAR';"
+  allowed "$w" "create series with their parents (outcomes.series_ids)" \
+    "SELECT count(*) FROM outcomes.series_ids(ARRAY['er_visits', 'er_visits'],
+       ARRAY['org-sec', 'org-sec'], ARRAY['f1', 'f2'], ARRAY['MONTH', 'MONTH'])"
+  allowed "$w" "insert and update facts, and log their invalidations" \
+    "INSERT INTO outcomes.series_facts (series_id, period_start, value, source, observed_at,
+       src_topic, src_partition, src_offset)
+     SELECT series_id, '2024-03-01', 10, 'test', now(), 't', 0, 1 FROM outcomes.series
+      WHERE org_id = 'org-sec' AND facility_id <> '';
+     UPDATE outcomes.series_facts SET value = 11 WHERE src_offset = 1;
+     INSERT INTO outcomes.rollup_pending (series_id, period_start)
+     SELECT series_id, period_start FROM outcomes.series_facts;"
+  allowed "$w" "read facts and rollups through their views, and the refresh status" \
+    "SELECT count(*) FROM outcomes.facts; SELECT count(*) FROM outcomes.rollups;
+     SELECT pending_facts FROM outcomes.rollup_status"
+  allowed "$w" "refresh: claim invalidations, write and delete rollup rows, record it" \
+    "DELETE FROM outcomes.rollup_pending;
+     INSERT INTO outcomes.series_rollups (series_id, grain, bucket_start, n, sum_value,
+       min_value, max_value, last_period, last_value)
+     SELECT series_id, g.grain, '2024-01-01', 1, 11, 11, 11, '2024-03-01', 11
+       FROM outcomes.series, (VALUES ('QUARTER'), ('YEAR')) g (grain)
+      WHERE org_id = 'org-sec' AND facility_id = 'f1';
+     UPDATE outcomes.series_rollups SET n = 2 WHERE grain = 'QUARTER';
+     DELETE FROM outcomes.series_rollups WHERE grain = 'YEAR';
+     UPDATE outcomes.rollup_refresh SET refreshed_at = now();"
   allowed "$w" "insert, update and delete consumer offsets" \
     "INSERT INTO outcomes.consumer_offsets (group_id, topic, partition, next_offset, first_offset)
      VALUES ('g', 't', 0, 3, 0), ('g', 't', 1, 0, 0);
@@ -163,7 +171,7 @@ check_writer() {
      SELECT id FROM outcomes.dead_letters;"
   allowed "$w" "mark dead letters redriven" \
     "UPDATE outcomes.dead_letters SET redriven_at = now() WHERE kafka_offset = 7"
-  allowed "$w" "create TEMP tables (the daemon stages batches in them)" \
+  allowed "$w" "create TEMP tables (the refresh works in them)" \
     "CREATE TEMP TABLE oc_stage_probe (x int); INSERT INTO oc_stage_probe VALUES (1);"
 
   denied "$w" "rewrite a dead letter's raw bytes" \
@@ -171,6 +179,10 @@ check_writer() {
   denied "$w" "rewrite a dead letter's reason" \
     "UPDATE outcomes.dead_letters SET error_message = 'nothing to see'"
   denied "$w" "delete dead letters" "DELETE FROM outcomes.dead_letters"
+  denied "$w" "delete facts (a retraction leaves a marker; no fact row is ever deleted)" \
+    "DELETE FROM outcomes.series_facts"
+  denied "$w" "rename series" "UPDATE outcomes.series SET org_id = 'x'"
+  denied "$w" "change the grain ladder" "DELETE FROM outcomes.rollup_grains"
   denied "$w" "create a table in schema outcomes" "CREATE TABLE outcomes.sec_probe (x int)"
   denied "$w" "create a view in schema outcomes" \
     "CREATE VIEW outcomes.sec_probe AS SELECT 1 AS x"
@@ -178,12 +190,14 @@ check_writer() {
     "CREATE FUNCTION outcomes.sec_probe() RETURNS int LANGUAGE sql AS 'SELECT 1'"
   denied "$w" "create a table in schema public" "CREATE TABLE public.sec_probe (x int)"
   denied "$w" "create a schema" "CREATE SCHEMA sec_probe"
-  denied "$w" "drop facts" "DROP TABLE outcomes.facts"
+  denied "$w" "drop facts" "DROP TABLE outcomes.series_facts"
   denied "$w" "drop dead letters" "DROP TABLE outcomes.dead_letters"
-  denied "$w" "alter facts" "ALTER TABLE outcomes.facts ADD COLUMN sec_probe int"
-  denied "$w" "disable a table's triggers" "ALTER TABLE outcomes.rollups DISABLE TRIGGER ALL"
-  denied "$w" "truncate facts" "TRUNCATE outcomes.facts"
-  denied "$w" "truncate rollups" "TRUNCATE outcomes.rollups"
+  denied "$w" "alter facts" "ALTER TABLE outcomes.series_facts ADD COLUMN sec_probe int"
+  denied "$w" "disable a table's triggers" \
+    "ALTER TABLE outcomes.series_rollups DISABLE TRIGGER ALL"
+  denied "$w" "truncate facts" "TRUNCATE outcomes.series_facts"
+  denied "$w" "truncate rollups" "TRUNCATE outcomes.series_rollups"
+  denied "$w" "truncate the invalidation log" "TRUNCATE outcomes.rollup_pending"
   denied "$w" "truncate consumer offsets" "TRUNCATE outcomes.consumer_offsets"
   denied "$w" "truncate dead letters" "TRUNCATE outcomes.dead_letters"
   denied "$w" "insert into the catalog" \
@@ -199,7 +213,7 @@ check_writer() {
   denied "$w" "become outcomes_owner" "SET ROLE outcomes_owner"
   denied "$w" "become outcomes_analyst" "SET ROLE outcomes_analyst"
   # Without the grant option, GRANT only warns; prove nothing was granted.
-  out="$(as "$w" "GRANT SELECT ON outcomes.facts TO PUBLIC" || true)"
+  out="$(as "$w" "GRANT SELECT ON outcomes.series_facts TO PUBLIC" || true)"
   if [[ "$out" == *"no privileges were granted"* ]]; then
     ok "$w cannot pass its privileges on (GRANT warns: no privileges were granted)"
   else
@@ -207,26 +221,30 @@ check_writer() {
     not_ok "$w cannot pass its privileges on (GRANT warns: no privileges were granted)"
   fi
   denied "$ANALYST" "read facts after the writer's GRANT to PUBLIC" \
-    "SELECT count(*) FROM outcomes.facts"
+    "SELECT count(*) FROM outcomes.series_facts"
 }
 
 check_analyst() {
   local a="$ANALYST" v t
-  for v in metric_values metric_changes org_benchmarks dead_letter_summary metrics; do
+  for v in metric_values metric_changes org_benchmarks dead_letter_summary metrics \
+    rollup_status; do
     allowed "$a" "SELECT from the view outcomes.${v}" "SELECT count(*) FROM outcomes.${v}"
   done
   allowed "$a" "see the dead letters summarised (no bytes)" \
     "SELECT records FROM outcomes.dead_letter_summary WHERE error_code = 'decode'"
-  for t in facts rollups dead_letters consumer_offsets metric_catalog schema_migrations; do
+  for t in facts rollups series series_facts series_rollups rollup_pending rollup_refresh \
+    dead_letters consumer_offsets metric_catalog schema_migrations; do
     denied "$a" "SELECT from the table outcomes.${t}" "SELECT count(*) FROM outcomes.${t}"
   done
   denied "$a" "read raw dead-letter bytes" "SELECT key, value FROM outcomes.dead_letters"
   denied "$a" "insert facts" \
-    "INSERT INTO outcomes.facts (metric, org_id, grain, period_start, value, source,
+    "INSERT INTO outcomes.series_facts (series_id, period_start, value, source,
        observed_at, src_topic, src_partition, src_offset)
-     VALUES ('er_visits', 'x', 'MONTH', '2024-03-01', 1, 's', now(), 't', 0, 9)"
-  denied "$a" "update facts" "UPDATE outcomes.facts SET value = 0"
-  denied "$a" "delete rollups" "DELETE FROM outcomes.rollups"
+     VALUES (1, '2024-03-01', 1, 's', now(), 't', 0, 9)"
+  denied "$a" "update facts" "UPDATE outcomes.series_facts SET value = 0"
+  denied "$a" "delete rollups" "DELETE FROM outcomes.series_rollups"
+  denied "$a" "create series" \
+    "SELECT * FROM outcomes.series_ids(ARRAY['er_visits'], ARRAY['x'], ARRAY[''], ARRAY['DAY'])"
   denied "$a" "insert dead letters" \
     "INSERT INTO outcomes.dead_letters (group_id, topic, partition, kafka_offset, error_code,
        error_message) VALUES ('g', 't', 0, 8, 'x', 'x')"
@@ -234,7 +252,7 @@ check_analyst() {
   denied "$a" "update the catalog" "UPDATE outcomes.metric_catalog SET name = 'x'"
   denied "$a" "write through a view" "DELETE FROM outcomes.metrics"
   denied "$a" "update through a view" "UPDATE outcomes.metrics SET name = 'x'"
-  denied "$a" "truncate rollups" "TRUNCATE outcomes.rollups"
+  denied "$a" "truncate rollups" "TRUNCATE outcomes.series_rollups"
   denied "$a" "create a table in schema outcomes" "CREATE TABLE outcomes.sec_probe (x int)"
   denied "$a" "create a table in schema public" "CREATE TABLE public.sec_probe (x int)"
   denied "$a" "become outcomes_writer" "SET ROLE outcomes_writer"
