@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # test_chaos_pg.sh - PostgreSQL stopped with `pg_ctl stop -m immediate` while
 # outcomes-rollupd commits (5 times short, 20 with CHAOS_LONG=1), restarted
-# with deploy/stack.sh start; then the daemon's connection is killed from the
-# server side (pg_terminate_backend). The daemon rides through (it retries
+# with deploy/stack.sh start; then the daemon's connections are killed from
+# the server side (pg_terminate_backend) while the rest of the stream
+# arrives. The daemon rides through (it retries
 # with backoff, capped at 2 s here) and converges: I1-I5 (chaos_common.bash).
 # Stops the SHARED stack's cluster: runs serially ("chaos" in the name); the
 # EXIT trap always starts the stack again.
@@ -44,17 +45,20 @@ for ((k = 1; k <= stops; k++)); do
   chaos_recovered "$group" "$topic" "$dpid"
 done
 
-# A connection killed from the server side.
+# The connections killed from the server side (the batches' and the
+# refresher's) while part 2 arrives.
+chaos_trickle "$topic" "$T_DIR/part2.csv" 10 0.3
+sleep 0.5
+kill -0 "$TRICKLE_PID" 2>/dev/null || fail "part 2 was published before pg_terminate_backend"
 p="$(chaos_progress "$group")"
-((p < total)) || fail "consumed everything before pg_terminate_backend: make the stream longer"
 n="$(sql "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
           WHERE datname = current_database() AND pid <> pg_backend_pid()")"
-((n >= 1)) || fail "no daemon connection to terminate"
+((n >= 2)) || fail "$n daemon connection(s) to terminate, want the batches' and the refresher's"
 CHAOS_FAULTS=$((CHAOS_FAULTS + 1))
-echo "pg_terminate_backend: $n connection(s) killed at offset sum $p"
+echo "pg_terminate_backend: $n connection(s) killed at offset sum $p while records arrive"
 chaos_recovered "$group" "$topic" "$dpid"
+chaos_trickle_wait
 
-chaos_produce "$topic" "$T_DIR/part2.csv"
 chaos_produce "$topic" --retract "$CHAOS_GEN/retract.csv"
 chaos_wait_converged "$topic" "$group" "$dpid"
 chaos_check_all "$group" "$topic"

@@ -31,14 +31,14 @@ sleep 4
 log_a="$(chaos_daemon_log "$a")"
 log_b="$(chaos_daemon_log "$b")"
 
-# A's backend waiting for the lock on outcomes.facts that the test holds
-# (its transaction open, past the CAS). Only that lock: waiting on B's
-# rollup advisory lock instead, A may already hold facts locks, and the
+# A's backend waiting for the lock on outcomes.series_facts that the test
+# holds (its transaction open, past the CAS). Only that lock: waiting on
+# one of B's row locks instead, A may already hold facts row locks, and the
 # LOCK TABLE below would then queue behind a stopped A for ever.
 a_waiting() {
   [[ "$(sql "SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
              WHERE a.application_name = 'chaos_zombie_a' AND NOT l.granted
-             AND l.locktype = 'relation' AND l.relation = 'outcomes.facts'::regclass")" -ge 1 ]]
+             AND l.locktype = 'relation' AND l.relation = 'outcomes.series_facts'::regclass")" -ge 1 ]]
 }
 
 for ((k = 1; k <= pauses; k++)); do
@@ -61,14 +61,14 @@ for ((k = 1; k <= pauses; k++)); do
   # commits and B's CAS finds the offsets moved: offsets_conflict, B's
   # overlapping batch rolled back, nothing applied twice.
   conflicts_before="$(cat "$log_a" "$log_b" | grep -c offsets_conflict || true)"
-  psql "$OUTCOMES_PG_CONNINFO" -qAtX -c "BEGIN" -c "LOCK TABLE outcomes.facts IN EXCLUSIVE MODE" \
+  psql "$OUTCOMES_PG_CONNINFO" -qAtX -c "BEGIN" -c "LOCK TABLE outcomes.series_facts IN EXCLUSIVE MODE" \
     -c "SELECT pg_sleep(4)" -c "COMMIT" >/dev/null 2>&1 &
   locker=$!
   T_PIDS+=("$locker")
   if ! wait_for 4 a_waiting; then
     sql "SELECT application_name, state, wait_event_type, wait_event, left(query, 60)
          FROM pg_stat_activity WHERE datname = current_database()" >&2
-    tail -5 "$log_a" >&2; echo "progress $(chaos_progress "$group") end $(topic_end "$topic")" >&2; cat "$T_DIR/trickle.out" >&2; sql "SELECT * FROM pg_locks WHERE relation = 'outcomes.facts'::regclass" >&2
+    tail -5 "$log_a" >&2; echo "progress $(chaos_progress "$group") end $(topic_end "$topic")" >&2; cat "$T_DIR/trickle.out" >&2; sql "SELECT * FROM pg_locks WHERE relation = 'outcomes.series_facts'::regclass" >&2
     wait "$locker" || true
     fail "instance A did not reach the facts write within 4 s"
   fi

@@ -12,7 +12,8 @@
  * be killed idle at the end: neither counts. When a pass over the topic is
  * consumed before enough kills, the pass is checked and the next one starts
  * on a fresh database (the daemon then reads the topic from its start
- * again), until the kills are done. OC_CRASH_RECORDS sets the load (default
+ * again), until the kills are done. Batches of 100 records, so that a kill
+ * falls among many commits. OC_CRASH_RECORDS sets the load (default
  * 30000, about 8 kills per pass under ASan; tests/chaos/run-long.sh runs 50
  * kills over 200,000, in about 4 minutes). Under ASan the default takes
  * 60-70 s; 50 kills over 30000 records about 135 s (70-80 s more: too much
@@ -166,7 +167,7 @@ static bool crash_check_pass(PGconn *c, const h_load_t *L, long long total,
 static void test_kill_9_at_random_moments_converges_to_uninterrupted_tables(void **state) {
   (void)state;
   static const char *const tables[4] = {"facts", "rollups", "dead_letters", "consumer_offsets"};
-  static const char *const extra[] = {"batch.max.records=500", "batch.max.wait=100ms",
+  static const char *const extra[] = {"batch.max.records=100", "batch.max.wait=100ms",
                                       "kafka.group.instance.id=crash-test", NULL};
   char db_ref[128], db[128], topic[128], group[160], log[256];
   char want[4][33];
