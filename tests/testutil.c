@@ -39,9 +39,9 @@ const char *oc_test_source_path(const char *rel) {
   return path;
 }
 
-const char *oc_test_shared_path(const char *rel) {
+const char *oc_test_data_path(const char *rel) {
   static char path[4096];
-  snprintf(path, sizeof(path), "%s/%s", OC_SHARED_DIR, rel);
+  snprintf(path, sizeof(path), "%s/%s", OC_TEST_DATA_DIR, rel);
   return path;
 }
 

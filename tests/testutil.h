@@ -12,9 +12,10 @@
  * when it cannot. *len_out (may be NULL) gets the length. */
 char *oc_test_read_file(const char *path, size_t *len_out);
 
-/* Path under the source tree or shared/: returns a static buffer. */
+/* Path under the source tree, or under tests/data/ (vendored test data,
+ * see tests/data/README.md): returns a static buffer. */
 const char *oc_test_source_path(const char *rel);
-const char *oc_test_shared_path(const char *rel);
+const char *oc_test_data_path(const char *rel);
 
 /* An environment variable that integration tests need: fails the test with
  * a message naming it (and tests/run.sh) when unset. */

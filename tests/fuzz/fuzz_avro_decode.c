@@ -48,7 +48,7 @@ static void setup(void) {
     die("reader", &err);
   if (oc_registry_new(reader, 0, &reg, &err) != 0)
     die("registry", &err);
-  if (oc_schema_load_file(OC_SHARED_DIR "/testdata/avro-message-v1/test_schema.avsc", &writer,
+  if (oc_schema_load_file(OC_TEST_DATA_DIR "/avro/messageV1/test_schema.avsc", &writer,
                           &err) != 0)
     die("writer", &err);
   test_fp = oc_schema_fingerprint(writer);

@@ -1,5 +1,5 @@
 /* test_avro_message.c - the Apache Avro single-object test message
- * (shared/testdata/avro-message-v1), written by the Java implementation. */
+ * (tests/data/avro/messageV1), written by the Java implementation. */
 #include "testutil.h"
 
 #include <stdlib.h>
@@ -10,7 +10,7 @@
 static oc_schema_t *load_test_schema(void) {
   oc_schema_t *s = NULL;
   oc_err_t err;
-  if (oc_schema_load_file(oc_test_shared_path("testdata/avro-message-v1/test_schema.avsc"), &s,
+  if (oc_schema_load_file(oc_test_data_path("avro/messageV1/test_schema.avsc"), &s,
                           &err) != 0)
     fail_msg("%s", err.msg);
   return s;
@@ -43,7 +43,7 @@ static void check_bill(avro_value_t *v) {
 static void test_java_message_decodes_and_reencodes_identically(void **state) {
   (void)state;
   size_t len;
-  char *msg = oc_test_read_file(oc_test_shared_path("testdata/avro-message-v1/test_message.bin"), &len);
+  char *msg = oc_test_read_file(oc_test_data_path("avro/messageV1/test_message.bin"), &len);
   oc_schema_t *s = load_test_schema();
   uint64_t fp, wfp = 0;
   oc_registry_t *reg = NULL;
@@ -76,7 +76,7 @@ static void test_java_message_decodes_and_reencodes_identically(void **state) {
 static void test_standalone_decode_and_encode(void **state) {
   (void)state;
   size_t len;
-  char *msg = oc_test_read_file(oc_test_shared_path("testdata/avro-message-v1/test_message.bin"), &len);
+  char *msg = oc_test_read_file(oc_test_data_path("avro/messageV1/test_message.bin"), &len);
   oc_schema_t *s = load_test_schema();
   avro_value_t v;
   unsigned char out[64];
@@ -108,7 +108,7 @@ static void test_reader_with_defaulted_scores_map_gets_empty_scores(void **state
       "{\"name\":\"tags\",\"type\":{\"type\":\"array\",\"items\":\"string\"}},"
       "{\"name\":\"scores\",\"type\":{\"type\":\"map\",\"values\":\"double\"},\"default\":{}}]}";
   size_t len;
-  char *msg = oc_test_read_file(oc_test_shared_path("testdata/avro-message-v1/test_message.bin"), &len);
+  char *msg = oc_test_read_file(oc_test_data_path("avro/messageV1/test_message.bin"), &len);
   oc_schema_t *reader = NULL;
   oc_registry_t *reg = NULL;
   avro_value_t *v, scores;

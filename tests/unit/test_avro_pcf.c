@@ -1,5 +1,5 @@
 /* test_avro_pcf.c - Parsing Canonical Form and CRC-64-AVRO against the
- * Apache Avro test vectors (shared/testdata/avro-schema-tests.txt). */
+ * Apache Avro test vectors (tests/data/avro/schema-tests.txt). */
 #include "testutil.h"
 
 #include <inttypes.h>
@@ -88,7 +88,7 @@ static size_t parse_cases(char *text, pcf_case_t *cases, size_t max) {
 
 static void test_every_vector_gives_canonical_form_and_fingerprint(void **state) {
   (void)state;
-  char *text = oc_test_read_file(oc_test_shared_path("testdata/avro-schema-tests.txt"), NULL);
+  char *text = oc_test_read_file(oc_test_data_path("avro/schema-tests.txt"), NULL);
   pcf_case_t cases[256];
   size_t n = parse_cases(text, cases, 256);
   size_t n_canon = 0, n_fp = 0, n_fp_in_file = 0, n_parsed = 0;
