@@ -25,7 +25,9 @@ typedef struct mig_file_s {
   char file[OC_MIGRATE_NAME_MAX + 16]; /* "0002_tables.sql" */
   char *text;
   size_t len;
-  char checksum[33];
+  char checksum[33]; /* md5 of the statement text */
+  char file_md5[33]; /* md5 of the whole text, as releases before recorded */
+  bool upgrade;      /* its row holds an earlier release's checksum */
 } mig_file_t;
 
 typedef struct mig_ctx_s {
@@ -324,19 +326,93 @@ static int bootstrap(PGconn *conn, oc_err_t *err) {
                          "bootstrap outcomes.schema_migrations", err);
 }
 
+/* Both checksums of every file: of its statements, and of its whole text. */
 static int compute_checksums(mig_ctx_t *cx, oc_err_t *err) {
-  for (size_t i = 0; i < cx->nfiles; i++) {
-    const char *params[1] = {cx->files[i].text};
-    int rc = oc_pg_query_value(cx->conn, "SELECT pg_catalog.md5($1)", 1, params,
-                               cx->files[i].checksum, sizeof(cx->files[i].checksum), NULL,
-                               err);
+  oc_buf_t stmts;
+  PGresult *res = NULL;
+  int rc = 0;
+
+  oc_buf_init(&stmts, MIG_FILE_MAX);
+  for (size_t i = 0; i < cx->nfiles && rc == 0; i++) {
+    mig_file_t *f = &cx->files[i];
+    oc_buf_reset(&stmts);
+    oc_migrate_statement_text(f->text, f->len, &stmts);
+    oc_buf_putc(&stmts, '\0'); /* p stays a string when nothing was appended */
+    if (stmts.failed) {
+      rc = oc_err_set(err, OC_ERR_NOMEM, "%s/%s: checksum: out of memory", cx->dir, f->file);
+      break;
+    }
+    const char *params[2] = {stmts.p, f->text};
+    rc = oc_pg_exec_params(cx->conn, "SELECT pg_catalog.md5($1), pg_catalog.md5($2)", 2,
+                           params, &res, err);
     if (rc < 0) {
       if (err && !err->retriable && !err->fatal)
-        cx->report->failed_version = cx->files[i].version; /* e.g. not UTF-8 */
-      return oc_err_prefix(err, "%s/%s: checksum: ", cx->dir, cx->files[i].file);
+        cx->report->failed_version = f->version; /* e.g. not UTF-8 */
+      oc_err_prefix(err, "%s/%s: checksum: ", cx->dir, f->file);
+      break;
     }
+    snprintf(f->checksum, sizeof(f->checksum), "%s", PQgetvalue(res, 0, 0));
+    snprintf(f->file_md5, sizeof(f->file_md5), "%s", PQgetvalue(res, 0, 1));
+    PQclear(res);
+    res = NULL;
   }
-  return 0;
+  oc_buf_release(&stmts);
+  return rc;
+}
+
+/* Whether sum, recorded for f by an earlier release as the md5 of the whole
+ * file, belongs to a file with f's statements. */
+static bool earlier_checksum(const mig_file_t *f, const char *sum) {
+  size_t n;
+  const oc_migrate_legacy_sum_t *l = oc_migrate_legacy_sums(&n);
+
+  if (strcmp(f->file_md5, sum) == 0)
+    return true;
+  for (size_t i = 0; i < n; i++)
+    if (l[i].version == f->version && strcmp(l[i].name, f->name) == 0 &&
+        strcmp(l[i].file_md5, sum) == 0 && strcmp(l[i].statements_md5, f->checksum) == 0)
+      return true;
+  return false;
+}
+
+/* Rewrite the rows reconcile found holding an earlier release's checksum
+ * to the statement checksum, in one transaction. */
+static int upgrade_checksums(mig_ctx_t *cx, oc_err_t *err) {
+  bool as_owner = false;
+  int rc;
+
+  if (cx->dry_run || cx->report->n_upgraded == 0)
+    return 0;
+  if ((rc = owner_usable(cx, &as_owner, err)) < 0 ||
+      (rc = oc_pg_exec(cx->conn, "BEGIN", err)) < 0)
+    goto out;
+  if (as_owner && (rc = set_local_role(cx->conn, cx->owner_role, err)) < 0)
+    goto out;
+  for (size_t i = 0; i < cx->nfiles; i++) {
+    const mig_file_t *f = &cx->files[i];
+    char version[16], updated[16];
+    const char *params[2] = {version, f->checksum};
+    if (!f->upgrade)
+      continue;
+    snprintf(version, sizeof(version), "%d", f->version);
+    rc = oc_pg_query_value(cx->conn,
+                           "WITH u AS (UPDATE outcomes.schema_migrations SET checksum = $2 "
+                           "WHERE version = $1 RETURNING 1) SELECT count(*) FROM u",
+                           2, params, updated, sizeof(updated), NULL, err);
+    if (rc < 0)
+      goto out;
+    if (strcmp(updated, "1") != 0) {
+      rc = oc_err_set(err, OC_ERR_INTERNAL, "%s/%s: checksum row vanished", cx->dir, f->file);
+      goto out;
+    }
+    oc_log_info("migration_checksum_upgraded version=%d name=%s checksum=%s", f->version,
+                f->name, f->checksum);
+  }
+  rc = oc_pg_exec(cx->conn, "COMMIT", err);
+out:
+  if (rc < 0)
+    rollback_quietly(cx->conn);
+  return rc;
 }
 
 /* Compare the applied rows with the files; fill the report's list. */
@@ -383,11 +459,16 @@ static int reconcile(mig_ctx_t *cx, bool table_exists, oc_err_t *err) {
       goto out;
     }
     if (strcmp(f->checksum, sum) != 0) {
-      rc = oc_err_set(err, OC_ERR_CONFIG,
-                      "%s/%s: changed after it was applied (checksum %s, applied %s); "
-                      "restore it and add a new migration instead",
-                      cx->dir, f->file, f->checksum, sum);
-      goto out;
+      if (!earlier_checksum(f, sum)) {
+        rc = oc_err_set(err, OC_ERR_CONFIG,
+                        "%s/%s: changed after it was applied (checksum %s, applied %s); "
+                        "restore it and add a new migration instead",
+                        cx->dir, f->file, f->checksum, sum);
+        goto out;
+      }
+      f->upgrade = true;
+      r->migrations[v - 1].checksum_upgraded = true;
+      r->n_upgraded++;
     }
     r->migrations[v - 1].state = OC_MIGRATION_APPLIED;
     snprintf(r->migrations[v - 1].applied_at, sizeof(r->migrations[v - 1].applied_at),
@@ -670,6 +751,8 @@ int oc_migrate_run(PGconn *conn, const char *sql_dir, const char *catalog_path,
     exists = true;
   }
   if ((rc = reconcile(&cx, exists, err)) < 0)
+    goto out;
+  if ((rc = upgrade_checksums(&cx, err)) < 0)
     goto out;
   for (size_t i = 0; i < cx.nfiles; i++) {
     if (cx.report->migrations[i].state != OC_MIGRATION_PENDING)

@@ -5,11 +5,20 @@
  * one directory, numbered 0001, 0002, ... without gaps or duplicates, and
  * applied in that order. Each is executed as a whole script (PQexec) in its
  * own transaction together with its row in outcomes.schema_migrations
- * (version, name, checksum = md5 of the file text, applied_at). A migration
- * never runs twice: an applied file whose checksum changed is an error that
- * names the file. Migrations after 0001 run under SET LOCAL ROLE
- * outcomes_owner when that role exists and the connected user may assume it,
- * so that the objects they create belong to the owner role.
+ * (version, name, checksum, applied_at). A migration never runs twice: an
+ * applied file whose checksum changed is an error that names the file.
+ *
+ * The checksum covers the statements, not the comments or the layout: it is
+ * the md5 of oc_migrate_statement_text() of the file, so that a comment of
+ * an applied migration may be corrected. Releases before this one recorded
+ * the md5 of the whole file text; such a row is accepted when it is the md5
+ * of the file as it is, or when it is the checksum a release recorded for
+ * a file with the same statements (oc_migrate_legacy_sums()), and it is
+ * then rewritten to the statement checksum (not in a dry run).
+ *
+ * Migrations after 0001 run under SET LOCAL ROLE outcomes_owner when that
+ * role exists and the connected user may assume it, so that the objects
+ * they create belong to the owner role.
  *
  * Concurrent migrators serialise on a session advisory lock
  * (OC_MIGRATE_LOCK_KEY). After the migrations the catalog file is synced
@@ -25,6 +34,7 @@
 
 #include <libpq-fe.h>
 
+#include "outcomes/buf.h"
 #include "outcomes/err.h"
 
 #ifdef __cplusplus
@@ -51,22 +61,48 @@ typedef enum oc_migration_state_e {
 typedef struct oc_migration_info_s {
   int version;
   char name[OC_MIGRATE_NAME_MAX + 1]; /* "tables" for 0002_tables.sql */
-  char checksum[33];                  /* md5 hex of the file text */
+  char checksum[33];                  /* md5 hex of the statement text */
   oc_migration_state_t state;
   char applied_at[40]; /* timestamptz text for APPLIED/NEW, "" otherwise */
   bool as_owner;       /* NEW: ran under SET LOCAL ROLE owner_role */
+  /* APPLIED: its row held an earlier release's whole-file checksum, now
+   * rewritten to checksum (dry run: it would be). */
+  bool checksum_upgraded;
 } oc_migration_info_t;
 
 typedef struct oc_migrate_report_s {
   oc_migration_info_t *migrations; /* every file, in version order */
   size_t n_migrations;
   size_t n_new;         /* migrations applied by this run (dry run: would be) */
+  size_t n_upgraded;    /* rows whose checksum was rewritten (dry run: would be) */
   int failed_version;   /* the migration whose SQL failed, 0 if none */
   bool catalog_synced;  /* the catalog step ran (dry run: was computed) */
   size_t cat_inserted, cat_updated, cat_unchanged;
   char **cat_removed; /* codes in the table but not in the file */
   size_t n_cat_removed;
 } oc_migrate_report_t;
+
+/* The text a migration's checksum covers, appended to out: the statements
+ * of text[0..len) without SQL comments ("--" to the end of the line, and
+ * block comments, which nest) outside string literals ('...', E'...'),
+ * quoted identifiers ("...") and dollar-quoted bodies ($$...$$,
+ * $tag$...$tag$); every run of whitespace and comments between tokens
+ * becomes one space, and none is kept at either end. Literals, quoted
+ * identifiers and dollar-quoted bodies are kept byte for byte, comment
+ * markers and whitespace inside them included. Check out->failed (out of
+ * memory, or past out's bound). */
+void oc_migrate_statement_text(const char *text, size_t len, oc_buf_t *out);
+
+/* The checksums earlier releases recorded for the shipped migrations (md5
+ * of the whole file), each with the md5 of the statement text of that
+ * file: static, *n entries. */
+typedef struct oc_migrate_legacy_sum_s {
+  int version;
+  const char *name;           /* "tables" for 0002_tables.sql */
+  const char *file_md5;       /* what the release recorded */
+  const char *statements_md5; /* the checksum the file's statements have */
+} oc_migrate_legacy_sum_t;
+const oc_migrate_legacy_sum_t *oc_migrate_legacy_sums(size_t *n);
 
 /* Zero a report. Release it with oc_migrate_report_release(). */
 void oc_migrate_report_init(oc_migrate_report_t *report);
@@ -84,7 +120,7 @@ const char *oc_migrate_default_sql_dir(void);
  * also on failure. Errors:
  *   OC_ERR_CONFIG  a bad migration directory or catalog file: misnamed,
  *                  gap or duplicate number, empty file or NUL byte, changed
- *                  checksum of an applied file, a database ahead of the files;
+ *                  statements of an applied file, a database ahead of the files;
  *                  the message names the file
  *   OC_ERR_IO      the directory or a file cannot be read
  *   OC_ERR_PG      PostgreSQL refused a statement; when a migration's SQL

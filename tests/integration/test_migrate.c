@@ -168,6 +168,15 @@ static int migrate(PGconn *conn, const char *dir, const char *catalog, bool dry_
   return oc_migrate_run(conn, dir, catalog, &opts, report, err);
 }
 
+/* The migrations of dir alone, without the catalog. */
+static int migrate_sql(PGconn *conn, const char *dir, bool dry_run, oc_migrate_report_t *report,
+                       oc_err_t *err) {
+  oc_migrate_opts_t opts = {.dry_run = dry_run, .skip_catalog = true};
+  oc_migrate_report_init(report);
+  oc_err_clear(err);
+  return oc_migrate_run(conn, dir, NULL, &opts, report, err);
+}
+
 static char *query_text(PGconn *conn, const char *sql) {
   PGresult *res = NULL;
   oc_err_t err;
@@ -325,7 +334,7 @@ static void test_dry_run_and_status_change_nothing(void **state) {
   free(exists);
 }
 
-static void test_changed_checksum_is_refused_naming_the_file(void **state) {
+static void test_changed_statements_are_refused_naming_the_file(void **state) {
   fixture_t *fx = *state;
   const char *dir = make_tmpdir(fx);
   oc_migrate_report_t r;
@@ -341,7 +350,7 @@ static void test_changed_checksum_is_refused_naming_the_file(void **state) {
   text = oc_test_read_file(path, NULL);
   n = malloc(strlen(text) + 32);
   assert_non_null(n);
-  sprintf(n, "%s\n-- edited after release\n", text);
+  sprintf(n, "%s\nSELECT 1; -- edited\n", text);
   write_file(dir, "0001_roles.sql", n);
 
   assert_int_equal(migrate(fx->conn, dir, shipped_catalog(), false, &r, &err),
@@ -351,6 +360,230 @@ static void test_changed_checksum_is_refused_naming_the_file(void **state) {
   oc_migrate_report_release(&r);
   free(text);
   free(n);
+}
+
+/* The checksum stored for version v. */
+static char *stored_checksum(PGconn *conn, int v) {
+  char sql[128];
+  snprintf(sql, sizeof(sql), "SELECT checksum FROM outcomes.schema_migrations WHERE version = %d",
+           v);
+  return query_text(conn, sql);
+}
+
+static void set_stored_checksum(PGconn *conn, int v, const char *sum) {
+  char sql[256];
+  snprintf(sql, sizeof(sql),
+           "UPDATE outcomes.schema_migrations SET checksum = '%.32s' WHERE version = %d", sum,
+           v);
+  exec_ok(conn, sql);
+}
+
+/* md5 of text as PostgreSQL computes it (the whole-file checksum of
+ * earlier releases). */
+static char *md5_of(PGconn *conn, const char *text) {
+  const char *params[1] = {text};
+  char out[33];
+  oc_err_t err;
+  if (oc_pg_query_value(conn, "SELECT md5($1)", 1, params, out, sizeof(out), NULL, &err) != 0)
+    fail_msg("%s", err.msg);
+  return strdup(out);
+}
+
+static void expect_changed(fixture_t *fx, const char *dir, const char *file) {
+  oc_migrate_report_t r;
+  oc_err_t err;
+  char want[128];
+  int rc = migrate_sql(fx->conn, dir, false, &r, &err);
+  assert_int_equal(r.n_upgraded, 0);
+  oc_migrate_report_release(&r);
+  snprintf(want, sizeof(want), "/%s: changed after it was applied (checksum ", file);
+  if (rc != OC_ERR_CONFIG || !strstr(err.msg, want))
+    fail_msg("expected '%s', got rc %d: '%s'", want, rc, err.msg);
+}
+
+static void test_comment_edits_are_accepted_statement_edits_refused(void **state) {
+  fixture_t *fx = *state;
+  const char *dir = make_tmpdir(fx);
+  oc_migrate_report_t r;
+  oc_err_t err;
+  static const char v1[] = "-- 0001_a: one table.\n"
+                           "CREATE TABLE outcomes.a (\n"
+                           "  x int,                          -- the x\n"
+                           "  s text DEFAULT '-- not a comment'\n"
+                           ");\n"
+                           "DO $$ BEGIN -- kept: inside the body\n"
+                           "  PERFORM 1;\n"
+                           "END $$;\n";
+  /* The same statements: comments reworded, moved and added, lines and
+   * indentation changed outside literals and bodies. */
+  static const char comments[] = "/* 0001_a: one table,\n   reworded. */\n"
+                                 "CREATE TABLE outcomes.a (\n"
+                                 "\tx int, s text DEFAULT '-- not a comment'  -- both\n"
+                                 ");\n\n\n"
+                                 "DO $$ BEGIN -- kept: inside the body\n"
+                                 "  PERFORM 1;\n"
+                                 "END $$; -- a new remark\n";
+  /* Each a single change of v1 that is not a comment edit. */
+  static const char *const edits[][2] = {
+      /* a comment marker inside a literal is data */
+      {"'-- not a comment'", "'-- not a comment!'"},
+      /* a comment inside a dollar-quoted body is part of the body */
+      {"-- kept: inside", "-- changed inside"},
+      /* so is its layout */
+      {"\n  PERFORM", "\n    PERFORM"},
+      /* a statement */
+      {"x int", "x bigint"},
+  };
+  char *sum;
+
+  write_file(dir, "0001_a.sql", v1);
+  assert_int_equal(migrate_sql(fx->conn, dir, false, &r, &err), 0);
+  assert_int_equal(r.n_new, 1);
+  oc_migrate_report_release(&r);
+  sum = stored_checksum(fx->conn, 1);
+  assert_int_equal(strlen(sum), 32);
+
+  write_file(dir, "0001_a.sql", comments);
+  if (migrate_sql(fx->conn, dir, false, &r, &err) != 0)
+    fail_msg("comment edit refused: %s", err.msg);
+  assert_int_equal(r.n_new, 0);
+  assert_int_equal(r.n_upgraded, 0);
+  assert_int_equal(r.migrations[0].state, OC_MIGRATION_APPLIED);
+  assert_string_equal(r.migrations[0].checksum, sum);
+  oc_migrate_report_release(&r);
+
+  for (size_t i = 0; i < sizeof(edits) / sizeof(edits[0]); i++) {
+    char text[sizeof(v1) + 16];
+    const char *at = strstr(v1, edits[i][0]);
+    assert_non_null(at);
+    snprintf(text, sizeof(text), "%.*s%s%s", (int)(at - v1), v1, edits[i][1],
+             at + strlen(edits[i][0]));
+    write_file(dir, "0001_a.sql", text);
+    expect_changed(fx, dir, "0001_a.sql");
+  }
+  char *after = stored_checksum(fx->conn, 1);
+  assert_string_equal(after, sum);
+  free(after);
+  free(sum);
+}
+
+static void test_whole_file_checksum_is_accepted_and_rewritten(void **state) {
+  fixture_t *fx = *state;
+  const char *dir = make_tmpdir(fx);
+  oc_migrate_report_t r;
+  oc_err_t err;
+  char path[4096];
+
+  copy_shipped(dir);
+  assert_int_equal(migrate_sql(fx->conn, dir, false, &r, &err), 0);
+  oc_migrate_report_release(&r);
+  char *stmt_sum = stored_checksum(fx->conn, 2);
+  snprintf(path, sizeof(path), "%s/0002_tables.sql", dir);
+  char *text = oc_test_read_file(path, NULL);
+  char *file_sum = md5_of(fx->conn, text);
+  assert_string_not_equal(file_sum, stmt_sum);
+
+  /* A database migrated by an earlier release holds the whole file's md5. */
+  set_stored_checksum(fx->conn, 2, file_sum);
+  assert_int_equal(migrate_sql(fx->conn, dir, true, &r, &err), 0);
+  assert_int_equal(r.n_upgraded, 1);
+  assert_true(r.migrations[1].checksum_upgraded);
+  assert_false(r.migrations[0].checksum_upgraded);
+  oc_migrate_report_release(&r);
+  char *s = stored_checksum(fx->conn, 2);
+  assert_string_equal(s, file_sum); /* the dry run wrote nothing */
+  free(s);
+
+  if (migrate_sql(fx->conn, dir, false, &r, &err) != 0)
+    fail_msg("%s", err.msg);
+  assert_int_equal(r.n_new, 0);
+  assert_int_equal(r.n_upgraded, 1);
+  assert_true(r.migrations[1].checksum_upgraded);
+  assert_string_equal(r.migrations[1].checksum, stmt_sum);
+  oc_migrate_report_release(&r);
+  s = stored_checksum(fx->conn, 2);
+  assert_string_equal(s, stmt_sum);
+  free(s);
+
+  assert_int_equal(migrate_sql(fx->conn, dir, false, &r, &err), 0);
+  assert_int_equal(r.n_upgraded, 0);
+  assert_false(r.migrations[1].checksum_upgraded);
+  oc_migrate_report_release(&r);
+
+  /* The whole file's md5 of another text is no pass: a statement edit. */
+  set_stored_checksum(fx->conn, 2, file_sum);
+  char *edited = malloc(strlen(text) + 32);
+  assert_non_null(edited);
+  sprintf(edited, "%s\nSELECT 1;\n", text);
+  write_file(dir, "0002_tables.sql", edited);
+  expect_changed(fx, dir, "0002_tables.sql");
+  s = stored_checksum(fx->conn, 2);
+  assert_string_equal(s, file_sum);
+  free(s);
+  free(edited);
+  free(text);
+  free(file_sum);
+  free(stmt_sum);
+}
+
+/* A database migrated by an earlier release, whose files have since had
+ * their comments edited: the checksums the releases recorded are accepted
+ * for files with the same statements, and rewritten. */
+static void test_released_checksums_accept_the_shipped_statements(void **state) {
+  fixture_t *fx = *state;
+  const char *dir = make_tmpdir(fx);
+  size_t n = 0;
+  const oc_migrate_legacy_sum_t *l = oc_migrate_legacy_sums(&n);
+  oc_migrate_report_t r;
+  oc_err_t err;
+  char path[4096], name[64];
+
+  copy_shipped(dir);
+  assert_int_equal(migrate_sql(fx->conn, dir, false, &r, &err), 0);
+  assert_true(r.n_migrations >= n);
+  for (size_t i = 0; i < n; i++) {
+    /* The shipped files still have the statements the releases had. */
+    assert_int_equal(r.migrations[i].version, l[i].version);
+    if (strcmp(r.migrations[i].checksum, l[i].statements_md5) != 0)
+      fail_msg("%04d_%s.sql: its statements changed since release (checksum %s, released %s)",
+               l[i].version, l[i].name, r.migrations[i].checksum, l[i].statements_md5);
+  }
+  oc_migrate_report_release(&r);
+  for (size_t i = 0; i < n; i++) {
+    set_stored_checksum(fx->conn, l[i].version, l[i].file_md5);
+    snprintf(name, sizeof(name), "%04d_%s.sql", l[i].version, l[i].name);
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    char *text = oc_test_read_file(path, NULL);
+    char *edited = malloc(strlen(text) + 64);
+    assert_non_null(edited);
+    sprintf(edited, "-- a comment corrected after release\n%s\n-- and one added\n", text);
+    write_file(dir, name, edited);
+    free(text);
+    free(edited);
+  }
+  if (migrate_sql(fx->conn, dir, false, &r, &err) != 0)
+    fail_msg("%s", err.msg);
+  assert_int_equal(r.n_new, 0);
+  assert_int_equal(r.n_upgraded, n);
+  oc_migrate_report_release(&r);
+  for (size_t i = 0; i < n; i++) {
+    char *s = stored_checksum(fx->conn, l[i].version);
+    assert_string_equal(s, l[i].statements_md5);
+    free(s);
+  }
+
+  /* A released checksum does not cover a statement edit. */
+  set_stored_checksum(fx->conn, l[2].version, l[2].file_md5);
+  snprintf(name, sizeof(name), "%04d_%s.sql", l[2].version, l[2].name);
+  snprintf(path, sizeof(path), "%s/%s", dir, name);
+  char *text = oc_test_read_file(path, NULL);
+  char *edited = malloc(strlen(text) + 32);
+  assert_non_null(edited);
+  sprintf(edited, "%s\nSELECT 1;\n", text);
+  write_file(dir, name, edited);
+  expect_changed(fx, dir, name);
+  free(text);
+  free(edited);
 }
 
 static void expect_dir_error(PGconn *conn, const char *dir, const char *want_suffix) {
@@ -610,7 +843,13 @@ int main(void) {
           test_shipped_migrations_apply_once_and_rerun_changes_nothing, setup, teardown),
       cmocka_unit_test_setup_teardown(test_dry_run_and_status_change_nothing, setup,
                                       teardown),
-      cmocka_unit_test_setup_teardown(test_changed_checksum_is_refused_naming_the_file,
+      cmocka_unit_test_setup_teardown(test_changed_statements_are_refused_naming_the_file,
+                                      setup, teardown),
+      cmocka_unit_test_setup_teardown(test_comment_edits_are_accepted_statement_edits_refused,
+                                      setup, teardown),
+      cmocka_unit_test_setup_teardown(test_whole_file_checksum_is_accepted_and_rewritten,
+                                      setup, teardown),
+      cmocka_unit_test_setup_teardown(test_released_checksums_accept_the_shipped_statements,
                                       setup, teardown),
       cmocka_unit_test_setup_teardown(test_gap_duplicate_and_misnamed_files_are_refused,
                                       setup, teardown),

@@ -117,6 +117,15 @@ static const char *state_name(oc_migration_state_t s, int dry_run) {
   return "?";
 }
 
+/* Rows that held an earlier release's checksum (the md5 of the whole file). */
+static void print_upgraded(const oc_migrate_report_t *r, int dry_run) {
+  for (size_t i = 0; i < r->n_migrations; i++)
+    if (r->migrations[i].checksum_upgraded)
+      printf("%s the statement checksum of %04d_%s (it held the whole file's)\n",
+             dry_run ? "would record" : "recorded", r->migrations[i].version,
+             r->migrations[i].name);
+}
+
 static void print_status(const oc_migrate_report_t *r) {
   printf("%-8s %-32s %-8s %s\n", "version", "name", "state", "applied_at");
   for (size_t i = 0; i < r->n_migrations; i++) {
@@ -124,6 +133,7 @@ static void print_status(const oc_migrate_report_t *r) {
     printf("%04d     %-32s %-8s %s\n", m->version, m->name, state_name(m->state, 1),
            m->applied_at);
   }
+  print_upgraded(r, 1);
   if (r->catalog_synced)
     printf("catalog: %zu to insert, %zu to update, %zu unchanged, %zu not in file\n",
            r->cat_inserted, r->cat_updated, r->cat_unchanged, r->n_cat_removed);
@@ -131,6 +141,7 @@ static void print_status(const oc_migrate_report_t *r) {
 
 static void print_run(const oc_migrate_report_t *r, int dry_run, const char *catalog) {
   const char *verb = dry_run ? "would apply" : "applied";
+  print_upgraded(r, dry_run);
   for (size_t i = 0; i < r->n_migrations; i++)
     if (r->migrations[i].state == OC_MIGRATION_NEW)
       printf("%s %04d_%s\n", verb, r->migrations[i].version, r->migrations[i].name);
