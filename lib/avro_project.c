@@ -1,7 +1,8 @@
 /* avro_project.c - projection of a value of a writer schema onto a value of
- * the reader schema, by field name, planned once per writer (avro-c's own
- * resolver refuses reader fields with defaults that the writer lacks, and
- * slows down with every record; STACK.md). Rules of the Avro specification
+ * the reader schema, by field name, planned once per writer (avro-c 1.11.1's
+ * own resolver refuses reader fields with defaults that the writer lacks, and
+ * on a schema with a map slows down with every record). Rules of the Avro
+ * specification
  * ("Schema Resolution"): missing reader fields take their defaults, extra
  * writer fields are dropped, int->long/float/double, long->float/double,
  * float->double, string<->bytes, enums by symbol, unions by branch. */

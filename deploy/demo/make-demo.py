@@ -4,10 +4,10 @@
 Writes, into --out-dir (default: this script's directory):
 
   observations.csv  monthly observations 2022-01 .. 2024-12 for ten
-                    organisations named after the case studies in
-                    shared/seeds/, in the producer's CSV format, in publish
-                    order, with a few restatements, one late older version
-                    and one exact duplicate
+                    organisations named after the case studies that the
+                    catalog's seed column quotes, in the producer's CSV
+                    format, in publish order, with a few restatements, one
+                    late older version and one exact duplicate
   claims.csv        each seed claim as computed from observations.csv
   CLAIMS.md         the same, for people
 

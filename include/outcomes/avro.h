@@ -5,12 +5,12 @@
  * Avro specification ("Parsing Canonical Form for Schemas", "Schema
  * Fingerprints"); avro-c 1.11.1 has neither. A single-object message is
  * C3 01, the writer schema's fingerprint as 8 little-endian bytes, then the
- * Avro binary body (DESIGN.md §3).
+ * Avro binary body (docs/design.md §3.2).
  *
  * Decoding is meant for hostile input: the body is checked against the
  * writer schema by a bounded walker before avro-c reads it, and the result is
- * projected by field name onto the reader schema (avro-c's own resolver
- * refuses reader fields with defaults that the writer lacks; STACK.md).
+ * projected by field name onto the reader schema (avro-c 1.11.1's own
+ * resolver refuses reader fields with defaults that the writer lacks).
  *
  * Objects here are not thread-safe: use one registry per thread.
  */

@@ -1,6 +1,6 @@
 /*
  * config.h - configuration: one table of keys per program drives parsing,
- * `--help`, the man page and "unknown key" errors (DESIGN.md §7).
+ * `--help`, the man page and "unknown key" errors (docs/design.md §10).
  *
  * Sources, the later winning: defaults < file (`key=value` lines, '#'
  * comments) < environment < command line (`-X key=value`). Keys starting

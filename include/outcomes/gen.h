@@ -29,8 +29,8 @@
  * identity get strictly increasing observed_at, the late one the smallest,
  * and the tie is placed after the version it ties with). A retracted
  * identity has no fact. Publishing the stream in file order, then the
- * retractions, and applying DESIGN.md §4 (last writer wins by observed_at,
- * then offset) must leave exactly the expected facts.
+ * retractions, and applying docs/design.md §4 (last writer wins by
+ * observed_at, then offset) must leave exactly the expected facts.
  *
  * Files written by oc_gen_write_dir() into a directory D:
  *   D/stream.csv or D/stream.jsonl  every row, in publish order; header

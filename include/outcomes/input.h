@@ -1,5 +1,6 @@
 /*
- * input.h - rows of CSV or JSON Lines into observations (DESIGN.md §3).
+ * input.h - rows of CSV or JSON Lines into observations (docs/design.md
+ * §3.1).
  *
  * Both formats use the record's field names:
  *

@@ -1,6 +1,6 @@
 /*
  * key.h - the Kafka message key: a deterministic text encoding of a fact
- * identity (DESIGN.md §3), so that all versions of a fact land in one
+ * identity (docs/design.md §3.2), so that all versions of a fact land in one
  * partition and topics can be compacted.
  *
  * Format (version 1), five fields joined by '|':

@@ -1,6 +1,6 @@
 /*
  * obs_codec.h - the Observation record (record.h) as Avro single-object
- * messages (schemas/avro/observation.v*.avsc, DESIGN.md §3).
+ * messages (schemas/avro/observation.v*.avsc, docs/design.md §3).
  *
  * The codec holds a registry of every observation schema version: it decodes
  * a message of any known version, projected onto the newest, and encodes

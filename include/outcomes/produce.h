@@ -1,6 +1,6 @@
 /*
  * produce.h - publish files of observations (input.h) to Kafka, validated,
- * with every delivery acknowledged (DESIGN.md §3-§5).
+ * with every delivery acknowledged (docs/design.md §3 and §7.1).
  *
  * The Kafka producer is idempotent with acks=all. Each valid row becomes one
  * message: key = oc_key_encode() of its identity, value = oc_obs_encode()

@@ -1,6 +1,6 @@
 /*
  * record.h - the observation record, its fact identity, dates, periods and
- * validation against the catalog (DESIGN.md §3).
+ * validation against the catalog (docs/design.md §3.1).
  *
  * Dates are calendar dates in the reporting organisation's own calendar,
  * carried as days since 1970-01-01 (the Avro `date` logical type); no time
@@ -86,7 +86,8 @@ int oc_timestamp_parse(const char *s, oc_timestamp_t *out, oc_err_t *err);
 void oc_timestamp_format(oc_timestamp_t ts, char buf[32]);
 oc_timestamp_t oc_timestamp_now(void);
 
-/* Fact identity (DESIGN.md §3). facility_id[0] == '\0' means org level. */
+/* Fact identity (docs/design.md §3.1). facility_id[0] == '\0' means org
+ * level. */
 typedef struct oc_fact_id_s {
   char org_id[OC_ID_MAX + 1];
   char facility_id[OC_ID_MAX + 1];

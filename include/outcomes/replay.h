@@ -1,7 +1,8 @@
 /*
  * replay.h - the operations behind outcomes-replay(8): rewind a consumer
  * group's stored offsets, republish a range of a topic, rebuild rollups from
- * facts, and list, show and redrive dead letters (DESIGN.md §4-§6).
+ * facts, and list, show and redrive dead letters (docs/design.md §4, §6,
+ * §7).
  *
  * Every operation has a dry run that reports exactly what it would do and
  * changes nothing, and every operation is idempotent: run twice, the second
@@ -15,7 +16,7 @@
  * first_offset and its counters; the records handed back for consumption
  * again (old next_offset - new next_offset, negative for a move forward that
  * skips records) are added to the column `rewound`, and `rewound_at` is set.
- * The invariant of DESIGN.md §4 then reads, per row:
+ * The invariant of docs/design.md §7.3 then reads, per row:
  *   applied + stale + dead_lettered = next_offset - first_offset + rewound
  * A partition with no stored row gets one with first_offset = next_offset.
  */

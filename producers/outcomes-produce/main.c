@@ -31,7 +31,7 @@
 
 static const char *const progname = "outcomes-produce";
 
-/* Our own configuration keys (DESIGN.md §7): file < environment < -X. */
+/* Our own configuration keys (docs/design.md §10): file < environment < -X. */
 static const oc_conf_def_t conf_defs[] = {
     {"brokers", OC_CONF_STR, NULL, 0, 0, 0, "OUTCOMES_KAFKA_BROKERS",
      "Kafka bootstrap servers (host:port,...); -b"},

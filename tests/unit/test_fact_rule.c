@@ -3,7 +3,7 @@
  * every case of last writer wins, tombstones and barriers, cross-partition
  * comparison, and a property test: for random sequences of records and
  * tombstones, the fold from scratch equals an independent model of
- * DESIGN.md §4, and replaying any prefix, any slice or the whole sequence
+ * docs/design.md §4, and replaying any prefix, any slice or the whole sequence
  * over any later state changes nothing.
  */
 #include "testutil.h"
@@ -249,7 +249,7 @@ typedef struct prop_ev_s {
   oc_fact_event_t ev;
 } prop_ev_t;
 
-/* The model: DESIGN.md §4 read directly. In offset order, a tombstone
+/* The model: docs/design.md §4 read directly. In offset order, a tombstone
  * removes the fact; a record stands if nothing stands or it is later by
  * (observed_at, offset). */
 typedef struct model_s {

@@ -4,7 +4,8 @@
  * rejected and not delivered; retriable broker errors are retried by the
  * idempotent producer; permanent ones fail the file with the count;
  * --strict withholds a file with a bad row; a stop request ends reading.
- * Short runs only (STACK.md: the mock is not for long runs).
+ * Short runs only: librdkafka 2.0.2's mock cluster stalled consuming after
+ * some tens of thousands of messages, so it is not for long runs.
  */
 #include "testutil.h"
 
