@@ -15,7 +15,8 @@
 # and pkgconfig/outcomes.pc; include/outcomes/; share/outcomes/ catalog.tsv,
 # avro/*.avsc, sql/*.sql; lib/systemd/system/ the units; lib/sysusers.d/
 # and lib/tmpfiles.d/ outcomes.conf; share/man/man1, man8;
-# share/doc/outcomes/ README.md, docs/*.md and examples/*.conf.example.
+# share/doc/outcomes/ copyright, README.md, docs/*.md and
+# examples/*.conf.example.
 
 # Units go under the prefix (so `cmake --install --prefix DIR` stays in DIR):
 # lib/systemd/system, which is /usr/lib/systemd/system for prefix /usr, a
@@ -54,6 +55,10 @@ endforeach()
 
 file(GLOB OC_DOCS CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/docs/*.md)
 install(FILES ${PROJECT_SOURCE_DIR}/README.md ${OC_DOCS} DESTINATION ${CMAKE_INSTALL_DOCDIR})
+# The license statement, in Debian's machine-readable copyright format: a
+# Debian package carries it as /usr/share/doc/<package>/copyright.
+install(FILES ${PROJECT_SOURCE_DIR}/deploy/debian/copyright DESTINATION ${CMAKE_INSTALL_DOCDIR}
+        PERMISSIONS OWNER_READ OWNER_WRITE GROUP_READ WORLD_READ)
 
 # ---- CPack: one .deb --------------------------------------------------------
 set(CPACK_GENERATOR "DEB")

@@ -3,7 +3,8 @@
 # configured for /usr in a temporary directory, makes the .deb with cpack,
 # checks its control data (name, version, maintainer, Depends from
 # dpkg-shlibdeps) and contents (programs, library, headers, pkg-config,
-# schemas, migrations, units, man pages, examples), extracts it with
+# schemas, migrations, units, man pages, examples, the copyright file and
+# the license it states), extracts it with
 # `dpkg -x` into a temporary root, runs the extracted programs' --version
 # from there and migrates a fresh PostgreSQL database (created and dropped
 # here, on the stack's server) from the installed SQL files and catalog.
@@ -113,6 +114,9 @@ has_match '\./usr/share/man/man1/outcomes-[a-z-]+\.1'
 has ./usr/share/doc/outcomes/examples/rollupd.conf.example
 has ./usr/share/doc/outcomes/examples/produce-watch.conf.example
 has ./usr/share/doc/outcomes/README.md
+has ./usr/share/doc/outcomes/copyright
+grep -Eq '^-rw-r--r-- [^ ]+ +[0-9]+ [0-9-]+ [0-9:]+ \./usr/share/doc/outcomes/copyright$' \
+  <<<"$(dpkg-deb --contents "$DEB")" || fail "copyright is not a regular file of mode 0644"
 grep -Eq '^\./usr/lib/.*(asan|ubsan)' <<<"$CONTENTS" && fail "sanitizer files in the package"
 echo "ok: contents: $(grep -c . <<<"$CONTENTS") paths"
 
@@ -122,6 +126,38 @@ dpkg -x "$DEB" "$ROOT"
 dpkg-deb --ctrl-tarfile "$DEB" | tar -x -C "$TMP" ./postinst ./postrm
 sh -n "${TMP}/postinst" || fail "postinst: sh syntax"
 sh -n "${TMP}/postrm" || fail "postrm: sh syntax"
+
+# The copyright file: the source's, in the machine-readable format, stating
+# the Apache License 2.0 for everything, whose text is the source's LICENSE.
+COPYRIGHT="${ROOT}/usr/share/doc/outcomes/copyright"
+cmp -s "$COPYRIGHT" "${SRC}/deploy/debian/copyright" ||
+  fail "installed copyright differs from deploy/debian/copyright"
+[[ "$(head -n 1 "$COPYRIGHT")" == \
+  "Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/" ]] ||
+  fail "copyright: first line is not the Format: of copyright-format 1.0"
+[[ "$(sed -n 's/^Upstream-Name: //p' "$COPYRIGHT")" == "outcomes" ]] || fail "copyright: Upstream-Name"
+# The "Files: *" paragraph: every file not listed after it.
+STAR="$(awk '/^Files: \*$/ { on = 1 } on && /^$/ { exit } on' "$COPYRIGHT")"
+grep -qx 'Copyright: The outcomes authors' <<<"$STAR" ||
+  fail "copyright: Files: * lacks 'Copyright: The outcomes authors'"
+grep -qx 'License: Apache-2.0' <<<"$STAR" || fail "copyright: Files: * lacks 'License: Apache-2.0'"
+# Every license named has its stand-alone paragraph, pointing at the text.
+for lic in $(sed -n 's/^License: //p' "$COPYRIGHT" | sort -u); do
+  [[ "$lic" == "Apache-2.0" ]] || fail "copyright: unexpected license ${lic}"
+done
+LICPARA="$(awk '/^License: Apache-2.0$/ && !prev_files { on = 1 }
+               { prev_files = ($0 ~ /^(Files|Copyright|Comment):/) }
+               on' "$COPYRIGHT")"
+grep -q '/usr/share/common-licenses/Apache-2.0' <<<"$LICPARA" ||
+  fail "copyright: the Apache-2.0 paragraph does not point at /usr/share/common-licenses/Apache-2.0"
+grep -q '^                                 Apache License$' "${SRC}/LICENSE" &&
+  grep -q '^                           Version 2.0, January 2004$' "${SRC}/LICENSE" ||
+  fail "LICENSE is not the Apache License 2.0"
+if [[ -f /usr/share/common-licenses/Apache-2.0 ]]; then
+  cmp -s "${SRC}/LICENSE" /usr/share/common-licenses/Apache-2.0 ||
+    fail "LICENSE differs from /usr/share/common-licenses/Apache-2.0"
+fi
+echo "ok: copyright: Apache-2.0, The outcomes authors"
 LIBSO="$(find "${ROOT}/usr/lib" -name 'liboutcomes.so.[0-9]*' -type f | head -n 1)"
 LIBDIR="$(dirname "$LIBSO")"
 grep -qx 'prefix=/usr' "${LIBDIR}/pkgconfig/outcomes.pc" || fail "outcomes.pc: prefix is not /usr"
