@@ -9,7 +9,7 @@
 #
 #   --no-install   do not check or install Debian packages
 #   --keep-stack   leave the stack running afterwards (prints how to use/stop it)
-#   --unit-only    no stack; run only the tests labelled "unit"
+#   --unit-only    no stack; run only the tests labelled "unit" and "lint"
 #   CTEST ARGS     passed to ctest, e.g. -L unit, -R test_stack, -V
 #
 # Unless ctest arguments are given, the libFuzzer targets are also built with
@@ -165,7 +165,7 @@ run_ctest() {
   local -a args=(--test-dir "${OC_SOURCE_ROOT}/build-asan" --output-on-failure
     -j "${CTEST_PARALLEL:-2}")
   if [[ "$OPT_UNIT_ONLY" -eq 1 ]]; then
-    args+=(-L unit)
+    args+=(-L '^(unit|lint)$')
   fi
   # In the background with `wait`, so that a SIGTERM or SIGINT to this
   # script runs its trap at once (bash defers traps until a foreground
