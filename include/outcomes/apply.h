@@ -1,6 +1,6 @@
 /*
  * apply.h - one batch of Kafka messages (batch.h) applied to PostgreSQL in
- * one transaction (docs/design.md §4-§5): the stored offsets moved by
+ * one transaction (docs/design.md §4 and §7): the stored offsets moved by
  * compare-and-set (offsets.h), the facts by the per-fact rule
  * (fact_rule.h), their rollup invalidations logged for the refresh
  * (refresh.h), the dead letters and the accounting counters.

@@ -1,5 +1,5 @@
 /*
- * fact_rule.h - the per-fact rule of the consumer daemon (DESIGN.md §4):
+ * fact_rule.h - the per-fact rule of the consumer daemon (docs/design.md §4):
  * last writer wins by (observed_at, offset), tombstones retract, and
  * applying any record again leaves the state as it was.
  *
@@ -25,7 +25,7 @@
  *     the state never depends on what was consumed before it.
  *
  * Folding a partition's events in offset order from nothing gives the
- * semantics of DESIGN.md §4, and every event already folded is stale
+ * semantics of docs/design.md §4, and every event already folded is stale
  * against every later state: by induction, after each step every folded
  * event e has o_e <= barrier, or (record) (t_e, o_e) <= (t_s, o_s) or e
  * duplicates the standing version, or (tombstone) o_e <= max(barrier,

@@ -1,7 +1,7 @@
 /*
  * offsets.h - the Kafka positions stored in PostgreSQL
  * (outcomes.consumer_offsets), the source of truth for where each consumer
- * group resumes (docs/design.md §5). They move by compare-and-set inside
+ * group resumes (docs/design.md §7.2). They move by compare-and-set inside
  * the transaction that applies the records they cover, so that an instance
  * that lost its partitions (a zombie) cannot overwrite newer work.
  *

@@ -1,6 +1,6 @@
 /*
  * refresh.h - the rollups brought up to date from the invalidation log
- * (docs/design.md §6).
+ * (docs/design.md §6.4).
  *
  * The transaction that applies a batch logs every fact whose standing
  * version changed in outcomes.rollup_pending. A refresh, in a transaction

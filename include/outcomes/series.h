@@ -2,7 +2,7 @@
  * series.h - the integer ids of series, cached.
  *
  * A series is one metric at one grain for one facility, one org
- * (facility_id "") or all orgs (outcomes.series, docs/design.md §6). Facts
+ * (facility_id "") or all orgs (outcomes.series, docs/design.md §8.1). Facts
  * are keyed by (series id, period_start). The daemon resolves the series
  * of a batch's facts through this cache; misses go to PostgreSQL in one
  * statement per batch (series_ids.sql), which creates missing series and

@@ -1,5 +1,5 @@
 -- 0002_tables: catalog, facts, rollups, consumer offsets and dead letters.
--- See DESIGN.md §4-§6 for the semantics these tables carry.
+-- See docs/design.md §4-§8 for the semantics these tables carry.
 
 -- The metric catalog, loaded from schemas/catalog.tsv by outcomes-migrate.
 CREATE TABLE IF NOT EXISTS outcomes.metric_catalog (

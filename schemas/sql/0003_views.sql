@@ -1,7 +1,7 @@
 -- 0003_views: what analysts read. The analyst role reads these views and
 -- nothing else; docs/analysts.md documents them column by column.
 
--- The statistic each kind calls for (DESIGN.md §2):
+-- The statistic each kind calls for (docs/design.md §6.3):
 --   ratio          pooled Σnumerator / Σdenominator, across time and facilities
 --   count, amount  sum
 --   gauge          the level at the latest period of the bucket (summed over

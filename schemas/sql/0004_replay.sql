@@ -5,7 +5,7 @@
 -- history of what was consumed is kept. The records handed back for
 -- consumption again (old next_offset - new next_offset, summed over every
 -- move; negative when a move skipped records) are kept in `rewound`, and
--- the accounting invariant of DESIGN.md §4 reads, per row:
+-- the accounting invariant of docs/design.md §7.3 reads, per row:
 --
 --   applied + stale + dead_lettered = next_offset - first_offset + rewound
 --

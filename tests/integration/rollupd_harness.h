@@ -7,7 +7,7 @@
  * older versions, tombstones and invalid messages of every dead-letter
  * reason, produced in order so that offset order per key is production
  * order; a model of the expected facts computed independently of the
- * daemon (DESIGN.md §4 read directly); an independent from-scratch rollup
+ * daemon (docs/design.md §4 read directly); an independent from-scratch rollup
  * query; table checksums; and the daemon run as a child process.
  */
 #ifndef OC_ROLLUPD_HARNESS_H

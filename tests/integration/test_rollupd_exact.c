@@ -2,7 +2,7 @@
  * test_rollupd_exact.c - outcomes-rollupd against the real broker and a
  * throwaway database: after a load with duplicates, restatements, ties,
  * late older versions, tombstones and invalid messages of every reason,
- *   - the standing facts equal an independent model of DESIGN.md §4;
+ *   - the standing facts equal an independent model of docs/design.md §4;
  *   - every rollup row equals the aggregate computed from scratch by an
  *     independent query over the standing facts, and vice versa;
  *   - one dead letter per invalid message, with the expected reason;
