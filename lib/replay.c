@@ -10,6 +10,7 @@
 #include "outcomes/kafka.h"
 #include "outcomes/log.h"
 #include "outcomes/pg.h"
+#include "outcomes/stmt.h"
 #include "outcomes/record.h"
 #include "replay_internal.h"
 
@@ -228,25 +229,11 @@ int oc_replay_pg(oc_replay_t *r, PGconn **out, oc_err_t *err) {
 
 int oc_replay_check_schema(oc_replay_t *r, int min, oc_err_t *err) {
   PGconn *pg;
-  char buf[32];
-  bool is_null = true;
   int rc;
 
   if ((rc = oc_replay_pg(r, &pg, err)) != 0)
     return rc;
-  rc = oc_pg_query_value(pg, "SELECT max(version) FROM outcomes.schema_migrations", 0, NULL,
-                         buf, sizeof(buf), &is_null, err);
-  if (rc != 0)
-    return err && !err->retriable
-               ? oc_err_set(err, OC_ERR_CONFIG,
-                            "schema outcomes is not migrated (%s): run outcomes-migrate",
-                            err->msg)
-               : rc;
-  if (is_null || atoi(buf) < min)
-    return oc_err_set(err, OC_ERR_CONFIG,
-                      "schema outcomes is at version %s, %d needed: run outcomes-migrate",
-                      is_null ? "none" : buf, min);
-  return 0;
+  return oc_stmt_check_schema(pg, min, "run outcomes-migrate", err);
 }
 
 /* ---- Kafka ------------------------------------------------------------- */

@@ -90,25 +90,21 @@ static int widen(const char *d, bool end, char out[11], oc_err_t *err) {
 }
 
 /* The metrics to rebuild: the chosen ones, checked against the catalog, or
- * all of it. *out borrows from *res or o. */
-static int pick_metrics(PGconn *pg, const oc_rebuild_opts_t *o, PGresult **res, const char ***out,
-                        size_t *n, oc_err_t *err) {
+ * all of it. *out borrows from *cat or o. */
+static int pick_metrics(PGconn *pg, const oc_rebuild_opts_t *o, oc_catalog_t **cat,
+                        const char ***out, size_t *n, oc_err_t *err) {
   int rc;
-  if ((rc = oc_pg_exec_params(pg, "SELECT code FROM outcomes.metric_catalog ORDER BY code", 0,
-                              NULL, res, err)) != 0)
+  if ((rc = oc_catalog_load_pg(pg, cat, err)) != 0)
     return rc;
-  *n = o->n_metrics ? o->n_metrics : (size_t)PQntuples(*res);
+  *n = o->n_metrics ? o->n_metrics : oc_catalog_count(*cat);
   if (!(*out = calloc(*n ? *n : 1, sizeof(**out))))
     return oc_err_set(err, OC_ERR_NOMEM, "out of memory");
   for (size_t i = 0; i < *n; i++) {
     if (!o->n_metrics) {
-      (*out)[i] = PQgetvalue(*res, (int)i, 0);
+      (*out)[i] = oc_catalog_at(*cat, i)->code;
       continue;
     }
-    bool found = false;
-    for (int k = 0; k < PQntuples(*res) && !found; k++)
-      found = strcmp(PQgetvalue(*res, k, 0), o->metrics[i]) == 0;
-    if (!found)
+    if (!oc_catalog_find(*cat, o->metrics[i]))
       return oc_err_set(err, OC_ERR_USAGE,
                         "unknown metric '%s' (not in outcomes.metric_catalog)", o->metrics[i]);
     (*out)[i] = o->metrics[i];
@@ -119,7 +115,7 @@ static int pick_metrics(PGconn *pg, const oc_rebuild_opts_t *o, PGresult **res, 
 int oc_replay_rebuild(oc_replay_t *r, const oc_rebuild_opts_t *o, oc_err_t *err) {
   oc_refresh_hooks_t hooks = {NULL, pause_unless_stopping, r};
   PGconn *pg;
-  PGresult *res = NULL;
+  oc_catalog_t *cat = NULL;
   const char **metrics = NULL;
   size_t n = 0;
   char from[11] = "", to[11] = "";
@@ -132,13 +128,13 @@ int oc_replay_rebuild(oc_replay_t *r, const oc_rebuild_opts_t *o, oc_err_t *err)
     return rc;
   if (o->has_from && o->has_to && strcmp(from, to) > 0)
     return oc_err_set(err, OC_ERR_USAGE, "--from %s is after --to %s", o->from, o->to);
-  if ((rc = oc_replay_check_schema(r, 6, err)) != 0 || (rc = oc_replay_pg(r, &pg, err)) != 0 ||
+  if ((rc = oc_replay_check_schema(r, OC_STMT_SCHEMA_MIN, err)) != 0 || (rc = oc_replay_pg(r, &pg, err)) != 0 ||
       (rc = oc_apply_prepare(pg, err)) != 0)
     return rc;
   if (o->has_from || o->has_to)
     oc_replay_printf(r, "period %s .. %s (widened to whole years)", o->has_from ? from : "-",
                      o->has_to ? to : "-");
-  if ((rc = pick_metrics(pg, o, &res, &metrics, &n, err)) != 0)
+  if ((rc = pick_metrics(pg, o, &cat, &metrics, &n, err)) != 0)
     goto out;
   const char *f = o->has_from ? from : NULL, *t = o->has_to ? to : NULL;
   if (o->dry_run) {
@@ -166,6 +162,6 @@ out:
     rc = oc_err_set(err, OC_ERR_IO,
                     "stopped on request: what is queued stays queued for the daemons' refresh");
   free((void *)metrics);
-  PQclear(res);
+  oc_catalog_destroy(cat);
   return rc;
 }

@@ -16,10 +16,8 @@
 #include "outcomes/notify.h"
 #include "outcomes/pg.h"
 #include "outcomes/refresh.h"
+#include "outcomes/stmt.h"
 #include "rollupd_internal.h"
-
-/* The first schema version with series, series_facts and the refresh. */
-#define SCHEMA_VERSION_MIN 6
 
 static const oc_conf_def_t conf_defs[] = {
     {"brokers", OC_CONF_STR, NULL, 0, 0, 0, "OUTCOMES_KAFKA_BROKERS",
@@ -93,27 +91,6 @@ bool oc_rd_idle_poll(oc_rd_t *d, int64_t ms) {
 
 /* ---- PostgreSQL -------------------------------------------------------- */
 
-static int pg_check_schema(PGconn *conn, oc_err_t *err) {
-  char buf[32];
-  bool is_null = true;
-  int rc = oc_pg_query_value(conn, "SELECT max(version) FROM outcomes.schema_migrations", 0,
-                             NULL, buf, sizeof(buf), &is_null, err);
-  if (rc != 0) {
-    if (err && !err->retriable) {
-      char why[OC_ERR_MSG_MAX];
-      snprintf(why, sizeof(why), "%s", err->msg);
-      return oc_err_set(err, OC_ERR_CONFIG,
-                        "schema outcomes is not migrated (%s): run with --migrate", why);
-    }
-    return rc;
-  }
-  if (is_null || atoi(buf) < SCHEMA_VERSION_MIN)
-    return oc_err_set(err, OC_ERR_CONFIG,
-                      "schema outcomes is at version %s, %d needed: run with --migrate",
-                      is_null ? "none" : buf, SCHEMA_VERSION_MIN);
-  return 0;
-}
-
 /* Connect, check the schema, prepare the session, load the catalog. */
 static int pg_setup(oc_rd_t *d, oc_err_t *err) {
   PGconn *conn = NULL;
@@ -134,7 +111,8 @@ static int pg_setup(oc_rd_t *d, oc_err_t *err) {
     if (rc != 0)
       goto out;
   }
-  if ((rc = pg_check_schema(conn, err)) != 0 || (rc = oc_apply_prepare(conn, err)) != 0 ||
+  if ((rc = oc_stmt_check_schema(conn, OC_STMT_SCHEMA_MIN, "run with --migrate", err)) != 0 ||
+      (rc = oc_apply_prepare(conn, err)) != 0 ||
       (rc = oc_catalog_load_pg(conn, &cat, err)) != 0)
     goto out;
   if (oc_catalog_count(cat) == 0) {

@@ -2,6 +2,7 @@
 #include "outcomes/stmt.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "oc_sql_statements.h"
 #include "outcomes/pg.h"
@@ -13,6 +14,7 @@ typedef struct stmt_def_s {
 
 #define DEF(id, name) [id] = {#name, oc_sql_##name}
 static const stmt_def_t defs[OC_STMT_COUNT] = {
+    DEF(OC_STMT_SCHEMA_VERSION, schema_version),
     DEF(OC_STMT_CATALOG_LOAD, catalog_load),
     DEF(OC_STMT_SERIES_IDS, series_ids),
     DEF(OC_STMT_OFFSETS_LOAD, offsets_load),
@@ -39,6 +41,26 @@ const char *oc_stmt_name(oc_stmt_t s) {
 const char *oc_stmt_text(oc_stmt_t s) { return s >= 0 && s < OC_STMT_COUNT ? defs[s].text : ""; }
 
 const char *oc_stmt_session_sql(void) { return oc_sql_session; }
+
+int oc_stmt_check_schema(PGconn *conn, int min, const char *fix, oc_err_t *err) {
+  char buf[32];
+  bool is_null = true;
+  int rc = oc_pg_query_value(conn, oc_sql_schema_version, 0, NULL, buf, sizeof(buf), &is_null,
+                             err);
+  if (rc != 0) {
+    if (err && !err->retriable) {
+      char why[OC_ERR_MSG_MAX];
+      snprintf(why, sizeof(why), "%s", err->msg);
+      return oc_err_set(err, OC_ERR_CONFIG, "schema outcomes is not migrated (%s): %s", why,
+                        fix);
+    }
+    return rc;
+  }
+  if (is_null || atoi(buf) < min)
+    return oc_err_set(err, OC_ERR_CONFIG, "schema outcomes is at version %s, %d needed: %s",
+                      is_null ? "none" : buf, min, fix);
+  return 0;
+}
 
 static void prepared_name(oc_stmt_t s, char *buf, size_t cap) {
   snprintf(buf, cap, "oc_%s", defs[s].name);

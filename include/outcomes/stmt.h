@@ -24,6 +24,7 @@ extern "C" {
 #endif
 
 typedef enum oc_stmt_e {
+  OC_STMT_SCHEMA_VERSION,
   OC_STMT_CATALOG_LOAD,
   OC_STMT_SERIES_IDS,
   OC_STMT_OFFSETS_LOAD,
@@ -51,6 +52,15 @@ const char *oc_stmt_text(oc_stmt_t s);
 
 /* The text of session.sql: the session set-up and work tables. */
 const char *oc_stmt_session_sql(void);
+
+/* The schema is migrated at least to version min (schema_version.sql, run
+ * unprepared: the other statements need the schema). OC_ERR_CONFIG naming
+ * the version found and what to run (fix, e.g. "run outcomes-migrate") when
+ * it is older or not there; OC_ERR_PG when the server cannot answer. */
+int oc_stmt_check_schema(PGconn *conn, int min, const char *fix, oc_err_t *err);
+
+/* The schema version the statements of this directory need. */
+#define OC_STMT_SCHEMA_MIN 6
 
 /* Create the session's work tables and prepare every statement on conn
  * (idle, outside a transaction). OC_ERR_PG on failure. */
