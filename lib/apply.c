@@ -98,23 +98,10 @@ static int row_state(const oc_batch_t *b, const PGresult *res, int r, oc_fact_st
   return 0;
 }
 
-static bool state_equal(const oc_fact_state_t *x, const oc_fact_state_t *y) {
-  return x->status == y->status && x->has_observed_at == y->has_observed_at &&
-         (!x->has_observed_at || x->observed_at == y->observed_at) &&
-         x->src_offset == y->src_offset && x->barrier_offset == y->barrier_offset &&
-         x->src_partition == y->src_partition && strcmp(x->src_topic, y->src_topic) == 0 &&
-         x->has_content == y->has_content &&
-         (!x->has_content ||
-          (x->value == y->value && x->has_numerator == y->has_numerator &&
-           x->numerator == y->numerator && x->has_denominator == y->has_denominator &&
-           x->denominator == y->denominator && strcmp(x->source, y->source) == 0));
-}
-
 /* Run facts_read or facts_lock over the entries sel[0..n) and take each
- * row into its entry's stored state. With lock, a row that differs from
- * what was read before sets *changed_since. */
+ * row into its entry's stored state. */
 static int read_states(oc_batch_t *b, PGconn *conn, const uint32_t *sel, size_t n, bool lock,
-                       bool *changed_since, oc_err_t *err) {
+                       oc_err_t *err) {
   oc_pgarr_t ids, periods;
   PGresult *res = NULL;
   const char *vals[2];
@@ -147,8 +134,6 @@ static int read_states(oc_batch_t *b, PGconn *conn, const uint32_t *sel, size_t 
     char *copy = NULL;
     if ((rc = row_state(b, res, r, &st, &copy, err)) != 0)
       goto out;
-    if (lock && !state_equal(&st, &e->stored_state))
-      *changed_since = true;
     free(e->foreign_topic);
     e->foreign_topic = copy;
     e->stored_state = st;
@@ -346,17 +331,17 @@ out:
 /* ---- the transaction --------------------------------------------------- */
 
 /* Read every identity's stored row, fold, then lock and read again the
- * rows the batch changes; if another writer changed one meanwhile, fold
- * again from what it holds now. RACE when that fold changes a stored row
- * that is not locked (the rule would have to read it locked first). */
+ * rows the batch changes, and fold again from what they hold now (another
+ * writer may have changed one meanwhile). RACE when that fold changes a
+ * stored row that is not locked (the rule would have to read it locked
+ * first). */
 static int load_and_fold(oc_batch_t *b, PGconn *conn, uint32_t *sel, oc_err_t *err) {
-  bool changed_since = false;
   size_t n = 0;
   int rc;
 
   for (size_t i = 0; i < b->n_entries; i++)
     sel[i] = (uint32_t)i;
-  if ((rc = read_states(b, conn, sel, b->n_entries, false, NULL, err)) != 0)
+  if ((rc = read_states(b, conn, sel, b->n_entries, false, err)) != 0)
     return rc;
   fold(b);
   for (size_t i = 0; i < b->n_entries; i++)
@@ -364,10 +349,8 @@ static int load_and_fold(oc_batch_t *b, PGconn *conn, uint32_t *sel, oc_err_t *e
       sel[n++] = (uint32_t)i;
   if (n == 0)
     return 0;
-  if ((rc = read_states(b, conn, sel, n, true, &changed_since, err)) != 0)
+  if ((rc = read_states(b, conn, sel, n, true, err)) != 0)
     return rc;
-  if (!changed_since)
-    return 0;
   fold(b);
   for (size_t i = 0; i < b->n_entries; i++)
     if (b->entries[i].changed && b->entries[i].stored && !b->entries[i].locked)

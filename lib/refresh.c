@@ -114,11 +114,11 @@ int oc_refresh_run(PGconn *conn, int64_t max_facts, const oc_refresh_hooks_t *ho
     res->busy = true;
     goto out;
   }
-  if ((rc = oc_refresh_step(conn, max_facts, hooks, res, err)) != 0)
+  if ((rc = oc_refresh_step(conn, max_facts, hooks, res, err)) != 0 ||
+      (rc = oc_pg_exec_what(conn, "COMMIT", "commit", err)) != 0)
     goto out;
-  if ((rc = oc_pg_exec_what(conn, "COMMIT", "commit", err)) == 0)
-    res->runs = 1;
-  return rc;
+  res->runs = 1;
+  return 0;
 out:
   oc_pg_rollback(conn);
   if (rc != 0)

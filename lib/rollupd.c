@@ -274,7 +274,7 @@ static int drain_rollups(oc_rd_t *d, oc_err_t *err) {
   oc_refresh_result_t res;
   int64_t t0 = oc_clock_ms();
 
-  oc_refresher_stop(d->refresher, false);
+  oc_refresher_stop(d->refresher);
   d->refresher = NULL;
   for (;;) {
     oc_err_clear(err);
@@ -400,7 +400,7 @@ int oc_rollupd_run(const oc_config_t *cfg, const oc_rollupd_opts_t *opts,
   }
 out:
   oc_notify_stopping();
-  oc_refresher_stop(d.refresher, oc_rd_stop_level(&d) >= 2);
+  oc_refresher_stop(d.refresher);
   if (d.batch || d.rk)
     oc_rd_log_stats(&d, "stopped");
   if (d.rk) {

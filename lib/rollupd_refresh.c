@@ -78,7 +78,16 @@ static void waited(double seconds, int64_t facts, void *arg) {
   oc_rmetrics_refresh_waited(((oc_refresher_t *)arg)->metrics, seconds, facts);
 }
 
+static bool stopping(oc_refresher_t *r) {
+  pthread_mutex_lock(&r->mu);
+  bool stop = r->stop;
+  pthread_mutex_unlock(&r->mu);
+  return stop;
+}
+
 static void failed(oc_refresher_t *r, const oc_err_t *err) {
+  if (stopping(r)) /* cancelled by oc_refresher_stop */
+    return;
   oc_rmetrics_refresh(r->metrics, NULL, 0, false);
   if (strcmp(err->msg, r->last_error) != 0) {
     snprintf(r->last_error, sizeof(r->last_error), "%s", err->msg);
@@ -102,10 +111,7 @@ static void *run(void *arg) {
     int64_t t0 = oc_clock_ms();
     int rc;
 
-    pthread_mutex_lock(&r->mu);
-    bool stop = r->stop;
-    pthread_mutex_unlock(&r->mu);
-    if (stop)
+    if (stopping(r))
       break;
     oc_err_clear(&err);
     if (!r->conn && (rc = connect_prepared(r, &err)) != 0) {
@@ -183,13 +189,13 @@ void oc_refresher_nudge(oc_refresher_t *r) {
   pthread_mutex_unlock(&r->mu);
 }
 
-void oc_refresher_stop(oc_refresher_t *r, bool fast) {
+void oc_refresher_stop(oc_refresher_t *r) {
   char buf[256];
   if (!r)
     return;
   pthread_mutex_lock(&r->mu);
   r->stop = true;
-  if (fast && r->cancel)
+  if (r->cancel)
     PQcancel(r->cancel, buf, sizeof(buf));
   pthread_cond_signal(&r->cond);
   pthread_mutex_unlock(&r->mu);

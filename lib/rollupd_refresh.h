@@ -27,9 +27,9 @@ int oc_refresher_start(const oc_config_t *cfg, oc_rmetrics_t *metrics, int64_t i
 /* A batch committed: changes may be pending. Never blocks long. */
 void oc_refresher_nudge(oc_refresher_t *r);
 
-/* Stop and join the thread, then free it (NULL is accepted). The refresh
- * in flight finishes first, unless fast: then it is cancelled (and rolled
- * back: its changes stay pending). */
-void oc_refresher_stop(oc_refresher_t *r, bool fast);
+/* Stop and join the thread, then free it (NULL is accepted). A refresh in
+ * flight is cancelled: it rolls back and its changes stay pending for the
+ * next refresh, so that a stop never waits for a large one. */
+void oc_refresher_stop(oc_refresher_t *r);
 
 #endif
