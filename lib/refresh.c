@@ -49,9 +49,19 @@ static int claim(PGconn *conn, int64_t max_facts, int64_t *claimed, int64_t *gro
   return 0;
 }
 
-static int recompute(PGconn *conn, oc_refresh_result_t *res, oc_err_t *err) {
+static bool stopped(const oc_refresh_hooks_t *hooks, oc_err_t *err) {
+  if (!hooks || !hooks->stop || !hooks->stop(hooks->arg))
+    return false;
+  oc_err_set(err, OC_ERR_IO, "stopped on request (the changes stay pending)");
+  return true;
+}
+
+static int recompute(PGconn *conn, const oc_refresh_hooks_t *hooks, oc_refresh_result_t *res,
+                     oc_err_t *err) {
   for (size_t l = 0; l < sizeof(levels) / sizeof(levels[0]); l++) {
     for (int pass = 1; pass <= PASSES; pass++) {
+      if (stopped(hooks, err))
+        return OC_ERR_IO;
       char p[4];
       snprintf(p, sizeof(p), "%d", pass);
       const char *v[2] = {levels[l], p};
@@ -90,11 +100,14 @@ int oc_refresh_step(PGconn *conn, int64_t max_facts, const oc_refresh_hooks_t *h
   int64_t facts = 0, groups = 0;
   int rc;
 
+  if (stopped(hooks, err))
+    return OC_ERR_IO;
   if ((rc = claim(conn, max_facts, &facts, &groups, err)) != 0)
     return oc_err_prefix(err, "rollup refresh: ");
   if (facts == 0)
     return 0;
-  if ((rc = recompute(conn, res, err)) != 0 || (rc = record(conn, facts, groups, hooks, err)) != 0)
+  if ((rc = recompute(conn, hooks, res, err)) != 0 ||
+      (rc = record(conn, facts, groups, hooks, err)) != 0)
     return oc_err_prefix(err, "rollup refresh: ");
   res->facts += facts;
   res->groups += groups;

@@ -40,6 +40,8 @@ static bool pause_unless_stopping(int64_t ms, void *arg) {
   return !oc_replay_stopping(r);
 }
 
+static bool stop_requested(void *arg) { return oc_replay_stopping(arg); }
+
 /* --dry-run: every metric queued and refreshed in one transaction, rolled
  * back. */
 static int dry_run(oc_replay_t *r, PGconn *pg, const char *const *metrics, size_t n, const char *from,
@@ -113,7 +115,7 @@ static int pick_metrics(PGconn *pg, const oc_rebuild_opts_t *o, oc_catalog_t **c
 }
 
 int oc_replay_rebuild(oc_replay_t *r, const oc_rebuild_opts_t *o, oc_err_t *err) {
-  oc_refresh_hooks_t hooks = {NULL, pause_unless_stopping, r};
+  oc_refresh_hooks_t hooks = {NULL, pause_unless_stopping, stop_requested, r};
   PGconn *pg;
   oc_catalog_t *cat = NULL;
   const char **metrics = NULL;

@@ -265,12 +265,13 @@ static void collect(oc_rd_t *d) {
 /* ---- the rollups at the end -------------------------------------------- */
 
 static bool drain_pause(int64_t ms, void *arg) { return oc_rd_idle_poll(arg, ms); }
+static bool drain_stop(void *arg) { return oc_rd_stop_level(arg) > 0; }
 
 /* --exit-at-end: every change this instance committed is refreshed into
  * the rollups before it exits (the refresher is stopped first; another
  * instance's refresh may hold the lock meanwhile). */
 static int drain_rollups(oc_rd_t *d, oc_err_t *err) {
-  oc_refresh_hooks_t hooks = {NULL, drain_pause, d};
+  oc_refresh_hooks_t hooks = {NULL, drain_pause, drain_stop, d};
   oc_refresh_result_t res;
   int64_t t0 = oc_clock_ms();
 

@@ -74,16 +74,19 @@ static int connect_prepared(oc_refresher_t *r, oc_err_t *err) {
   return 0;
 }
 
-static void waited(double seconds, int64_t facts, void *arg) {
-  oc_rmetrics_refresh_waited(((oc_refresher_t *)arg)->metrics, seconds, facts);
-}
-
 static bool stopping(oc_refresher_t *r) {
   pthread_mutex_lock(&r->mu);
   bool stop = r->stop;
   pthread_mutex_unlock(&r->mu);
   return stop;
 }
+
+static void waited(double seconds, int64_t facts, void *arg) {
+  oc_rmetrics_refresh_waited(((oc_refresher_t *)arg)->metrics, seconds, facts);
+}
+
+static bool stop_hook(void *arg) { return stopping(arg); }
+
 
 static void failed(oc_refresher_t *r, const oc_err_t *err) {
   if (stopping(r)) /* cancelled by oc_refresher_stop */
@@ -99,7 +102,7 @@ static void failed(oc_refresher_t *r, const oc_err_t *err) {
 
 static void *run(void *arg) {
   oc_refresher_t *r = arg;
-  oc_refresh_hooks_t hooks = {waited, NULL, r};
+  oc_refresh_hooks_t hooks = {waited, NULL, stop_hook, r};
   sigset_t all;
 
   /* Signals are the main thread's. */

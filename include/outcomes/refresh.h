@@ -48,6 +48,9 @@ typedef struct oc_refresh_hooks_s {
    * ms milliseconds (serving the watchdog); false stops the drain. NULL:
    * sleep. */
   bool (*pause)(int64_t ms, void *arg);
+  /* Called before each statement of a refresh: true gives up (OC_ERR_IO;
+   * the transaction rolls back, the changes stay pending). May be NULL. */
+  bool (*stop)(void *arg);
   void *arg;
 } oc_refresh_hooks_t;
 

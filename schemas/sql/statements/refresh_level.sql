@@ -14,7 +14,10 @@
 --   pass 2+  S's rows at the finer source grain inside the bucket
 -- Every field composes: n and the numeric sums add, min of the minimums,
 -- max of the maximums, and the last period is the latest children's
--- last_period, with the sum of their last_value.
+-- last_period, with the sum of their last_value. Each group also gets an
+-- empty child (n = 0), so that a group left without children shows in agg
+-- with n = 0 and loses its row: every join here follows a primary key from
+-- the groups, whatever their number.
 WITH g AS (
   SELECT series_id, grain, bucket_start, bucket_end, source_grain
     FROM oc_refresh_groups
@@ -46,6 +49,9 @@ child AS (
       ON r.series_id = g.series_id AND r.grain = g.source_grain
      AND r.bucket_start >= g.bucket_start AND r.bucket_start < g.bucket_end
    WHERE g.source_grain IS NOT NULL
+  UNION ALL
+  SELECT series_id, grain, bucket_start, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL
+    FROM g
 ),
 latest AS (
   SELECT child.*,
@@ -63,10 +69,9 @@ agg AS (
 ),
 deleted AS (
   DELETE FROM outcomes.series_rollups r
-   USING g
-   WHERE r.series_id = g.series_id AND r.grain = g.grain AND r.bucket_start = g.bucket_start
-     AND NOT EXISTS (SELECT FROM agg a WHERE a.series_id = g.series_id AND a.grain = g.grain
-                                           AND a.bucket_start = g.bucket_start)
+   USING agg a
+   WHERE a.n = 0
+     AND r.series_id = a.series_id AND r.grain = a.grain AND r.bucket_start = a.bucket_start
   RETURNING 1
 ),
 written AS (
@@ -76,6 +81,7 @@ written AS (
   SELECT series_id, grain, bucket_start, n, sum_value, min_value, max_value, sum_numerator,
          sum_denominator, last_period, last_value
     FROM agg
+   WHERE n > 0
   ON CONFLICT (series_id, grain, bucket_start) DO UPDATE
      SET n = EXCLUDED.n, sum_value = EXCLUDED.sum_value, min_value = EXCLUDED.min_value,
          max_value = EXCLUDED.max_value, sum_numerator = EXCLUDED.sum_numerator,
