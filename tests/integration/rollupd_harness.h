@@ -101,11 +101,17 @@ static inline void h_sleep_ms(long ms) {
   nanosleep(&ts, NULL);
 }
 
-/* Wait (up to 60 s) until no fact change waits for the rollup refresh: the
- * rollups are then what a quiescent pipeline leaves. */
+/* Wait (up to 60 s; then the test fails) until no fact change waits for
+ * the rollup refresh: the rollups are then what a quiescent pipeline
+ * leaves. A daemon must be running to refresh them. */
 static inline void h_wait_rollups_current(PGconn *c) {
-  for (int i = 0; i < 600 && h_value_ll(c, "SELECT pending_facts FROM outcomes.rollup_status"); i++)
+  long long pending = 0;
+  for (int i = 0; i < 600; i++) {
+    if ((pending = h_value_ll(c, "SELECT pending_facts FROM outcomes.rollup_status")) == 0)
+      return;
     h_sleep_ms(100);
+  }
+  fail_msg("%lld fact changes still wait for the rollup refresh after 60 s", pending);
 }
 
 /* md5 of a table's rows in key order, without the ingestion/update times

@@ -1,6 +1,7 @@
 /*
  * test_rollupd_outage.c - PostgreSQL goes away under outcomes-rollupd: its
- * connection is killed and the database refuses connections for a while
+ * connections (the batches' and the refresher's) are killed and the
+ * database refuses connections for a while
  * (ALTER DATABASE ... ALLOW_CONNECTIONS, so that the shared server of the
  * test stack stays up for the other tests). The daemon retries with
  * backoff, logs the outage once (not once per retry), comes back, loses
@@ -42,9 +43,9 @@ static void test_postgres_outage_is_retried_and_loses_nothing(void **state) {
   h_exec(admin, sql);
   snprintf(sql, sizeof(sql),
            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
-           " WHERE datname = '%s' AND application_name = 'outcomes-rollupd'",
+           " WHERE datname = '%s' AND application_name LIKE 'outcomes-rollupd%%'",
            db);
-  assert_true(h_value_ll(admin, sql) >= 1);
+  assert_true(h_value_ll(admin, sql) >= 2); /* the batches' and the refresher's */
   h_sleep_ms(4000); /* several retries: 100, 200, 400, 800, 1000 ms ... */
   snprintf(sql, sizeof(sql), "ALTER DATABASE %s ALLOW_CONNECTIONS true", db);
   h_exec(admin, sql);
@@ -56,6 +57,7 @@ static void test_postgres_outage_is_retried_and_loses_nothing(void **state) {
     at = h_value_ll(c, "SELECT coalesce(sum(next_offset), 0) FROM outcomes.consumer_offsets");
   }
   assert_int_equal(at, n);
+  h_wait_rollups_current(c); /* the refresher reconnected too */
   kill(pid, SIGTERM);
   assert_int_equal(h_daemon_wait(pid, 20, log), 0);
 
