@@ -5,6 +5,10 @@
 -- JIT compilation costs more than these short statements ever save.
 SET jit = off;
 
+-- A refresh sorts its children per rollup row (tens of thousands of rows
+-- per refresh); 4MB, the default, sends them to disk.
+SET work_mem = '64MB';
+
 -- The refresh's work tables, emptied at every commit: the fact changes it
 -- claimed, and the rollup rows over them.
 CREATE TEMP TABLE IF NOT EXISTS oc_refresh_facts (
