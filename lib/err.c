@@ -94,3 +94,30 @@ const char *oc_err_code_name(int code) {
 }
 
 bool oc_err_is_data(int code) { return code <= OC_ERR_DECODE; }
+
+int oc_err_exit_status(int code) {
+  switch (code) {
+  case OC_OK: return OC_EX_OK;
+  case OC_ERR_USAGE: return OC_EX_USAGE;
+  case OC_ERR_LIMIT:
+  case OC_ERR_DECODE:
+  case OC_ERR_SCHEMA:
+  case OC_ERR_UNKNOWN_SCHEMA:
+  case OC_ERR_BAD_KEY:
+  case OC_ERR_BAD_FIELD:
+  case OC_ERR_UNKNOWN_METRIC:
+  case OC_ERR_RANGE:
+  case OC_ERR_MISALIGNED:
+  case OC_ERR_RATIO_MISSING:
+  case OC_ERR_RATIO_MISMATCH: return OC_EX_DATAERR;
+  case OC_ERR_NOT_FOUND: return OC_EX_NOINPUT;
+  case OC_ERR_KAFKA:
+  case OC_ERR_PG: return OC_EX_UNAVAILABLE;
+  case OC_ERR_IO: return OC_EX_IOERR;
+  case OC_ERR_CONFLICT: return OC_EX_TEMPFAIL;
+  case OC_ERR_CONFIG: return OC_EX_CONFIG;
+  case OC_ERR_INTERNAL:
+  case OC_ERR_NOMEM:
+  default: return OC_EX_SOFTWARE;
+  }
+}

@@ -42,7 +42,8 @@ static void usage(FILE *f) {
           "keys (default):\n");
   oc_config_print_help(oc_rollupd_conf_defs(), f);
   fprintf(f, "\nSIGTERM/SIGINT finish the batch in flight and exit 0; a second one exits at once.\n"
-             "Exit status: 0 ok, 64 usage, 69 unavailable, 70 internal error, 78 configuration.\n");
+             "Exit status: 0 ok, 64 usage, 65 bad schema, 69 unavailable, 70 internal error,\n"
+             "74 I/O error, 78 configuration.\n");
 }
 
 int main(int argc, char **argv) {
@@ -116,9 +117,7 @@ int main(int argc, char **argv) {
 
   if (oc_rollupd_run(cfg, &opts, &g_signals, &err) != 0) {
     oc_log_err("exiting error=\"%s\"", err.msg);
-    status = err.code == OC_ERR_CONFIG || err.code == OC_ERR_USAGE ? OC_EX_CONFIG
-             : err.code == OC_ERR_PG || err.code == OC_ERR_KAFKA   ? OC_EX_UNAVAILABLE
-                                                                   : OC_EX_SOFTWARE;
+    status = oc_err_exit_status(err.code);
   }
 out:
   oc_config_destroy(cfg);

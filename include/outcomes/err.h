@@ -77,6 +77,29 @@ const char *oc_err_code_name(int code);
  * record is bad and goes to the dead letters; the system is fine. */
 bool oc_err_is_data(int code);
 
+/* Exit statuses after sysexits(3), spelled out: the header is BSD, not
+ * POSIX. */
+enum {
+  OC_EX_OK = 0,
+  OC_EX_USAGE = 64,       /* bad command line */
+  OC_EX_DATAERR = 65,     /* bad input data */
+  OC_EX_NOINPUT = 66,     /* an input (file, topic, dead letter) does not exist */
+  OC_EX_UNAVAILABLE = 69, /* Kafka or PostgreSQL unavailable, not delivered */
+  OC_EX_SOFTWARE = 70,    /* internal error */
+  OC_EX_IOERR = 74,       /* read or write error */
+  OC_EX_TEMPFAIL = 75,    /* try again later (interrupted, refused for now) */
+  OC_EX_CONFIG = 78,      /* configuration error */
+};
+
+/* The exit status of a program that fails with code: the one table every
+ * main() uses.
+ *   OC_OK 0; OC_ERR_USAGE 64; the data errors (OC_ERR_DECODE ..
+ *   OC_ERR_RATIO_MISMATCH) and OC_ERR_LIMIT 65; OC_ERR_NOT_FOUND 66;
+ *   OC_ERR_KAFKA and OC_ERR_PG 69; OC_ERR_INTERNAL, OC_ERR_NOMEM and any
+ *   code not listed here 70; OC_ERR_IO 74; OC_ERR_CONFLICT 75;
+ *   OC_ERR_CONFIG 78. */
+int oc_err_exit_status(int code);
+
 #ifdef __cplusplus
 }
 #endif

@@ -13,7 +13,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sysexits.h>
 
 #include "outcomes/catalog.h"
 #include "outcomes/config.h"
@@ -94,10 +93,10 @@ static void usage(FILE *out) {
           "  -h, --help               this help\n"
           "  -V, --version            print the version\n"
           "\n"
-          "exit status: 0 all published; 65 some rows rejected (or a bad file);\n"
-          "  66 an input file cannot be opened; 69 Kafka unavailable or records not\n"
-          "  delivered; 74 read error; 75 interrupted before the end; 64 usage; 78\n"
-          "  configuration error.\n"
+          "exit status: 0 all published; 64 usage; 65 some rows rejected (or a bad\n"
+          "  file or schema); 66 an input file cannot be opened; 69 Kafka unavailable\n"
+          "  or records not delivered; 70 internal error; 74 read error; 75\n"
+          "  interrupted before the end; 78 configuration error.\n"
           "\n"
           "configuration keys (-F file, environment, -X):\n",
           progname, progname, progname);
@@ -212,10 +211,11 @@ static void print_reject(void *opaque, const char *name, long line, const char *
   fprintf(stderr, "%s:%ld: %s\n", name, line, msg);
 }
 
-/* Exit codes by severity: a worse one wins over a milder one. */
+/* Exit statuses by severity: a worse one wins over a milder one. */
 static int worse(int a, int b) {
-  static const int order[] = {0,        EX_DATAERR, EX_TEMPFAIL,    EX_NOINPUT,
-                              EX_IOERR, EX_USAGE,   EX_UNAVAILABLE};
+  static const int order[] = {OC_EX_OK,    OC_EX_DATAERR,     OC_EX_TEMPFAIL,
+                              OC_EX_NOINPUT, OC_EX_IOERR,     OC_EX_USAGE,
+                              OC_EX_UNAVAILABLE, OC_EX_CONFIG, OC_EX_SOFTWARE};
   int ra = 0, rb = 0;
   for (int i = 0; i < (int)(sizeof(order) / sizeof(order[0])); i++) {
     if (order[i] == a)
@@ -226,23 +226,14 @@ static int worse(int a, int b) {
   return ra >= rb ? a : b;
 }
 
+/* A file's exit status: oc_err_exit_status(), except that a file that
+ * cannot be opened is a missing input (66) and an interrupted one 75. */
 static int file_exit_code(int rc, const oc_produce_stats_t *st) {
-  switch (rc) {
-  case 0:
-    if (st->interrupted)
-      return EX_TEMPFAIL;
-    return st->rejected ? EX_DATAERR : 0;
-  case OC_ERR_NOT_FOUND:
-    return EX_NOINPUT;
-  case OC_ERR_IO:
-    return st->read ? EX_IOERR : EX_NOINPUT;
-  case OC_ERR_KAFKA:
-    return EX_UNAVAILABLE;
-  case OC_ERR_USAGE:
-    return EX_USAGE;
-  default:
-    return EX_DATAERR;
-  }
+  if (rc == 0)
+    return st->interrupted ? OC_EX_TEMPFAIL : st->rejected ? OC_EX_DATAERR : OC_EX_OK;
+  if (rc == OC_ERR_IO && !st->read)
+    return OC_EX_NOINPUT;
+  return oc_err_exit_status(rc);
 }
 
 static int parse_args(int argc, char **argv, cli_t *cli) {
@@ -252,7 +243,7 @@ static int parse_args(int argc, char **argv, cli_t *cli) {
     if (cli->nsets == sizeof(cli->sets) / sizeof(cli->sets[0]) ||
         cli->nx == sizeof(cli->xargs) / sizeof(cli->xargs[0])) {
       fprintf(stderr, "%s: too many options\n", progname);
-      return EX_USAGE;
+      return OC_EX_USAGE;
     }
     switch (c) {
     case 'b':
@@ -318,7 +309,7 @@ static int parse_args(int argc, char **argv, cli_t *cli) {
       return -1;
     default:
       fprintf(stderr, "Try '%s --help'.\n", progname);
-      return EX_USAGE;
+      return OC_EX_USAGE;
     }
   }
   return 0;
@@ -343,7 +334,7 @@ int main(int argc, char **argv) {
 
   if (oc_signals_install(&g_stop) != 0) {
     fprintf(stderr, "%s: cannot install signal handlers\n", progname);
-    return EX_SOFTWARE;
+    return OC_EX_SOFTWARE;
   }
 
   rc = parse_args(argc, argv, &cli);
@@ -360,38 +351,38 @@ int main(int argc, char **argv) {
   if (cli.watch && optind < argc) {
     fprintf(stderr, "%s: --watch takes no FILE arguments\nTry '%s --help'.\n", progname,
             progname);
-    status = EX_USAGE;
+    status = OC_EX_USAGE;
     goto out;
   }
   if (cli.format && oc_input_format_from_name(cli.format, &po.format, &err) < 0) {
     fprintf(stderr, "%s: --format: %s\n", progname, err.msg);
-    status = EX_USAGE;
+    status = OC_EX_USAGE;
     goto out;
   }
   for (int i = optind; !cli.format && !cli.watch && i <= argc; i++) {
     /* No FILE is standard input, like "-". */
     if ((i == argc && optind == argc) || (i < argc && strcmp(argv[i], "-") == 0)) {
       fprintf(stderr, "%s: standard input: --format csv|jsonl is required\n", progname);
-      status = EX_USAGE;
+      status = OC_EX_USAGE;
       goto out;
     }
   }
 
   if (!(cfg = oc_config_new(conf_defs))) {
     fprintf(stderr, "%s: out of memory\n", progname);
-    status = EX_OSERR;
+    status = OC_EX_SOFTWARE;
     goto out;
   }
   if (load_config(&cli, cfg, &err) < 0) {
     fprintf(stderr, "%s: %s\n", progname, err.msg);
-    status = EX_CONFIG;
+    status = oc_err_exit_status(err.code);
     goto out;
   }
   int level = oc_log_level_from_name(oc_config_get_str(cfg, "log.level"));
   if (level < 0) {
     fprintf(stderr, "%s: log.level: unknown level '%s'\n", progname,
             oc_config_get_str(cfg, "log.level"));
-    status = EX_CONFIG;
+    status = OC_EX_CONFIG;
     goto out;
   }
   oc_log_set_level(cli.verbosity > 0 ? LOG_DEBUG : cli.verbosity < 0 ? LOG_WARNING : level);
@@ -401,24 +392,24 @@ int main(int argc, char **argv) {
     catalog_path = oc_catalog_default_path();
   if (oc_catalog_load_file(catalog_path, &cat, &err) < 0) {
     fprintf(stderr, "%s: catalog: %s\n", progname, err.msg);
-    status = EX_CONFIG;
+    status = oc_err_exit_status(err.code);
     goto out;
   }
   if (!cli.dry_run && !cli.retract &&
       oc_obs_codec_new(oc_config_get_str(cfg, "schema.dir"), &codec, &err) < 0) {
     fprintf(stderr, "%s: schemas: %s\n", progname, err.msg);
-    status = EX_CONFIG;
+    status = oc_err_exit_status(err.code);
     goto out;
   }
   if (!cli.dry_run) {
     if (!oc_config_get_str(cfg, "brokers")) {
       fprintf(stderr, "%s: no brokers: use -b or set OUTCOMES_KAFKA_BROKERS\n", progname);
-      status = EX_USAGE;
+      status = OC_EX_USAGE;
       goto out;
     }
     if (!(conf = kafka_conf(cfg, &err))) {
       fprintf(stderr, "%s: %s\n", progname, err.msg);
-      status = EX_CONFIG;
+      status = oc_err_exit_status(err.code);
       goto out;
     }
   }
@@ -436,7 +427,7 @@ int main(int argc, char **argv) {
   conf = NULL; /* taken over */
   if (rc < 0) {
     fprintf(stderr, "%s: %s\n", progname, err.msg);
-    status = EX_CONFIG;
+    status = oc_err_exit_status(err.code);
     goto out;
   }
 
@@ -452,12 +443,12 @@ int main(int argc, char **argv) {
     };
     if (cli.dry_run) {
       fprintf(stderr, "%s: --watch and --dry-run do not go together\n", progname);
-      status = EX_USAGE;
+      status = OC_EX_USAGE;
       goto out;
     }
     if (oc_spool_run(prod, &so, &err) < 0) {
       fprintf(stderr, "%s: %s\n", progname, err.msg);
-      status = err.code == OC_ERR_KAFKA ? EX_UNAVAILABLE : EX_IOERR;
+      status = oc_err_exit_status(err.code);
     }
     goto out;
   }
@@ -490,7 +481,7 @@ int main(int argc, char **argv) {
       break;
   }
   if (g_stop && status == 0)
-    status = EX_TEMPFAIL;
+    status = OC_EX_TEMPFAIL;
   if (cli.dry_run)
     fprintf(stderr, "rows read %llu, valid %llu, rejected %llu (dry run: nothing sent)\n",
             (unsigned long long)total.read,

@@ -17,11 +17,6 @@
 #include "outcomes/catalog.h"
 #include "outcomes/gen.h"
 
-#define EX_OK 0
-#define EX_USAGE 64
-#define EX_SOFTWARE 70
-#define EX_IOERR 74
-
 enum {
   OPT_ORGS = 256,
   OPT_FACILITIES,
@@ -99,7 +94,8 @@ static void usage(FILE *f) {
           "\n"
           "Publish the stream in file order, then retract.csv; last writer wins by\n"
           "observed_at then offset must leave exactly expected_facts.csv.\n"
-          "Exit status: 0 done, 64 usage error, 74 I/O error, 70 internal error.\n",
+          "Exit status: 0 done, 64 usage error, 70 internal error, 74 I/O error,\n"
+          "78 configuration error (a bad key or catalog).\n",
           oc_catalog_default_path());
 }
 
@@ -136,24 +132,13 @@ static int parse_share(const char *opt, const char *s, double *out) {
   return 0;
 }
 
-static int exit_code(int rc) {
-  switch (rc) {
-  case OC_ERR_USAGE:
-    return EX_USAGE;
-  case OC_ERR_IO:
-    return EX_IOERR;
-  default:
-    return EX_SOFTWARE;
-  }
-}
-
 int main(int argc, char **argv) {
   oc_gen_opts_t opts;
   oc_gen_stats_t st;
   oc_catalog_t *cat = NULL;
   oc_err_t err;
   const char *out_dir = NULL, *catalog = NULL;
-  int quiet = 0, orgs_given = 0, c, rc, status = EX_USAGE;
+  int quiet = 0, orgs_given = 0, c, rc, status = OC_EX_USAGE;
   uint64_t u;
 
   oc_gen_opts_init(&opts);
@@ -244,7 +229,7 @@ int main(int argc, char **argv) {
       break;
     case 'h':
       usage(stdout);
-      status = EX_OK;
+      status = OC_EX_OK;
       goto out;
     default:
       usage(stderr);
@@ -264,13 +249,13 @@ int main(int argc, char **argv) {
     catalog = oc_catalog_default_path();
   if ((rc = oc_catalog_load_file(catalog, &cat, &err)) < 0) {
     fprintf(stderr, "outcomes-gen: catalog: %s\n", err.msg);
-    status = rc == OC_ERR_IO ? EX_IOERR : EX_USAGE;
+    status = oc_err_exit_status(rc);
     goto out;
   }
   if (out_dir) {
     if (mkdir(out_dir, 0777) < 0 && errno != EEXIST) {
       fprintf(stderr, "outcomes-gen: mkdir '%s': %s\n", out_dir, strerror(errno));
-      status = EX_IOERR;
+      status = OC_EX_IOERR;
       goto out;
     }
     rc = oc_gen_write_dir(&opts, cat, out_dir, &st, &err);
@@ -280,7 +265,7 @@ int main(int argc, char **argv) {
   }
   if (rc < 0) {
     fprintf(stderr, "outcomes-gen: %s\n", err.msg);
-    status = exit_code(rc);
+    status = oc_err_exit_status(rc);
     goto out;
   }
   if (!quiet)
@@ -290,7 +275,7 @@ int main(int argc, char **argv) {
             " tombstones=%" PRIu64 " facts=%" PRIu64 "\n",
             st.identities, st.rows, st.restatements, st.ties, st.late, st.duplicates,
             st.invalid, st.tombstones, st.facts);
-  status = EX_OK;
+  status = OC_EX_OK;
 out:
   oc_catalog_destroy(cat);
   return status;

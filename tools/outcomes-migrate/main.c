@@ -17,16 +17,6 @@
 #define OC_VERSION "unknown"
 #endif
 
-/* sysexits.h values, spelled out: the header is BSD, not POSIX. */
-enum {
-  EXIT_OK = 0,
-  EXIT_USAGE = 64,
-  EXIT_DATAERR = 65,
-  EXIT_UNAVAILABLE = 69,
-  EXIT_SOFTWARE = 70,
-  EXIT_CONFIG = 78,
-};
-
 #define PROG "outcomes-migrate"
 #define CONNINFO_ENV_DEFAULT "OUTCOMES_PG_CONNINFO"
 #define CONNINFO_FILE_MAX 8192
@@ -52,8 +42,9 @@ static void usage(FILE *f) {
           "\n"
           "Passwords belong in a pgpass file (PGPASSFILE, ~/.pgpass) or the conninfo\n"
           "file; a conninfo from the environment holding a password is refused.\n"
-          "Exit status: 0 ok, 64 usage, 65 bad migration or catalog file, 69 database\n"
-          "unavailable, 70 internal error, 78 configuration error.\n",
+          "Exit status: 0 ok, 64 usage, 65 a migration's SQL failed, 69 database\n"
+          "unavailable, 70 internal error, 74 a file or directory cannot be read,\n"
+          "78 configuration error (also a bad migration directory or catalog file).\n",
           oc_migrate_default_sql_dir(), oc_catalog_default_path());
 }
 
@@ -94,18 +85,12 @@ static int read_conninfo_file(const char *path, char *out, size_t cap) {
   return 0;
 }
 
+/* oc_err_exit_status(), except that a migration whose SQL PostgreSQL
+ * refused is a bad input file (65), not an unavailable database. */
 static int exit_code_for(const oc_err_t *err, const oc_migrate_report_t *report) {
-  switch (err->code) {
-  case OC_ERR_USAGE: return EXIT_USAGE;
-  case OC_ERR_CONFIG:
-  case OC_ERR_LIMIT: return EXIT_DATAERR;
-  case OC_ERR_IO: return EXIT_CONFIG;
-  case OC_ERR_PG:
-    if (report->failed_version && !err->retriable && !err->fatal)
-      return EXIT_DATAERR;
-    return EXIT_UNAVAILABLE;
-  default: return EXIT_SOFTWARE;
-  }
+  if (err->code == OC_ERR_PG && report->failed_version && !err->retriable && !err->fatal)
+    return OC_EX_DATAERR;
+  return oc_err_exit_status(err->code);
 }
 
 static const char *state_name(oc_migration_state_t s, int dry_run) {
@@ -173,7 +158,7 @@ int main(int argc, char **argv) {
   };
   const char *conninfo_env = CONNINFO_ENV_DEFAULT, *conninfo_file = NULL;
   const char *sql_dir = NULL, *catalog = NULL;
-  int status = 0, verbose = 0, c, ex = EXIT_OK;
+  int status = 0, verbose = 0, c, ex = OC_EX_OK;
   char conninfo[CONNINFO_FILE_MAX];
   oc_migrate_opts_t opts = {0};
   oc_migrate_report_t report;
@@ -193,15 +178,15 @@ int main(int argc, char **argv) {
     case OPT_DRY_RUN: opts.dry_run = true; break;
     case OPT_STATUS: status = 1; break;
     case 'v': verbose++; break;
-    case OPT_VERSION: printf(PROG " %s\n", OC_VERSION); return EXIT_OK;
-    case 'h': usage(stdout); return EXIT_OK;
-    default: usage(stderr); return EXIT_USAGE;
+    case OPT_VERSION: printf(PROG " %s\n", OC_VERSION); return OC_EX_OK;
+    case 'h': usage(stdout); return OC_EX_OK;
+    default: usage(stderr); return OC_EX_USAGE;
     }
   }
   if (optind < argc) {
     fprintf(stderr, PROG ": unexpected argument '%s'\n", argv[optind]);
     usage(stderr);
-    return EXIT_USAGE;
+    return OC_EX_USAGE;
   }
   oc_log_set_level(verbose >= 2 ? LOG_DEBUG : verbose ? LOG_INFO : LOG_WARNING);
   if (status)
@@ -209,18 +194,18 @@ int main(int argc, char **argv) {
 
   if (conninfo_file) {
     if (read_conninfo_file(conninfo_file, conninfo, sizeof(conninfo)) < 0)
-      return EXIT_CONFIG;
+      return OC_EX_CONFIG;
   } else {
     const char *v = getenv(conninfo_env);
     if (!v || !*v) {
       fprintf(stderr,
               PROG ": no database: set %s to a libpq conninfo or use --conninfo-file\n",
               conninfo_env);
-      return EXIT_CONFIG;
+      return OC_EX_CONFIG;
     }
     if (strlen(v) >= sizeof(conninfo)) {
       fprintf(stderr, PROG ": %s: conninfo too long\n", conninfo_env);
-      return EXIT_CONFIG;
+      return OC_EX_CONFIG;
     }
     /* The environment is readable in /proc/PID/environ: the same rule as
      * the daemons' conninfo key (lib/config.c), before any connection. */
@@ -229,7 +214,7 @@ int main(int argc, char **argv) {
               PROG ": environment %s: the conninfo holds a password: use a pgpass file "
                    "(PGPASSFILE) or '--conninfo-file FILE'\n",
               conninfo_env);
-      return EXIT_CONFIG;
+      return OC_EX_CONFIG;
     }
     memcpy(conninfo, v, strlen(v) + 1);
   }
@@ -237,7 +222,7 @@ int main(int argc, char **argv) {
   copts.application_name = PROG;
   if (oc_pg_connect(conninfo, &copts, &conn, &err) < 0) {
     fprintf(stderr, PROG ": %s\n", err.msg);
-    ex = EXIT_UNAVAILABLE;
+    ex = oc_err_exit_status(err.code);
     goto out;
   }
   if (oc_migrate_run(conn, sql_dir, catalog, &opts, &report, &err) < 0) {
@@ -254,8 +239,8 @@ int main(int argc, char **argv) {
   else
     print_run(&report, opts.dry_run, catalog ? catalog : oc_catalog_default_path());
 out:
-  if (fflush(stdout) != 0 && ex == EXIT_OK)
-    ex = EXIT_SOFTWARE;
+  if (fflush(stdout) != 0 && ex == OC_EX_OK)
+    ex = OC_EX_IOERR;
   oc_migrate_report_release(&report);
   if (conn)
     PQfinish(conn);

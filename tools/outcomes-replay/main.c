@@ -66,14 +66,14 @@ static void usage(FILE *f) {
   oc_config_print_help(oc_replay_conf_defs(), f);
   fprintf(f, "\nExit status: 0 ok, 64 usage, 65 bad data, 66 not found (topic, dead letter),\n"
              "69 Kafka or PostgreSQL unavailable or records not delivered, 70 internal error,\n"
-             "75 refused: the group has live members (or interrupted: re-run), 78 configuration.\n");
+             "74 I/O error, 75 refused: the group has live members (or interrupted: re-run),\n"
+             "78 configuration.\n");
 }
 
-/* As oc_exit_status, and 75 for a refusal (live members) or a stop. */
+/* As oc_err_exit_status (a refusal, OC_ERR_CONFLICT, is 75), and 75 for
+ * a failure that a stop request caused. */
 static int exit_for(const oc_err_t *err) {
-  if (err->code == OC_ERR_CONFLICT)
-    return OC_EX_TEMPFAIL;
-  int status = oc_exit_status(err);
+  int status = oc_err_exit_status(err->code);
   if (g_stop && (status == OC_EX_DATAERR || status == OC_EX_SOFTWARE || status == OC_EX_IOERR))
     return OC_EX_TEMPFAIL;
   return status;
