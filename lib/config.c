@@ -5,9 +5,12 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
-#include "outcomes/pg.h"
+#include <libpq-fe.h>
+
+#include "outcomes/log.h"
 
 #define CONF_LINE_MAX 8192
 #define CONF_SECRET_FILE_MAX 65536
@@ -21,22 +24,39 @@ typedef struct conf_pass_s {
 struct oc_config_s {
   const oc_conf_def_t *defs;
   size_t ndefs;
+  unsigned passes; /* OC_CONF_PASS_*: what passes through */
   char **values; /* one per def, NULL = unset */
   conf_pass_t *pass;
   size_t npass, cappass;
 };
 
-static const char *const pass_prefixes[] = {"kafka.", "pg.", NULL};
+static const struct {
+  const char *prefix;
+  unsigned pass;
+} pass_prefixes[] = {{"kafka.", OC_CONF_PASS_KAFKA}, {"pg.", OC_CONF_PASS_PG}};
 
 bool oc_config_key_is_secret(const char *key) {
   return strstr(key, "password") != NULL || strstr(key, "secret") != NULL;
 }
 
-static const char *pass_prefix_of(const char *key) {
-  for (size_t i = 0; pass_prefixes[i]; i++)
-    if (strncmp(key, pass_prefixes[i], strlen(pass_prefixes[i])) == 0 &&
-        key[strlen(pass_prefixes[i])] != '\0')
-      return pass_prefixes[i];
+bool oc_config_conninfo_has_password(const char *conninfo) {
+  PQconninfoOption *opts = PQconninfoParse(conninfo ? conninfo : "", NULL);
+  bool found = false;
+  for (PQconninfoOption *o = opts; o && o->keyword; o++)
+    if (strcmp(o->keyword, "password") == 0 && o->val && *o->val)
+      found = true;
+  PQconninfoFree(opts);
+  return found;
+}
+
+/* The pass-through prefix of key that cfg accepts, or NULL. */
+static const char *pass_prefix_of(const oc_config_t *cfg, const char *key) {
+  for (size_t i = 0; i < sizeof(pass_prefixes) / sizeof(pass_prefixes[0]); i++) {
+    size_t n = strlen(pass_prefixes[i].prefix);
+    if ((cfg->passes & pass_prefixes[i].pass) && strncmp(key, pass_prefixes[i].prefix, n) == 0 &&
+        key[n] != '\0')
+      return pass_prefixes[i].prefix;
+  }
   return NULL;
 }
 
@@ -134,10 +154,38 @@ static int check_value(const oc_conf_def_t *d, const char *value, const char *or
   return oc_err_set(err, OC_ERR_INTERNAL, "%s: bad type", d->name);
 }
 
+/* A conninfo file: lines joined with single spaces, blank lines and lines
+ * starting with '#' skipped, each line trimmed. In place. */
+static void join_conninfo_lines(char *buf) {
+  char *out = buf, *line = buf;
+  while (line && *line) {
+    char *next = strchr(line, '\n');
+    if (next)
+      *next++ = '\0';
+    while (*line == ' ' || *line == '\t')
+      line++;
+    size_t l = strlen(line);
+    while (l > 0 && (line[l - 1] == ' ' || line[l - 1] == '\t' || line[l - 1] == '\r'))
+      l--;
+    if (l > 0 && line[0] != '#') {
+      if (out != buf)
+        *out++ = ' ';
+      memmove(out, line, l);
+      out += l;
+    }
+    line = next;
+  }
+  *out = '\0';
+}
+
+/* "<key>.file=<path>": the value of key is the content of path. A conninfo
+ * key's file is joined by join_conninfo_lines() and should be readable by
+ * its owner only (warned otherwise): it may hold a password. */
 static int read_secret_file(const char *path, const char *origin, const char *key,
-                            char **out, oc_err_t *err) {
+                            bool conninfo, char **out, oc_err_t *err) {
   char full[4096];
   const char *credir = getenv("CREDENTIALS_DIRECTORY");
+  struct stat st;
   FILE *f;
   char *buf;
   size_t n;
@@ -150,6 +198,10 @@ static int read_secret_file(const char *path, const char *origin, const char *ke
   if (!f)
     return oc_err_set(err, OC_ERR_CONFIG, "%s: %s.file: cannot open '%s': %s", origin, key,
                       full, strerror(errno));
+  if (conninfo && fstat(fileno(f), &st) == 0 && (st.st_mode & (S_IRWXG | S_IRWXO)))
+    oc_log_warn("conninfo_file_permissions path=%s mode=%03o: readable by others; "
+                "use chmod 600",
+                full, (unsigned)(st.st_mode & 0777));
   buf = malloc(CONF_SECRET_FILE_MAX + 1);
   if (!buf) {
     fclose(f);
@@ -172,6 +224,8 @@ static int read_secret_file(const char *path, const char *origin, const char *ke
     return oc_err_set(err, OC_ERR_CONFIG, "%s: %s.file: '%s' contains a NUL byte", origin, key,
                       full);
   }
+  if (conninfo)
+    join_conninfo_lines(buf);
   *out = buf;
   return 0;
 }
@@ -204,7 +258,9 @@ static int store_pass(oc_config_t *cfg, const char *key, char *value, oc_err_t *
   return 0;
 }
 
-/* from_file: the origin is a configuration file (secrets allowed). */
+/* from_file: the origin is a configuration file (secrets allowed). A
+ * declared key wins over a pass-through prefix ("kafka.timeout" may be a
+ * key of the table). */
 static int conf_set(oc_config_t *cfg, const char *key, const char *value, const char *origin,
                     bool from_file, oc_err_t *err) {
   char base[256];
@@ -223,20 +279,23 @@ static int conf_set(oc_config_t *cfg, const char *key, const char *value, const 
   if (klen > 5 && strcmp(key + klen - 5, ".file") == 0) {
     memcpy(base, key, klen - 5);
     base[klen - 5] = '\0';
-    if (!pass_prefix_of(base) && !conf_find_def(cfg, base, NULL))
+    d = conf_find_def(cfg, base, NULL);
+    if (!d && !pass_prefix_of(cfg, base))
       return oc_err_set(err, OC_ERR_CONFIG, "%s: unknown key '%s'", origin, base);
-    if ((rc = read_secret_file(value, origin, base, &owned, err)) != 0)
+    if ((rc = read_secret_file(value, origin, base, d && (d->flags & OC_CONF_CONNINFO), &owned,
+                               err)) != 0)
       return rc;
     key = base;
   } else {
-    const oc_conf_def_t *sd = conf_find_def(cfg, key, NULL);
-    bool secret = oc_config_key_is_secret(key) || (sd && (sd->flags & OC_CONF_SECRET));
+    d = conf_find_def(cfg, key, NULL);
+    bool secret = oc_config_key_is_secret(key) || (d && (d->flags & OC_CONF_SECRET));
     if (secret && !from_file)
       return oc_err_set(err, OC_ERR_CONFIG,
                         "%s: '%s' is a secret: put it in the configuration file or give "
                         "'%s.file=PATH'",
                         origin, key, key);
-    if (sd && (sd->flags & OC_CONF_CONNINFO) && !from_file && oc_pg_conninfo_has_password(value))
+    if (d && (d->flags & OC_CONF_CONNINFO) && !from_file &&
+        oc_config_conninfo_has_password(value))
       return oc_err_set(err, OC_ERR_CONFIG,
                         "%s: '%s' holds a password: use a pgpass file (PGPASSFILE), "
                         "'pg.password.file=PATH' or the configuration file",
@@ -246,11 +305,10 @@ static int conf_set(oc_config_t *cfg, const char *key, const char *value, const 
       return oc_err_set(err, OC_ERR_NOMEM, "out of memory");
   }
 
-  if (pass_prefix_of(key))
-    return store_pass(cfg, key, owned, err);
-
   d = conf_find_def(cfg, key, &idx);
   if (!d) {
+    if (pass_prefix_of(cfg, key))
+      return store_pass(cfg, key, owned, err);
     free(owned);
     return oc_err_set(err, OC_ERR_CONFIG, "%s: unknown key '%s'", origin, key);
   }
@@ -263,11 +321,12 @@ static int conf_set(oc_config_t *cfg, const char *key, const char *value, const 
   return 0;
 }
 
-oc_config_t *oc_config_new(const oc_conf_def_t *defs) {
+oc_config_t *oc_config_new(const oc_conf_def_t *defs, unsigned pass) {
   oc_config_t *cfg = calloc(1, sizeof(*cfg));
   if (!cfg)
     return NULL;
   cfg->defs = defs;
+  cfg->passes = pass;
   while (defs[cfg->ndefs].name)
     cfg->ndefs++;
   cfg->values = calloc(cfg->ndefs ? cfg->ndefs : 1, sizeof(char *));
@@ -446,29 +505,6 @@ int oc_config_passthrough_at(const oc_config_t *cfg, const char *prefix, size_t 
     }
   }
   return OC_ERR_NOT_FOUND;
-}
-
-static const char *type_hint(oc_conf_type_t t) {
-  switch (t) {
-  case OC_CONF_STR: return "string";
-  case OC_CONF_INT: return "integer";
-  case OC_CONF_BOOL: return "boolean";
-  case OC_CONF_MS: return "duration";
-  case OC_CONF_BYTES: return "size";
-  }
-  return "?";
-}
-
-void oc_config_print_help(const oc_conf_def_t *defs, FILE *out) {
-  for (size_t i = 0; defs[i].name; i++) {
-    fprintf(out, "  %-28s %-8s default %s%s%s\n      %s\n", defs[i].name,
-            type_hint(defs[i].type), defs[i].def ? defs[i].def : "(unset)",
-            defs[i].env ? ", env " : "", defs[i].env ? defs[i].env : "", defs[i].help);
-  }
-  fprintf(out, "  kafka.<property>             passed to librdkafka\n"
-               "  pg.<keyword>                 passed to libpq as a conninfo keyword\n"
-               "  <key>.file=PATH              read the value from PATH (relative to "
-               "$CREDENTIALS_DIRECTORY)\n");
 }
 
 void oc_config_dump(const oc_config_t *cfg, FILE *out) {

@@ -25,6 +25,20 @@ int oc_kafka_key_denied(const char *key) {
   return 0;
 }
 
+bool oc_kafka_property_exists(const char *name) {
+  char errstr[256];
+  rd_kafka_conf_t *conf;
+  rd_kafka_conf_res_t res;
+
+  if (oc_kafka_key_denied(name))
+    return true;
+  if (!(conf = rd_kafka_conf_new()))
+    return false;
+  res = rd_kafka_conf_set(conf, name, "", errstr, sizeof(errstr));
+  rd_kafka_conf_destroy(conf);
+  return res != RD_KAFKA_CONF_UNKNOWN;
+}
+
 static void kafka_log_cb(const rd_kafka_t *rk, int level, const char *fac,
                          const char *buf) {
   (void)rk;

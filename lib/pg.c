@@ -57,16 +57,6 @@ out:
   PQconninfoFree(opts);
 }
 
-bool oc_pg_conninfo_has_password(const char *conninfo) {
-  PQconninfoOption *opts = PQconninfoParse(conninfo ? conninfo : "", NULL);
-  bool found = false;
-  for (PQconninfoOption *o = opts; o && o->keyword; o++)
-    if (strcmp(o->keyword, "password") == 0 && o->val && *o->val)
-      found = true;
-  PQconninfoFree(opts);
-  return found;
-}
-
 int oc_pg_connect(const char *conninfo, const oc_pg_connect_opts_t *opts, PGconn **out,
                   oc_err_t *err) {
   size_t n_extra = opts ? opts->n_keywords : 0;

@@ -24,15 +24,18 @@ enum { OPT_MIGRATE = 256, OPT_EXIT_AT_END, OPT_VERSION };
 /* SIGTERM/SIGINT received: 1 finishes the batch and leaves, 2 stops now. */
 static volatile sig_atomic_t g_signals;
 
-static void usage(FILE *f) {
+static void usage(const oc_conf_program_t *prog, FILE *f) {
   fprintf(f,
           "usage: " PROG " [-c FILE] [-X key=value]... [--migrate] [--exit-at-end]\n"
+          "       " PROG " -X list\n"
           "Consume outcome observations from Kafka and apply them to PostgreSQL facts\n"
           "and rollups, exactly once.\n"
           "\n"
           "  -c, --config FILE   read key=value lines from FILE\n"
           "  -X key=value        set a key (after the file and the environment); kafka.*\n"
-          "                      keys go to librdkafka, pg.* keys to libpq\n"
+          "                      keys (or bare librdkafka properties) go to librdkafka,\n"
+          "                      pg.* keys to libpq\n"
+          "  -X list             print the keys below and exit\n"
           "      --migrate       apply the SQL migrations and sync the catalog first\n"
           "      --exit-at-end   exit 0 once caught up with the high-water marks seen\n"
           "                      when the partitions were assigned\n"
@@ -40,7 +43,7 @@ static void usage(FILE *f) {
           "  -h, --help          print this help and exit\n"
           "\n"
           "keys (default):\n");
-  oc_config_print_help(oc_rollupd_conf_defs(), f);
+  oc_config_print_help(prog, f);
   fprintf(f, "\nSIGTERM/SIGINT finish the batch in flight and exit 0; a second one exits at once.\n"
              "Exit status: 0 ok, 64 usage, 65 bad schema, 69 unavailable, 70 internal error,\n"
              "74 I/O error, 78 configuration.\n");
@@ -56,31 +59,36 @@ int main(int argc, char **argv) {
       {NULL, 0, NULL, 0},
   };
   oc_rollupd_opts_t opts = {false, false};
-  const char *config_path = NULL;
-  char **sets = calloc((size_t)argc + 1, sizeof(char *));
-  size_t n_sets = 0;
+  const oc_conf_program_t prog = {PROG, oc_rollupd_conf_defs(),
+                                  OC_CONF_PASS_KAFKA | OC_CONF_PASS_PG};
+  oc_conf_cli_t cli;
   oc_config_t *cfg = NULL;
   oc_err_t err;
   int c, status = OC_EX_OK;
 
   oc_log_init(PROG);
   oc_err_clear(&err);
-  if (!sets)
-    return OC_EX_SOFTWARE;
+  memset(&cli, 0, sizeof(cli));
   while ((c = getopt_long(argc, argv, "c:X:h", longopts, NULL)) != -1) {
     switch (c) {
-    case 'c': config_path = optarg; break;
-    case 'X': sets[n_sets++] = optarg; break;
+    case 'c': cli.file = optarg; break;
+    case 'X':
+      if (oc_conf_cli_x(&cli, &prog, optarg, &err) != 0) {
+        fprintf(stderr, PROG ": %s\n", err.msg);
+        status = oc_err_exit_status(err.code);
+        goto out;
+      }
+      break;
     case OPT_MIGRATE: opts.migrate = true; break;
     case OPT_EXIT_AT_END: opts.exit_at_end = true; break;
     case OPT_VERSION:
       printf(PROG " %s\n", OC_VERSION);
       goto out;
     case 'h':
-      usage(stdout);
+      usage(&prog, stdout);
       goto out;
     default:
-      usage(stderr);
+      usage(&prog, stderr);
       status = OC_EX_USAGE;
       goto out;
     }
@@ -90,24 +98,15 @@ int main(int argc, char **argv) {
     status = OC_EX_USAGE;
     goto out;
   }
-
+  if (cli.list) {
+    oc_config_print_list(&prog, cli.list, stdout);
+    goto out;
+  }
   /* defaults < file < environment < -X */
-  if (!(cfg = oc_config_new(oc_rollupd_conf_defs()))) {
-    status = OC_EX_SOFTWARE;
-    goto out;
-  }
-  if ((config_path && oc_config_load_file(cfg, config_path, &err) != 0) ||
-      oc_config_load_env(cfg, &err) != 0) {
+  if (oc_config_load_program(&prog, &cli, &cfg, &err) != 0) {
     fprintf(stderr, PROG ": %s\n", err.msg);
-    status = OC_EX_CONFIG;
+    status = oc_err_exit_status(err.code);
     goto out;
-  }
-  for (size_t i = 0; i < n_sets; i++) {
-    if (oc_config_set_arg(cfg, sets[i], &err) != 0) {
-      fprintf(stderr, PROG ": %s\n", err.msg);
-      status = OC_EX_CONFIG;
-      goto out;
-    }
   }
   if (oc_signals_install(&g_signals) != 0) {
     fprintf(stderr, PROG ": cannot install signal handlers\n");
@@ -121,6 +120,5 @@ int main(int argc, char **argv) {
   }
 out:
   oc_config_destroy(cfg);
-  free(sets);
   return status;
 }

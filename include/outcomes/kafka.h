@@ -5,6 +5,8 @@
 #ifndef OUTCOMES_KAFKA_H
 #define OUTCOMES_KAFKA_H
 
+#include <stdbool.h>
+
 #include <librdkafka/rdkafka.h>
 
 #include "outcomes/config.h"
@@ -37,6 +39,12 @@ int oc_kafka_conf_apply(rd_kafka_conf_t *conf, const oc_config_t *cfg,
 
 /* True when key is on the deny-list above. */
 int oc_kafka_key_denied(const char *key);
+
+/* True when name is a librdkafka property, global or topic-level, or one
+ * on the deny-list (so that a bare `-X name=...` reaches
+ * oc_kafka_conf_set() and is refused by name). Tried on a scratch
+ * configuration with an empty value: no value of the caller's is used. */
+bool oc_kafka_property_exists(const char *name);
 
 /* Create a topic with the given partitions and replication factor through
  * the Admin API of an existing client handle. An existing topic is not an

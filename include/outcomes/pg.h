@@ -57,11 +57,6 @@ int oc_pg_connect(const char *conninfo, const oc_pg_connect_opts_t *opts, PGconn
  * other option. Unparsable conninfo gives "(invalid conninfo)". */
 void oc_pg_conninfo_describe(const char *conninfo, char *buf, size_t cap);
 
-/* True when conninfo (key=value or URI) sets a non-empty password. A string
- * libpq cannot parse is false: the connection reports it. Programs refuse
- * such a conninfo unless it comes from a file (docs/security.md). */
-bool oc_pg_conninfo_has_password(const char *conninfo);
-
 /* True when SQLSTATE code says the same work may succeed if tried again:
  * class 08 (connection exception), 40001 (serialization failure), 40P01
  * (deadlock), 57P01/57P02/57P03 (shutdown, crash, starting up), class 53

@@ -55,6 +55,8 @@ static const oc_conf_def_t conf_defs[] = {
     {NULL, 0, NULL, 0, 0, 0, NULL, NULL},
 };
 
+static const oc_conf_program_t program = {"outcomes-produce", conf_defs, OC_CONF_PASS_KAFKA};
+
 /* SIGINT/SIGTERM: 1 = stop reading and flush, 2 = give up flushing. */
 static volatile sig_atomic_t g_stop = 0;
 
@@ -62,7 +64,7 @@ static void usage(FILE *out) {
   fprintf(out,
           "usage: %s [OPTIONS] [FILE...]\n"
           "       %s [OPTIONS] --watch DIR\n"
-          "       %s -X list\n"
+          "       %s -X list | kafka.list\n"
           "\n"
           "Publish outcome observations from CSV or JSON Lines files (or standard\n"
           "input, FILE '-' or none) to Kafka, validated against the metric catalog.\n"
@@ -73,10 +75,11 @@ static void usage(FILE *out) {
           "options:\n"
           "  -b, --brokers LIST       bootstrap servers (default $OUTCOMES_KAFKA_BROKERS)\n"
           "  -t, --topic NAME         topic (default outcomes.observations)\n"
-          "  -F, --config FILE        configuration file of key=value lines\n"
+          "  -c, -F, --config FILE    configuration file of key=value lines\n"
           "  -X KEY=VALUE             one of the keys below, or a librdkafka property\n"
           "                           (as kafka.<property> or bare); repeatable\n"
-          "  -X list                  print librdkafka's properties and exit\n"
+          "  -X list                  print the keys below and exit\n"
+          "  -X kafka.list            print librdkafka's properties and exit\n"
           "      --catalog FILE       metric catalog (default the installed catalog.tsv)\n"
           "      --schema-dir DIR     Avro schemas directory (default the installed one)\n"
           "      --format csv|jsonl   input format (default from the extension:\n"
@@ -98,9 +101,9 @@ static void usage(FILE *out) {
           "  or records not delivered; 70 internal error; 74 read error; 75\n"
           "  interrupted before the end; 78 configuration error.\n"
           "\n"
-          "configuration keys (-F file, environment, -X):\n",
+          "configuration keys (-c file, environment, -X and the options, in order):\n",
           progname, progname, progname);
-  oc_config_print_help(conf_defs, out);
+  oc_config_print_help(&program, out);
 }
 
 enum {
@@ -117,7 +120,7 @@ enum {
 static const struct option long_opts[] = {
     {"brokers", required_argument, NULL, 'b'},
     {"topic", required_argument, NULL, 't'},
-    {"config", required_argument, NULL, 'F'},
+    {"config", required_argument, NULL, 'c'},
     {"catalog", required_argument, NULL, OPT_CATALOG},
     {"schema-dir", required_argument, NULL, OPT_SCHEMA_DIR},
     {"format", required_argument, NULL, OPT_FORMAT},
@@ -133,60 +136,14 @@ static const struct option long_opts[] = {
     {NULL, 0, NULL, 0},
 };
 
-/* Command-line settings, applied after the file and the environment. */
+/* The command line. */
 typedef struct cli_s {
-  const char *config_file;
-  const char *xargs[256];
-  size_t nx;
-  struct {
-    const char *key, *value, *origin;
-  } sets[16];
-  size_t nsets;
+  oc_conf_cli_t conf; /* -c, -X and the options that stand for keys */
   const char *format;
   const char *watch;
-  bool strict, dry_run, retract, x_list;
+  bool strict, dry_run, retract;
   int verbosity; /* -1 quiet, 0, 1 verbose */
 } cli_t;
-
-static bool is_our_key(const char *arg) {
-  size_t klen = strcspn(arg, "=");
-  for (size_t i = 0; conf_defs[i].name; i++) {
-    size_t n = strlen(conf_defs[i].name);
-    /* "key" or "key.file" */
-    if (klen >= n && strncmp(arg, conf_defs[i].name, n) == 0 &&
-        (klen == n || (klen == n + 5 && strncmp(arg + n, ".file", 5) == 0)))
-      return true;
-  }
-  return strncmp(arg, "kafka.", 6) == 0 || strncmp(arg, "pg.", 3) == 0;
-}
-
-/* -X KEY=VALUE: ours, or a librdkafka property (prefixed with kafka.). */
-static int apply_x(oc_config_t *cfg, const char *arg, oc_err_t *err) {
-  char buf[1024];
-
-  if (is_our_key(arg) || !strchr(arg, '='))
-    return oc_config_set_arg(cfg, arg, err);
-  if (snprintf(buf, sizeof(buf), "kafka.%s", arg) >= (int)sizeof(buf))
-    return oc_err_set(err, OC_ERR_CONFIG, "-X: argument too long");
-  return oc_config_set_arg(cfg, buf, err);
-}
-
-static int load_config(const cli_t *cli, oc_config_t *cfg, oc_err_t *err) {
-  int rc;
-
-  if (cli->config_file && (rc = oc_config_load_file(cfg, cli->config_file, err)) < 0)
-    return rc;
-  if ((rc = oc_config_load_env(cfg, err)) < 0)
-    return rc;
-  for (size_t i = 0; i < cli->nx; i++)
-    if ((rc = apply_x(cfg, cli->xargs[i], err)) < 0)
-      return rc;
-  for (size_t i = 0; i < cli->nsets; i++)
-    if ((rc = oc_config_set(cfg, cli->sets[i].key, cli->sets[i].value, cli->sets[i].origin,
-                            err)) < 0)
-      return rc;
-  return 0;
-}
 
 static rd_kafka_conf_t *kafka_conf(const oc_config_t *cfg, oc_err_t *err) {
   rd_kafka_conf_t *conf = oc_kafka_conf_new(oc_config_get_str(cfg, "brokers"), err);
@@ -236,49 +193,38 @@ static int file_exit_code(int rc, const oc_produce_stats_t *st) {
   return oc_err_exit_status(rc);
 }
 
+/* Options that stand for configuration keys. */
+static const struct {
+  int opt;
+  const char *key, *origin;
+} key_opts[] = {
+    {'b', "brokers", "-b"},
+    {'t', "topic", "-t"},
+    {OPT_CATALOG, "catalog", "--catalog"},
+    {OPT_SCHEMA_DIR, "schema.dir", "--schema-dir"},
+    {OPT_FLUSH_TIMEOUT, "flush.timeout", "--flush-timeout"},
+};
+
 static int parse_args(int argc, char **argv, cli_t *cli) {
+  oc_err_t err;
   int c;
 
-  while ((c = getopt_long(argc, argv, "b:t:F:X:vqhV", long_opts, NULL)) != -1) {
-    if (cli->nsets == sizeof(cli->sets) / sizeof(cli->sets[0]) ||
-        cli->nx == sizeof(cli->xargs) / sizeof(cli->xargs[0])) {
-      fprintf(stderr, "%s: too many options\n", progname);
-      return OC_EX_USAGE;
-    }
+  while ((c = getopt_long(argc, argv, "b:t:c:F:X:vqhV", long_opts, NULL)) != -1) {
+    int rc = 0;
+    for (size_t i = 0; i < sizeof(key_opts) / sizeof(key_opts[0]); i++)
+      if (key_opts[i].opt == c) {
+        rc = oc_conf_cli_option(&cli->conf, key_opts[i].key, optarg, key_opts[i].origin, &err);
+        c = 0;
+      }
     switch (c) {
-    case 'b':
-      cli->sets[cli->nsets].key = "brokers";
-      cli->sets[cli->nsets].value = optarg;
-      cli->sets[cli->nsets++].origin = "-b";
+    case 0:
       break;
-    case 't':
-      cli->sets[cli->nsets].key = "topic";
-      cli->sets[cli->nsets].value = optarg;
-      cli->sets[cli->nsets++].origin = "-t";
-      break;
-    case OPT_CATALOG:
-      cli->sets[cli->nsets].key = "catalog";
-      cli->sets[cli->nsets].value = optarg;
-      cli->sets[cli->nsets++].origin = "--catalog";
-      break;
-    case OPT_SCHEMA_DIR:
-      cli->sets[cli->nsets].key = "schema.dir";
-      cli->sets[cli->nsets].value = optarg;
-      cli->sets[cli->nsets++].origin = "--schema-dir";
-      break;
-    case OPT_FLUSH_TIMEOUT:
-      cli->sets[cli->nsets].key = "flush.timeout";
-      cli->sets[cli->nsets].value = optarg;
-      cli->sets[cli->nsets++].origin = "--flush-timeout";
-      break;
+    case 'c':
     case 'F':
-      cli->config_file = optarg;
+      cli->conf.file = optarg;
       break;
     case 'X':
-      if (strcmp(optarg, "list") == 0)
-        cli->x_list = true;
-      else
-        cli->xargs[cli->nx++] = optarg;
+      rc = oc_conf_cli_x(&cli->conf, &program, optarg, &err);
       break;
     case OPT_FORMAT:
       cli->format = optarg;
@@ -311,6 +257,10 @@ static int parse_args(int argc, char **argv, cli_t *cli) {
       fprintf(stderr, "Try '%s --help'.\n", progname);
       return OC_EX_USAGE;
     }
+    if (rc != 0) {
+      fprintf(stderr, "%s: %s\n", progname, err.msg);
+      return oc_err_exit_status(rc);
+    }
   }
   return 0;
 }
@@ -342,10 +292,8 @@ int main(int argc, char **argv) {
     status = rc < 0 ? 0 : rc;
     goto out;
   }
-  if (cli.x_list) {
-    rd_kafka_conf_t *c = rd_kafka_conf_new();
-    rd_kafka_conf_properties_show(stdout);
-    rd_kafka_conf_destroy(c);
+  if (cli.conf.list) {
+    oc_config_print_list(&program, cli.conf.list, stdout);
     goto out;
   }
   if (cli.watch && optind < argc) {
@@ -368,24 +316,13 @@ int main(int argc, char **argv) {
     }
   }
 
-  if (!(cfg = oc_config_new(conf_defs))) {
-    fprintf(stderr, "%s: out of memory\n", progname);
-    status = OC_EX_SOFTWARE;
-    goto out;
-  }
-  if (load_config(&cli, cfg, &err) < 0) {
+  if (oc_config_load_program(&program, &cli.conf, &cfg, &err) < 0) {
     fprintf(stderr, "%s: %s\n", progname, err.msg);
     status = oc_err_exit_status(err.code);
     goto out;
   }
-  int level = oc_log_level_from_name(oc_config_get_str(cfg, "log.level"));
-  if (level < 0) {
-    fprintf(stderr, "%s: log.level: unknown level '%s'\n", progname,
-            oc_config_get_str(cfg, "log.level"));
-    status = OC_EX_CONFIG;
-    goto out;
-  }
-  oc_log_set_level(cli.verbosity > 0 ? LOG_DEBUG : cli.verbosity < 0 ? LOG_WARNING : level);
+  if (cli.verbosity)
+    oc_log_set_level(cli.verbosity > 0 ? LOG_DEBUG : LOG_WARNING);
 
   const char *catalog_path = oc_config_get_str(cfg, "catalog");
   if (!catalog_path)

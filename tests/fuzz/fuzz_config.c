@@ -39,7 +39,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     free(buf);
     return 0;
   }
-  cfg = oc_config_new(defs);
+  cfg = oc_config_new(defs, OC_CONF_PASS_KAFKA | OC_CONF_PASS_PG);
   if (cfg) {
     oc_err_clear(&err);
     if (oc_config_load_stream(cfg, f, "fuzz.conf", &err) != 0) {

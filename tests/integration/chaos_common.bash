@@ -69,7 +69,7 @@ elapsed_since() { awk -v a="$1" -v b="$(now_s)" 'BEGIN { printf "%.1f", b - a }'
 chaos_gen() {
   local dir="$1" seed="$2"
   shift 2
-  "$GEN" --seed "$seed" -c "$CATALOG" -o "$dir" -q --org-level \
+  "$GEN" --seed "$seed" --catalog "$CATALOG" -o "$dir" -q --org-level \
     --restatements 0.3 --late 0.1 --duplicates 0.1 --ties 0.05 --tombstones 0.05 "$@" ||
     fail "outcomes-gen: exit $?"
   CHAOS_GEN="$dir"

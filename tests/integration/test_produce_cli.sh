@@ -2,7 +2,7 @@
 # test_produce_cli.sh - outcomes-produce against the real broker: exit codes
 # 0/65/64/66/69/78, per-row messages, --strict publishes nothing from a file
 # with a bad row, --dry-run publishes nothing, stdin, retractions publish
-# tombstones under the right keys, -X list.
+# tombstones under the right keys, -c/-F, -X list, -X kafka.list.
 source "$(dirname "$0")/produce_common.bash"
 
 # --- 0: everything published ---------------------------------------------
@@ -136,13 +136,22 @@ set -e
 [[ $rc == 78 ]] || fail "secret on the command line: exit $rc, want 78"
 pass "exit 78 on refused or unknown settings"
 
-# --- -F config file and -X list ------------------------------------------------
+# --- -c config file (and its alias -F), -X list, -X kafka.list ------------------
 topic="$(new_topic prod_cli_conf)"
 printf 'topic=%s\nkafka.linger.ms=1\nflush.timeout=5s\n' "$topic" >"$T_DIR/p.conf"
+produce -c "$T_DIR/p.conf" "$T_DIR/good.csv" >/dev/null 2>&1 || fail "-c: exit $?"
+[[ "$(topic_count "$topic")" == 50 ]] || fail "-c: topic from the file not used"
 produce -F "$T_DIR/p.conf" "$T_DIR/good.csv" >/dev/null 2>&1 || fail "-F: exit $?"
-[[ "$(topic_count "$topic")" == 50 ]] || fail "-F: topic from the file not used"
-"$PRODUCE" -X list | grep -q 'message.timeout.ms' || fail "-X list"
-pass "-F file and -X list"
+[[ "$(topic_count "$topic")" == 100 ]] || fail "-F: topic from the file not used"
+list="$("$PRODUCE" -X list)" || fail "-X list: exit $?"
+[[ "$(grep -Ec '^  (brokers|topic|metrics.listen|watch.rescan.interval) ' <<<"$list")" == 4 ]] ||
+  fail "-X list lacks keys: $list"
+grep -q "librdkafka's own properties: outcomes-produce -X kafka.list" <<<"$list" ||
+  fail "-X list does not say how librdkafka's properties are listed"
+grep -q 'message.timeout.ms' <<<"$list" && fail "-X list prints librdkafka's properties"
+klist="$("$PRODUCE" -X kafka.list)" || fail "-X kafka.list: exit $?"
+grep -q '^message.timeout.ms ' <<<"$klist" || fail "-X kafka.list lacks message.timeout.ms"
+pass "-c file, -F alias, -X list and -X kafka.list"
 
 # --- 69: Kafka unavailable ----------------------------------------------------
 set +e

@@ -13,7 +13,7 @@ dst="$(new_topic replay_rp_dst 5)"
 direct="$(new_topic replay_rp_direct 5)"
 
 "$GEN" --seed 5 --orgs 2 --facilities 2 --metrics er_visits,supply_cost --periods 12 \
-  --restatements 0.2 --tombstones 0.2 -c "$CATALOG" -o "$T_DIR/gen" -q
+  --restatements 0.2 --tombstones 0.2 --catalog "$CATALOG" -o "$T_DIR/gen" -q
 produce -t "$src" "$T_DIR/gen/stream.csv" >/dev/null || fail "produce: exit $?"
 produce -t "$src" --retract "$T_DIR/gen/retract.csv" >/dev/null || fail "retract: exit $?"
 produce -t "$direct" "$T_DIR/gen/stream.csv" >/dev/null || fail "produce direct: exit $?"

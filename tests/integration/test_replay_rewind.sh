@@ -14,7 +14,7 @@ group="$(uniq_name g_rewind)"
 "$GEN" --seed 11 --orgs 3 --facilities 2 --org-level \
   --metrics er_visits,readmission_rate_30d,supply_cost --grains day,month --periods 15 \
   --restatements 0.2 --duplicates 0.1 --late 0.1 --ties 0.05 --tombstones 0.1 \
-  -c "$CATALOG" -o "$T_DIR/gen" -q
+  --catalog "$CATALOG" -o "$T_DIR/gen" -q
 produce -t "$topic" "$T_DIR/gen/stream.csv" || fail "produce stream: exit $?"
 sleep 1.2
 t_mid_ms=$(($(date +%s%3N)))

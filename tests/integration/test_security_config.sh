@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# Configuration refusals of the three programs (issue 7, Security):
-#   - an unknown key is rejected with exit 78 and the key named
-#     (outcomes-produce, outcomes-rollupd; outcomes-migrate has no keys and
-#     rejects an unknown option with exit 64);
+# Configuration refusals of the programs (docs/security.md):
+#   - an unknown key is rejected with exit 78 and the key named, by every
+#     program (an unknown option with exit 64); a program that does not talk
+#     to Kafka takes no librdkafka property;
 #   - librdkafka properties that load code or run commands are refused with
 #     exit 78 and the key named, from -X and from a configuration file;
 #   - a password given with -X or in the environment is refused, and the
@@ -42,6 +42,8 @@ trap 'exit 130' INT TERM
 
 PRODUCE="${OC_BUILD_DIR}/producers/outcomes-produce"
 MIGRATE="${OC_BUILD_DIR}/tools/outcomes-migrate"
+REPLAY="${OC_BUILD_DIR}/tools/outcomes-replay"
+GEN="${OC_BUILD_DIR}/tools/outcomes-gen"
 ROLLUPD="${OC_BUILD_DIR}/consumers/outcomes-rollupd"
 CATALOG="${OC_SOURCE_DIR}/schemas/catalog.tsv"
 SCHEMAS="${OC_SOURCE_DIR}/schemas/avro"
@@ -101,6 +103,16 @@ check_unknown_keys() {
     "bogus.key" produce -F <(printf 'topic=x\nbogus.key=1\n')
   expect "outcomes-migrate rejects an unknown option, naming it" 64 "bogus" \
     "$MIGRATE" --bogus=1
+  expect "outcomes-migrate rejects an unknown key, naming it" 78 "-X: unknown key 'bogus.key'" \
+    "$MIGRATE" -X bogus.key=1
+  expect "outcomes-migrate takes no librdkafka property" 78 "-X: unknown key 'acks'" \
+    "$MIGRATE" -X acks=all
+  expect "outcomes-migrate rejects an unknown key in a file, naming it" 78 "unknown key 'bogus.key'" \
+    "$MIGRATE" -c <(printf 'sql.dir=/x\nbogus.key=1\n')
+  expect "outcomes-replay rejects an unknown key, naming it" 78 "-X: unknown key 'bogus.key'" \
+    "$REPLAY" -X bogus.key=1 dlq list
+  expect "outcomes-gen rejects an unknown key, naming it" 78 "-X: unknown key 'bogus.key'" \
+    "$GEN" -X bogus.key=1
   if [[ -x "$ROLLUPD" ]]; then
     expect "outcomes-rollupd rejects an unknown key, naming it" 78 "unknown key 'bogus.key'" \
       rollupd -X bogus.key=1
@@ -175,12 +187,16 @@ check_secrets_refused() {
 check_migrate_conninfo_password() {
   local sqldir="${OC_TEST_SQL_DIR:-${OC_SOURCE_DIR}/schemas/sql}"
   expect "outcomes-migrate refuses a password inside OUTCOMES_PG_CONNINFO, naming it" 78 \
-    "environment OUTCOMES_PG_CONNINFO: the conninfo holds a password" \
+    "environment OUTCOMES_PG_CONNINFO: 'conninfo' holds a password" \
     env OUTCOMES_PG_CONNINFO="${SUPER} dbname=${DB} password=${SECRET}" \
     "$MIGRATE" --sql-dir "$sqldir" --catalog "$CATALOG" --status
+  expect "outcomes-migrate refuses a password inside -X conninfo, naming the key" 78 \
+    "-X: 'conninfo' holds a password" \
+    env -u OUTCOMES_PG_CONNINFO "$MIGRATE" -X "conninfo=${SUPER} dbname=${DB} password=${SECRET}" \
+    --sql-dir "$sqldir" --catalog "$CATALOG" --status
   # A URI, in the variable named by -d; refused before any connection.
   expect "outcomes-migrate -d VAR refuses a URI with a password, naming VAR" 78 \
-    "environment OC_TEST_MIGRATE_URI: the conninfo holds a password" \
+    "environment OC_TEST_MIGRATE_URI: 'conninfo' holds a password" \
     env OC_TEST_MIGRATE_URI="postgresql://migrator:${SECRET}@127.0.0.1:1/outcomes" \
     "$MIGRATE" -d OC_TEST_MIGRATE_URI --sql-dir "$sqldir" --catalog "$CATALOG" --status
   # Files are where passwords belong: a conninfo file, a pgpass file.
@@ -190,6 +206,10 @@ check_migrate_conninfo_password() {
     env -u OUTCOMES_PG_CONNINFO \
     "$MIGRATE" --conninfo-file "${T_DIR}/migrate.conninfo" --sql-dir "$sqldir" \
     --catalog "$CATALOG" --status
+  (umask 077 && printf 'conninfo=%s dbname=%s password=%s\nsql.dir=%s\ncatalog.path=%s\n' \
+    "$SUPER" "$DB" "$SECRET" "$sqldir" "$CATALOG" >"${T_DIR}/migrate.conf")
+  expect "outcomes-migrate accepts a password inside its -c configuration file" 0 "catalog:" \
+    env -u OUTCOMES_PG_CONNINFO "$MIGRATE" -c "${T_DIR}/migrate.conf" --status
   (umask 077 && printf '*:*:*:*:%s\n' "$SECRET" >"${T_DIR}/pgpass")
   expect "outcomes-migrate accepts a password from PGPASSFILE" 0 "catalog:" \
     env OUTCOMES_PG_CONNINFO="${SUPER} dbname=${DB}" PGPASSFILE="${T_DIR}/pgpass" \

@@ -97,6 +97,7 @@ require outcomes-rollupd@.service "${COMMON[@]}" \
   "LoadCredential=pg-password:/etc/outcomes/credentials/%i/pg-password" \
   "LoadCredential=sasl-password:/etc/outcomes/credentials/%i/sasl-password"
 require outcomes-produce-watch@.service "${COMMON[@]}" "UMask=0007" \
+  "ExecStart=/usr/bin/outcomes-produce -c /etc/outcomes/produce-watch/%i.conf --watch /var/spool/outcomes/%i" \
   "ReadWritePaths=/var/spool/outcomes/%i" \
   "LoadCredential=sasl-password:/etc/outcomes/credentials/produce-watch-%i/sasl-password"
 for u in "${UNITS[@]}"; do

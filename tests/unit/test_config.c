@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "outcomes/config.h"
@@ -30,7 +31,7 @@ static char *write_tmp(const char *content) {
 
 static void test_defaults_and_units(void **state) {
   (void)state;
-  oc_config_t *cfg = oc_config_new(defs);
+  oc_config_t *cfg = oc_config_new(defs, OC_CONF_PASS_KAFKA | OC_CONF_PASS_PG);
   assert_int_equal(oc_config_get_int(cfg, "batch.max.records"), 5000);
   assert_int_equal(oc_config_get_int(cfg, "batch.max.wait"), 1000);
   assert_int_equal(oc_config_get_int(cfg, "batch.max.bytes"), 16 * 1024 * 1024);
@@ -43,7 +44,7 @@ static void test_defaults_and_units(void **state) {
 static void test_file_env_then_command_line_win_in_order(void **state) {
   (void)state;
   oc_err_t err;
-  oc_config_t *cfg = oc_config_new(defs);
+  oc_config_t *cfg = oc_config_new(defs, OC_CONF_PASS_KAFKA | OC_CONF_PASS_PG);
   char *path = write_tmp("# comment\n\n  batch.max.records = 100 \nbatch.max.wait=250ms\n"
                          "kafka.acks=all\npg.sslmode=verify-full\ngroup.id=from-file\n");
   assert_int_equal(oc_config_load_file(cfg, path, &err), 0);
@@ -73,7 +74,7 @@ static void test_file_env_then_command_line_win_in_order(void **state) {
 static void test_unknown_key_named_with_origin(void **state) {
   (void)state;
   oc_err_t err;
-  oc_config_t *cfg = oc_config_new(defs);
+  oc_config_t *cfg = oc_config_new(defs, OC_CONF_PASS_KAFKA | OC_CONF_PASS_PG);
   assert_int_equal(oc_config_set_arg(cfg, "batch.size=10", &err), OC_ERR_CONFIG);
   assert_string_equal(err.msg, "-X: unknown key 'batch.size'");
   char *path = write_tmp("group.id=g\nbogus.key = 1\n");
@@ -93,7 +94,7 @@ static void test_unknown_key_named_with_origin(void **state) {
 static void test_nul_byte_and_long_line_are_refused(void **state) {
   (void)state;
   oc_err_t err;
-  oc_config_t *cfg = oc_config_new(defs);
+  oc_config_t *cfg = oc_config_new(defs, OC_CONF_PASS_KAFKA | OC_CONF_PASS_PG);
   char text[] = "group.id=a\nmigrate=tr\0ue\n";
   FILE *f = fmemopen(text, sizeof(text) - 1, "r");
   assert_int_equal(oc_config_load_stream(cfg, f, "t.conf", &err), OC_ERR_CONFIG);
@@ -117,7 +118,7 @@ static void test_nul_byte_and_long_line_are_refused(void **state) {
 static void test_bad_values_are_refused(void **state) {
   (void)state;
   oc_err_t err;
-  oc_config_t *cfg = oc_config_new(defs);
+  oc_config_t *cfg = oc_config_new(defs, OC_CONF_PASS_KAFKA | OC_CONF_PASS_PG);
   assert_int_equal(oc_config_set_arg(cfg, "batch.max.records=0", &err), OC_ERR_CONFIG);
   assert_string_equal(err.msg, "-X: batch.max.records: 0 is outside [1, 1000000]");
   assert_int_equal(oc_config_set_arg(cfg, "batch.max.wait=5 parsecs", &err), OC_ERR_CONFIG);
@@ -135,7 +136,7 @@ static void test_bad_values_are_refused(void **state) {
 static void test_secrets_only_from_files(void **state) {
   (void)state;
   oc_err_t err;
-  oc_config_t *cfg = oc_config_new(defs);
+  oc_config_t *cfg = oc_config_new(defs, OC_CONF_PASS_KAFKA | OC_CONF_PASS_PG);
   assert_int_equal(oc_config_set_arg(cfg, "kafka.sasl.password=hunter2", &err), OC_ERR_CONFIG);
   assert_string_equal(err.msg, "-X: 'kafka.sasl.password' is a secret: put it in the "
                                "configuration file or give 'kafka.sasl.password.file=PATH'");
@@ -184,7 +185,7 @@ static void test_password_inside_conninfo_only_from_files(void **state) {
       {NULL, 0, NULL, 0, 0, 0, NULL, NULL},
   };
   oc_err_t err;
-  oc_config_t *cfg = oc_config_new(cdefs);
+  oc_config_t *cfg = oc_config_new(cdefs, OC_CONF_PASS_KAFKA | OC_CONF_PASS_PG);
   assert_int_equal(oc_config_set_arg(cfg, "conninfo=host=db dbname=o password=pw1", &err),
                    OC_ERR_CONFIG);
   assert_string_equal(err.msg, "-X: 'conninfo' holds a password: use a pgpass file "
@@ -212,11 +213,78 @@ static void test_secret_in_environment_is_refused(void **state) {
       {NULL, 0, NULL, 0, 0, 0, NULL, NULL},
   };
   oc_err_t err;
-  oc_config_t *cfg = oc_config_new(sdefs);
+  oc_config_t *cfg = oc_config_new(sdefs, OC_CONF_PASS_KAFKA | OC_CONF_PASS_PG);
   setenv("OC_TEST_DBPW", "pw", 1);
   assert_int_equal(oc_config_load_env(cfg, &err), OC_ERR_CONFIG);
   unsetenv("OC_TEST_DBPW");
   assert_non_null(strstr(err.msg, "environment OC_TEST_DBPW: 'db.password' is a secret"));
+  oc_config_destroy(cfg);
+}
+
+static void test_declared_key_wins_over_pass_through_prefix(void **state) {
+  (void)state;
+  static const oc_conf_def_t kdefs[] = {
+      {"kafka.timeout", OC_CONF_MS, "10s", 100, 600000, 0, NULL, "a key of ours"},
+      {NULL, 0, NULL, 0, 0, 0, NULL, NULL},
+  };
+  oc_err_t err;
+  oc_config_t *cfg = oc_config_new(kdefs, OC_CONF_PASS_KAFKA);
+  assert_int_equal(oc_config_set_arg(cfg, "kafka.timeout=5s", &err), 0);
+  assert_int_equal(oc_config_get_int(cfg, "kafka.timeout"), 5000);
+  assert_int_equal(oc_config_passthrough_count(cfg, "kafka."), 0);
+  assert_int_equal(oc_config_set_arg(cfg, "kafka.timeout=5 years", &err), OC_ERR_CONFIG);
+  assert_string_equal(err.msg,
+                      "-X: kafka.timeout: '5 years' is not a duration (e.g. 500ms, 5s, 2m)");
+  oc_config_destroy(cfg);
+}
+
+static void test_pass_through_only_where_the_program_passes_it(void **state) {
+  (void)state;
+  oc_err_t err;
+  oc_config_t *cfg = oc_config_new(defs, OC_CONF_PASS_PG);
+  assert_int_equal(oc_config_set_arg(cfg, "pg.sslmode=verify-full", &err), 0);
+  assert_int_equal(oc_config_set_arg(cfg, "kafka.acks=1", &err), OC_ERR_CONFIG);
+  assert_string_equal(err.msg, "-X: unknown key 'kafka.acks'");
+  assert_int_equal(oc_config_set_arg(cfg, "kafka.sasl.password.file=/x", &err), OC_ERR_CONFIG);
+  assert_string_equal(err.msg, "-X: unknown key 'kafka.sasl.password'");
+  oc_config_destroy(cfg);
+  cfg = oc_config_new(defs, 0);
+  assert_int_equal(oc_config_set_arg(cfg, "pg.sslmode=verify-full", &err), OC_ERR_CONFIG);
+  assert_string_equal(err.msg, "-X: unknown key 'pg.sslmode'");
+  oc_config_destroy(cfg);
+}
+
+static void test_conninfo_has_password(void **state) {
+  (void)state;
+  assert_true(oc_config_conninfo_has_password("host=db password=x"));
+  assert_true(oc_config_conninfo_has_password("postgresql://u:pw@db/o"));
+  assert_false(oc_config_conninfo_has_password("host=db user=u"));
+  assert_false(oc_config_conninfo_has_password("postgresql://u@db/o"));
+  assert_false(oc_config_conninfo_has_password("host=db password="));
+  assert_false(oc_config_conninfo_has_password(""));
+  assert_false(oc_config_conninfo_has_password(NULL));
+  assert_false(oc_config_conninfo_has_password("host='unterminated"));
+}
+
+/* conninfo.file: lines joined with spaces, '#' lines skipped, a password
+ * accepted (a file is where it belongs). */
+static void test_conninfo_file_joins_lines(void **state) {
+  (void)state;
+  static const oc_conf_def_t cdefs[] = {
+      {"conninfo", OC_CONF_STR, "", 0, 0, OC_CONF_CONNINFO, NULL, "x"},
+      {NULL, 0, NULL, 0, 0, 0, NULL, NULL},
+  };
+  oc_err_t err;
+  char arg[128];
+  oc_config_t *cfg = oc_config_new(cdefs, OC_CONF_PASS_PG);
+  char *path = write_tmp("# the migrating login\nhost=db dbname=o  \n\n  user=mig\r\n"
+                         "password=pw1\n");
+  chmod(path, 0600);
+  snprintf(arg, sizeof(arg), "conninfo.file=%s", path);
+  assert_int_equal(oc_config_set_arg(cfg, arg, &err), 0);
+  assert_string_equal(oc_config_get_str(cfg, "conninfo"),
+                      "host=db dbname=o user=mig password=pw1");
+  unlink(path);
   oc_config_destroy(cfg);
 }
 
@@ -230,6 +298,10 @@ int main(void) {
       cmocka_unit_test(test_secrets_only_from_files),
       cmocka_unit_test(test_secret_in_environment_is_refused),
       cmocka_unit_test(test_password_inside_conninfo_only_from_files),
+      cmocka_unit_test(test_declared_key_wins_over_pass_through_prefix),
+      cmocka_unit_test(test_pass_through_only_where_the_program_passes_it),
+      cmocka_unit_test(test_conninfo_has_password),
+      cmocka_unit_test(test_conninfo_file_joins_lines),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -15,7 +15,14 @@
 #include <sys/stat.h>
 
 #include "outcomes/catalog.h"
+#include "outcomes/config.h"
 #include "outcomes/gen.h"
+
+#ifndef OC_VERSION
+#define OC_VERSION "unknown"
+#endif
+
+#define PROG "outcomes-gen"
 
 enum {
   OPT_ORGS = 256,
@@ -32,12 +39,23 @@ enum {
   OPT_TIES,
   OPT_TOMBSTONES,
   OPT_INVALID,
+  OPT_CATALOG,
+  OPT_VERSION,
 };
+
+static const oc_conf_def_t conf_defs[] = {
+    {"catalog", OC_CONF_STR, NULL, 0, 0, 0, "OUTCOMES_CATALOG",
+     "metric catalog file (default: the installed catalog.tsv); --catalog"},
+    {NULL, 0, NULL, 0, 0, 0, NULL, NULL},
+};
+
+static const oc_conf_program_t program = {PROG, conf_defs, 0};
 
 static const struct option long_opts[] = {
     {"seed", required_argument, NULL, 's'},
     {"out-dir", required_argument, NULL, 'o'},
-    {"catalog", required_argument, NULL, 'c'},
+    {"config", required_argument, NULL, 'c'},
+    {"catalog", required_argument, NULL, OPT_CATALOG},
     {"format", required_argument, NULL, 'f'},
     {"orgs", required_argument, NULL, OPT_ORGS},
     {"facilities", required_argument, NULL, OPT_FACILITIES},
@@ -55,12 +73,14 @@ static const struct option long_opts[] = {
     {"invalid", required_argument, NULL, OPT_INVALID},
     {"quiet", no_argument, NULL, 'q'},
     {"help", no_argument, NULL, 'h'},
+    {"version", no_argument, NULL, OPT_VERSION},
     {NULL, 0, NULL, 0},
 };
 
 static void usage(FILE *f) {
   fprintf(f,
           "usage: outcomes-gen [options]\n"
+          "       outcomes-gen -X list\n"
           "Seeded synthetic observations: orgs x facilities x metrics x periods, with\n"
           "chosen shares of duplicates, restatements, late older versions, ties,\n"
           "tombstones and invalid rows. The same options give the same bytes.\n"
@@ -69,7 +89,10 @@ static void usage(FILE *f) {
           "  -o, --out-dir DIR     write DIR/stream.csv (or .jsonl), retract.csv,\n"
           "                        expected_facts.csv, expected_invalid.csv and\n"
           "                        manifest.txt; without it the stream goes to stdout\n"
-          "  -c, --catalog PATH    metric catalog (default %s)\n"
+          "  -c, --config FILE     read key=value lines from FILE\n"
+          "  -X key=value          set a key (after the file and the environment)\n"
+          "  -X list               print the keys below and exit\n"
+          "      --catalog PATH    metric catalog (default %s)\n"
           "  -f, --format FMT      csv (default) or jsonl\n"
           "      --orgs N          organisations (default 3)\n"
           "      --facilities N    facilities per org (default 2, at most 99)\n"
@@ -91,12 +114,16 @@ static void usage(FILE *f) {
           "      --tombstones F    retracted after the stream (retract.csv)\n"
           "  -q, --quiet           no summary on stderr\n"
           "  -h, --help            this help\n"
+          "      --version         print the version and exit\n"
           "\n"
           "Publish the stream in file order, then retract.csv; last writer wins by\n"
           "observed_at then offset must leave exactly expected_facts.csv.\n"
           "Exit status: 0 done, 64 usage error, 70 internal error, 74 I/O error,\n"
-          "78 configuration error (a bad key or catalog).\n",
+          "78 configuration error (a bad key or catalog).\n"
+          "\n"
+          "keys (default):\n",
           oc_catalog_default_path());
+  oc_config_print_help(&program, f);
 }
 
 static int parse_u64(const char *opt, const char *s, uint64_t max, uint64_t *out) {
@@ -136,13 +163,16 @@ int main(int argc, char **argv) {
   oc_gen_opts_t opts;
   oc_gen_stats_t st;
   oc_catalog_t *cat = NULL;
+  oc_config_t *cfg = NULL;
+  oc_conf_cli_t cli;
   oc_err_t err;
-  const char *out_dir = NULL, *catalog = NULL;
+  const char *out_dir = NULL, *catalog;
   int quiet = 0, orgs_given = 0, c, rc, status = OC_EX_USAGE;
   uint64_t u;
 
   oc_gen_opts_init(&opts);
-  while ((c = getopt_long(argc, argv, "s:o:c:f:qh", long_opts, NULL)) != -1) {
+  memset(&cli, 0, sizeof(cli));
+  while ((c = getopt_long(argc, argv, "s:o:c:X:f:qh", long_opts, NULL)) != -1) {
     switch (c) {
     case 's':
       if (parse_u64("seed", optarg, UINT64_MAX, &opts.seed) < 0)
@@ -152,8 +182,24 @@ int main(int argc, char **argv) {
       out_dir = optarg;
       break;
     case 'c':
-      catalog = optarg;
+      cli.file = optarg;
       break;
+    case 'X':
+      if (oc_conf_cli_x(&cli, &program, optarg, &err) < 0) {
+        fprintf(stderr, "outcomes-gen: %s\n", err.msg);
+        goto out;
+      }
+      break;
+    case OPT_CATALOG:
+      if (oc_conf_cli_option(&cli, "catalog", optarg, "--catalog", &err) < 0) {
+        fprintf(stderr, "outcomes-gen: %s\n", err.msg);
+        goto out;
+      }
+      break;
+    case OPT_VERSION:
+      printf(PROG " %s\n", OC_VERSION);
+      status = OC_EX_OK;
+      goto out;
     case 'f':
       if (strcmp(optarg, "csv") == 0)
         opts.format = OC_GEN_CSV;
@@ -244,8 +290,18 @@ int main(int argc, char **argv) {
     fprintf(stderr, "outcomes-gen: --rows sets the number of orgs: not with --orgs\n");
     goto out;
   }
+  if (cli.list) {
+    oc_config_print_list(&program, cli.list, stdout);
+    status = OC_EX_OK;
+    goto out;
+  }
+  if (oc_config_load_program(&program, &cli, &cfg, &err) < 0) {
+    fprintf(stderr, "outcomes-gen: %s\n", err.msg);
+    status = oc_err_exit_status(err.code);
+    goto out;
+  }
 
-  if (!catalog)
+  if (!(catalog = oc_config_get_str(cfg, "catalog")))
     catalog = oc_catalog_default_path();
   if ((rc = oc_catalog_load_file(catalog, &cat, &err)) < 0) {
     fprintf(stderr, "outcomes-gen: catalog: %s\n", err.msg);
@@ -278,5 +334,6 @@ int main(int argc, char **argv) {
   status = OC_EX_OK;
 out:
   oc_catalog_destroy(cat);
+  oc_config_destroy(cfg);
   return status;
 }

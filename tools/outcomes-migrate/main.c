@@ -1,13 +1,12 @@
 /* outcomes-migrate - apply the SQL migrations and load the metric catalog.
  * See docs/man/outcomes-migrate.1. */
-#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "outcomes/catalog.h"
+#include "outcomes/config.h"
 #include "outcomes/err.h"
 #include "outcomes/log.h"
 #include "outcomes/migrate.h"
@@ -18,20 +17,38 @@
 #endif
 
 #define PROG "outcomes-migrate"
-#define CONNINFO_ENV_DEFAULT "OUTCOMES_PG_CONNINFO"
-#define CONNINFO_FILE_MAX 8192
 
 enum { OPT_SQL_DIR = 256, OPT_CATALOG, OPT_DRY_RUN, OPT_STATUS, OPT_VERSION, OPT_CONNFILE };
+
+static const oc_conf_def_t conf_defs[] = {
+    {"conninfo", OC_CONF_STR, "", 0, 0, OC_CONF_CONNINFO, "OUTCOMES_PG_CONNINFO",
+     "PostgreSQL conninfo (key=value or URI; pg.* keys add libpq keywords; never logged); "
+     "-d, --conninfo-file"},
+    {"sql.dir", OC_CONF_STR, NULL, 0, 0, 0, NULL,
+     "directory of the SQL migrations (default: the installed one); --sql-dir"},
+    {"catalog.path", OC_CONF_STR, NULL, 0, 0, 0, NULL,
+     "metric catalog to sync (default: the installed one); --catalog"},
+    {"log.level", OC_CONF_STR, "warning", 0, 0, 0, "OUTCOMES_LOG_LEVEL",
+     "error, warning, notice, info or debug; -v is info, -vv debug"},
+    {NULL, 0, NULL, 0, 0, 0, NULL, NULL},
+};
+
+static const oc_conf_program_t program = {PROG, conf_defs, OC_CONF_PASS_PG};
 
 static void usage(FILE *f) {
   fprintf(f,
           "usage: " PROG " [options]\n"
+          "       " PROG " -X list\n"
           "Apply pending SQL migrations to the outcomes schema, then sync the metric\n"
           "catalog into outcomes.metric_catalog.\n"
           "\n"
-          "  -d, --conninfo-env VAR  take the libpq conninfo from environment variable VAR\n"
-          "                          (default " CONNINFO_ENV_DEFAULT ")\n"
-          "      --conninfo-file FILE  take the conninfo from FILE instead\n"
+          "  -c, --config FILE       read key=value lines from FILE\n"
+          "  -X key=value            set a key (after the file and the environment);\n"
+          "                          pg.* keys go to libpq\n"
+          "  -X list                 print the keys below and exit\n"
+          "  -d, --conninfo-env VAR  take the conninfo from environment variable VAR\n"
+          "                          instead of OUTCOMES_PG_CONNINFO\n"
+          "      --conninfo-file FILE  take the conninfo from FILE (conninfo.file=FILE)\n"
           "      --sql-dir DIR       migrations directory (default %s)\n"
           "      --catalog FILE      metric catalog (default %s)\n"
           "      --dry-run           show what would be applied and synced; change nothing\n"
@@ -40,49 +57,16 @@ static void usage(FILE *f) {
           "      --version           print the version and exit\n"
           "  -h, --help              print this help and exit\n"
           "\n"
-          "Passwords belong in a pgpass file (PGPASSFILE, ~/.pgpass) or the conninfo\n"
-          "file; a conninfo from the environment holding a password is refused.\n"
+          "Passwords belong in a pgpass file (PGPASSFILE, ~/.pgpass), the configuration\n"
+          "file or the conninfo file; a conninfo from the environment or the command\n"
+          "line holding a password is refused.\n"
           "Exit status: 0 ok, 64 usage, 65 a migration's SQL failed, 69 database\n"
           "unavailable, 70 internal error, 74 a file or directory cannot be read,\n"
-          "78 configuration error (also a bad migration directory or catalog file).\n",
+          "78 configuration error (also a bad migration directory or catalog file).\n"
+          "\n"
+          "keys (default):\n",
           oc_migrate_default_sql_dir(), oc_catalog_default_path());
-}
-
-/* Read a conninfo from a file: lines joined by spaces, '#' lines skipped. */
-static int read_conninfo_file(const char *path, char *out, size_t cap) {
-  FILE *f = fopen(path, "r");
-  char line[CONNINFO_FILE_MAX];
-  struct stat st;
-  size_t n = 0;
-
-  if (!f) {
-    fprintf(stderr, PROG ": conninfo file '%s': %s\n", path, strerror(errno));
-    return -1;
-  }
-  if (fstat(fileno(f), &st) == 0 && (st.st_mode & (S_IRWXG | S_IRWXO)))
-    oc_log_warn("conninfo_file_permissions path=%s mode=%03o: readable by others; "
-                "use chmod 600",
-                path, (unsigned)(st.st_mode & 0777));
-  out[0] = '\0';
-  while (fgets(line, sizeof(line), f)) {
-    size_t l = strlen(line);
-    while (l > 0 && (line[l - 1] == '\n' || line[l - 1] == '\r' || line[l - 1] == ' ' ||
-                     line[l - 1] == '\t'))
-      line[--l] = '\0';
-    if (l == 0 || line[0] == '#')
-      continue;
-    if (n + l + 2 > cap) {
-      fclose(f);
-      fprintf(stderr, PROG ": conninfo file '%s': too long\n", path);
-      return -1;
-    }
-    if (n)
-      out[n++] = ' ';
-    memcpy(out + n, line, l + 1);
-    n += l;
-  }
-  fclose(f);
-  return 0;
+  oc_config_print_help(&program, f);
 }
 
 /* oc_err_exit_status(), except that a migration whose SQL PostgreSQL
@@ -145,6 +129,7 @@ static void print_run(const oc_migrate_report_t *r, int dry_run, const char *cat
 
 int main(int argc, char **argv) {
   static const struct option longopts[] = {
+      {"config", required_argument, NULL, 'c'},
       {"conninfo-env", required_argument, NULL, 'd'},
       {"conninfo-file", required_argument, NULL, OPT_CONNFILE},
       {"sql-dir", required_argument, NULL, OPT_SQL_DIR},
@@ -156,25 +141,43 @@ int main(int argc, char **argv) {
       {"help", no_argument, NULL, 'h'},
       {NULL, 0, NULL, 0},
   };
-  const char *conninfo_env = CONNINFO_ENV_DEFAULT, *conninfo_file = NULL;
-  const char *sql_dir = NULL, *catalog = NULL;
-  int status = 0, verbose = 0, c, ex = OC_EX_OK;
-  char conninfo[CONNINFO_FILE_MAX];
+  char env_origin[160];
+  int status = 0, verbose = 0, c, rc = 0, ex = OC_EX_OK;
+  oc_conf_cli_t cli;
+  oc_config_t *cfg = NULL;
   oc_migrate_opts_t opts = {0};
   oc_migrate_report_t report;
-  oc_pg_connect_opts_t copts = {0};
   PGconn *conn = NULL;
   oc_err_t err;
 
   oc_log_init(PROG);
   oc_err_clear(&err);
   oc_migrate_report_init(&report);
-  while ((c = getopt_long(argc, argv, "d:vh", longopts, NULL)) != -1) {
+  memset(&cli, 0, sizeof(cli));
+  while ((c = getopt_long(argc, argv, "c:X:d:vh", longopts, NULL)) != -1) {
     switch (c) {
-    case 'd': conninfo_env = optarg; break;
-    case OPT_CONNFILE: conninfo_file = optarg; break;
-    case OPT_SQL_DIR: sql_dir = optarg; break;
-    case OPT_CATALOG: catalog = optarg; break;
+    case 'c': cli.file = optarg; break;
+    case 'X': rc = oc_conf_cli_x(&cli, &program, optarg, &err); break;
+    case 'd': {
+      /* The conninfo of another variable: an environment source all the
+       * same (a password in it is refused). */
+      const char *v = getenv(optarg);
+      if (!v || !*v) {
+        rc = oc_err_set(&err, OC_ERR_CONFIG,
+                        "no database: environment variable %s is not set", optarg);
+        break;
+      }
+      snprintf(env_origin, sizeof(env_origin), "environment %s", optarg);
+      rc = oc_conf_cli_option(&cli, "conninfo", v, env_origin, &err);
+      break;
+    }
+    case OPT_CONNFILE:
+      rc = oc_conf_cli_option(&cli, "conninfo.file", optarg, "--conninfo-file", &err);
+      break;
+    case OPT_SQL_DIR: rc = oc_conf_cli_option(&cli, "sql.dir", optarg, "--sql-dir", &err); break;
+    case OPT_CATALOG:
+      rc = oc_conf_cli_option(&cli, "catalog.path", optarg, "--catalog", &err);
+      break;
     case OPT_DRY_RUN: opts.dry_run = true; break;
     case OPT_STATUS: status = 1; break;
     case 'v': verbose++; break;
@@ -182,50 +185,44 @@ int main(int argc, char **argv) {
     case 'h': usage(stdout); return OC_EX_OK;
     default: usage(stderr); return OC_EX_USAGE;
     }
+    if (rc != 0) {
+      fprintf(stderr, PROG ": %s\n", err.msg);
+      return oc_err_exit_status(rc);
+    }
   }
   if (optind < argc) {
     fprintf(stderr, PROG ": unexpected argument '%s'\n", argv[optind]);
     usage(stderr);
     return OC_EX_USAGE;
   }
-  oc_log_set_level(verbose >= 2 ? LOG_DEBUG : verbose ? LOG_INFO : LOG_WARNING);
+  if (cli.list) {
+    oc_config_print_list(&program, cli.list, stdout);
+    return OC_EX_OK;
+  }
+  /* defaults < file < environment < -X and the options */
+  if (oc_config_load_program(&program, &cli, &cfg, &err) != 0) {
+    fprintf(stderr, PROG ": %s\n", err.msg);
+    return oc_err_exit_status(err.code);
+  }
+  if (verbose)
+    oc_log_set_level(verbose >= 2 ? LOG_DEBUG : LOG_INFO);
   if (status)
     opts.dry_run = true;
-
-  if (conninfo_file) {
-    if (read_conninfo_file(conninfo_file, conninfo, sizeof(conninfo)) < 0)
-      return OC_EX_CONFIG;
-  } else {
-    const char *v = getenv(conninfo_env);
-    if (!v || !*v) {
-      fprintf(stderr,
-              PROG ": no database: set %s to a libpq conninfo or use --conninfo-file\n",
-              conninfo_env);
-      return OC_EX_CONFIG;
-    }
-    if (strlen(v) >= sizeof(conninfo)) {
-      fprintf(stderr, PROG ": %s: conninfo too long\n", conninfo_env);
-      return OC_EX_CONFIG;
-    }
-    /* The environment is readable in /proc/PID/environ: the same rule as
-     * the daemons' conninfo key (lib/config.c), before any connection. */
-    if (oc_pg_conninfo_has_password(v)) {
-      fprintf(stderr,
-              PROG ": environment %s: the conninfo holds a password: use a pgpass file "
-                   "(PGPASSFILE) or '--conninfo-file FILE'\n",
-              conninfo_env);
-      return OC_EX_CONFIG;
-    }
-    memcpy(conninfo, v, strlen(v) + 1);
+  if (!*oc_config_get_str(cfg, "conninfo") && oc_config_passthrough_count(cfg, "pg.") == 0) {
+    fprintf(stderr, PROG ": no database: set OUTCOMES_PG_CONNINFO to a libpq conninfo, or give "
+                         "conninfo or pg.* keys, or --conninfo-file\n");
+    ex = OC_EX_CONFIG;
+    goto out;
   }
 
-  copts.application_name = PROG;
-  if (oc_pg_connect(conninfo, &copts, &conn, &err) < 0) {
+  const char *catalog = oc_config_get_str(cfg, "catalog.path");
+  if (oc_pg_connect_config(cfg, PROG, &conn, &err) < 0) {
     fprintf(stderr, PROG ": %s\n", err.msg);
     ex = oc_err_exit_status(err.code);
     goto out;
   }
-  if (oc_migrate_run(conn, sql_dir, catalog, &opts, &report, &err) < 0) {
+  if (oc_migrate_run(conn, oc_config_get_str(cfg, "sql.dir"), catalog, &opts, &report,
+                     &err) < 0) {
     fprintf(stderr, PROG ": %s\n", err.msg);
     for (size_t i = 0; i < report.n_migrations; i++)
       if (report.migrations[i].state == OC_MIGRATION_NEW)
@@ -244,5 +241,6 @@ out:
   oc_migrate_report_release(&report);
   if (conn)
     PQfinish(conn);
+  oc_config_destroy(cfg);
   return ex;
 }

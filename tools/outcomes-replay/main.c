@@ -34,9 +34,10 @@ static void print_line(void *opaque, const char *line) {
   fflush(stdout);
 }
 
-static void usage(FILE *f) {
+static void usage(const oc_conf_program_t *prog, FILE *f) {
   fprintf(f,
           "usage: " PROG " [-c FILE] [-X key=value]... [--dry-run] [--force] COMMAND ...\n"
+          "       " PROG " -X list\n"
           "\n"
           "  rewind --group G --topic T (--to-beginning | --to-time TS |\n"
           "         --to-offset P:O[,P:O...]) [--partitions P[,P...]]\n"
@@ -54,7 +55,9 @@ static void usage(FILE *f) {
           "\n"
           "  -c, --config FILE   read key=value lines from FILE\n"
           "  -X key=value        set a key (after the file and the environment); kafka.*\n"
-          "                      keys go to librdkafka, pg.* keys to libpq\n"
+          "                      keys (or bare librdkafka properties) go to librdkafka,\n"
+          "                      pg.* keys to libpq\n"
+          "  -X list             print the keys below and exit\n"
           "  -n, --dry-run       print what would be done; change nothing\n"
           "      --force         rewind even when the group has live members\n"
           "      --version       print the version and exit\n"
@@ -63,7 +66,7 @@ static void usage(FILE *f) {
           "TS is RFC 3339 (2024-04-02T06:00:00Z) or @MILLISECONDS since the epoch.\n"
           "\n"
           "keys (default):\n");
-  oc_config_print_help(oc_replay_conf_defs(), f);
+  oc_config_print_help(prog, f);
   fprintf(f, "\nExit status: 0 ok, 64 usage, 65 bad data, 66 not found (topic, dead letter),\n"
              "69 Kafka or PostgreSQL unavailable or records not delivered, 70 internal error,\n"
              "74 I/O error, 75 refused: the group has live members (or interrupted: re-run),\n"
@@ -81,9 +84,7 @@ static int exit_for(const oc_err_t *err) {
 
 /* Command-line state. */
 typedef struct args_s {
-  const char *config_path;
-  char **sets;
-  size_t n_sets;
+  oc_conf_cli_t cli;
   bool seen[OPT_MAX];
   bool dry_run, force;
   const char *group, *topic, *to_time, *to_offset, *partitions, *from_topic, *to_topic;
@@ -321,6 +322,8 @@ int main(int argc, char **argv) {
       {"help", no_argument, NULL, 'h'},
       {NULL, 0, NULL, 0},
   };
+  const oc_conf_program_t prog = {PROG, oc_replay_conf_defs(),
+                                  OC_CONF_PASS_KAFKA | OC_CONF_PASS_PG};
   args_t a;
   oc_config_t *cfg = NULL;
   oc_replay_t *r = NULL;
@@ -330,9 +333,8 @@ int main(int argc, char **argv) {
   oc_log_init(PROG);
   oc_err_clear(&err);
   memset(&a, 0, sizeof(a));
-  a.sets = calloc((size_t)argc + 1, sizeof(char *));
   a.metrics = calloc((size_t)argc + 1, sizeof(char *));
-  if (!a.sets || !a.metrics) {
+  if (!a.metrics) {
     status = OC_EX_SOFTWARE;
     goto out;
   }
@@ -340,8 +342,14 @@ int main(int argc, char **argv) {
     if (c >= 0 && c < OPT_MAX)
       a.seen[c] = true;
     switch (c) {
-    case 'c': a.config_path = optarg; break;
-    case 'X': a.sets[a.n_sets++] = optarg; break;
+    case 'c': a.cli.file = optarg; break;
+    case 'X':
+      if (oc_conf_cli_x(&a.cli, &prog, optarg, &err) != 0) {
+        fprintf(stderr, PROG ": %s\n", err.msg);
+        status = oc_err_exit_status(err.code);
+        goto out;
+      }
+      break;
     case 'n': a.dry_run = true; break;
     case OPT_FORCE: a.force = true; break;
     case OPT_GROUP: a.group = optarg; break;
@@ -368,13 +376,17 @@ int main(int argc, char **argv) {
       printf(PROG " %s\n", OC_VERSION);
       goto out;
     case 'h':
-      usage(stdout);
+      usage(&prog, stdout);
       goto out;
     default:
-      usage(stderr);
+      usage(&prog, stderr);
       status = OC_EX_USAGE;
       goto out;
     }
+  }
+  if (a.cli.list) {
+    oc_config_print_list(&prog, a.cli.list, stdout);
+    goto out;
   }
   if (optind >= argc) {
     fprintf(stderr, PROG ": no command: rewind, republish, rebuild or dlq (see --help)\n");
@@ -383,31 +395,11 @@ int main(int argc, char **argv) {
   }
 
   /* defaults < file < environment < -X */
-  if (!(cfg = oc_config_new(oc_replay_conf_defs()))) {
-    status = OC_EX_SOFTWARE;
-    goto out;
-  }
-  if ((a.config_path && oc_config_load_file(cfg, a.config_path, &err) != 0) ||
-      oc_config_load_env(cfg, &err) != 0) {
+  if (oc_config_load_program(&prog, &a.cli, &cfg, &err) != 0) {
     fprintf(stderr, PROG ": %s\n", err.msg);
-    status = OC_EX_CONFIG;
+    status = oc_err_exit_status(err.code);
     goto out;
   }
-  for (size_t i = 0; i < a.n_sets; i++) {
-    if (oc_config_set_arg(cfg, a.sets[i], &err) != 0) {
-      fprintf(stderr, PROG ": %s\n", err.msg);
-      status = OC_EX_CONFIG;
-      goto out;
-    }
-  }
-  int level = oc_log_level_from_name(oc_config_get_str(cfg, "log.level"));
-  if (level < 0) {
-    fprintf(stderr, PROG ": log.level: unknown level '%s'\n",
-            oc_config_get_str(cfg, "log.level"));
-    status = OC_EX_CONFIG;
-    goto out;
-  }
-  oc_log_set_level(level);
   if (oc_signals_install(&g_stop) != 0) {
     fprintf(stderr, PROG ": cannot install signal handlers\n");
     status = OC_EX_SOFTWARE;
@@ -415,7 +407,7 @@ int main(int argc, char **argv) {
   }
   if (oc_replay_new(cfg, print_line, NULL, &g_stop, &r, &err) != 0) {
     fprintf(stderr, PROG ": %s\n", err.msg);
-    status = OC_EX_SOFTWARE;
+    status = oc_err_exit_status(err.code);
     goto out;
   }
 
@@ -441,7 +433,6 @@ int main(int argc, char **argv) {
 out:
   oc_replay_destroy(r);
   oc_config_destroy(cfg);
-  free(a.sets);
   free(a.metrics);
   return status;
 }
