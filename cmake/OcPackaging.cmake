@@ -1,6 +1,6 @@
 # Packaging: install rules for what the subdirectories do not install
 # themselves (units, sysusers/tmpfiles snippets, example configurations,
-# every man page, docs) and CPack's Debian generator.
+# the man pages, docs) and CPack's Debian generator.
 #
 #   cmake -S . -B build-release -DCMAKE_INSTALL_PREFIX=/usr -DOC_BUILD_TESTS=OFF
 #   cmake --build build-release
@@ -45,12 +45,19 @@ install(FILES ${PROJECT_SOURCE_DIR}/deploy/systemd/outcomes.tmpfiles
 file(GLOB OC_EXAMPLE_CONFIGS CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/deploy/config/*.example)
 install(FILES ${OC_EXAMPLE_CONFIGS} DESTINATION ${CMAKE_INSTALL_DOCDIR}/examples)
 
-# Every man page that exists (a program's own rule may install it too).
-foreach(section 1 5 7 8)
-  file(GLOB OC_MAN_PAGES CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/docs/man/*.${section})
-  if(OC_MAN_PAGES)
-    install(FILES ${OC_MAN_PAGES} DESTINATION ${CMAKE_INSTALL_MANDIR}/man${section})
-  endif()
+# Man pages: docs/man/NAME.SECTION.in configured into the build tree
+# (docs/man/NAME.SECTION) with the project version, the date and the data
+# directory in them, and installed under their section.
+# tests/docs/test_man_pages.sh checks them against the programs' key tables.
+# The date is today's, or SOURCE_DATE_EPOCH's for a reproducible build.
+string(TIMESTAMP OC_MAN_DATE "%Y-%m-%d" UTC)
+file(GLOB OC_MAN_SOURCES CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/docs/man/*.in)
+foreach(src ${OC_MAN_SOURCES})
+  get_filename_component(page ${src} NAME)
+  string(REGEX REPLACE "\\.in$" "" page "${page}")
+  string(REGEX REPLACE "^.*\\.([1-8])$" "\\1" section "${page}")
+  configure_file(${src} ${CMAKE_BINARY_DIR}/docs/man/${page} @ONLY)
+  install(FILES ${CMAKE_BINARY_DIR}/docs/man/${page} DESTINATION ${CMAKE_INSTALL_MANDIR}/man${section})
 endforeach()
 
 file(GLOB OC_DOCS CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/docs/*.md)

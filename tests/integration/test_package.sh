@@ -106,10 +106,12 @@ has ./usr/lib/systemd/system/outcomes-rollupd@.service
 has ./usr/lib/systemd/system/outcomes-produce-watch@.service
 has ./usr/lib/sysusers.d/outcomes.conf
 has ./usr/lib/tmpfiles.d/outcomes.conf
-for f in "${SRC}"/docs/man/*.[1-8]; do
-  [[ -f "$f" ]] || continue
-  has "./usr/share/man/man${f##*.}/${f##*/}"
+for f in "${SRC}"/docs/man/*.[1-8].in; do
+  page="${f##*/}"
+  page="${page%.in}"
+  has "./usr/share/man/man${page##*.}/${page}"
 done
+has ./usr/share/man/man1/outcomes-gen.1
 has_match '\./usr/share/man/man1/outcomes-[a-z-]+\.1'
 has ./usr/share/doc/outcomes/examples/rollupd.conf.example
 has ./usr/share/doc/outcomes/examples/produce-watch.conf.example
