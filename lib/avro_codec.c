@@ -216,11 +216,6 @@ int oc_registry_add(oc_registry_t *reg, oc_schema_t *writer, oc_err_t *err) {
 
 const oc_schema_t *oc_registry_reader(const oc_registry_t *reg) { return reg->entries[0].schema; }
 
-const oc_schema_t *oc_registry_writer(const oc_registry_t *reg, uint64_t fingerprint) {
-  const entry_t *e = find(reg, fingerprint);
-  return e ? e->schema : NULL;
-}
-
 size_t oc_registry_count(const oc_registry_t *reg) { return reg->n; }
 
 int oc_registry_decode(oc_registry_t *reg, const void *buf, size_t len, avro_value_t **out,

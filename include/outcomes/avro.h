@@ -126,10 +126,8 @@ int oc_registry_new(oc_schema_t *reader, size_t max_message, oc_registry_t **out
  * types), OC_ERR_NOMEM. */
 int oc_registry_add(oc_registry_t *reg, oc_schema_t *writer, oc_err_t *err);
 
-/* The reader schema, and a known writer by fingerprint (NULL if unknown);
- * both borrowed. */
+/* The reader schema (borrowed), and the number of known writers. */
 const oc_schema_t *oc_registry_reader(const oc_registry_t *reg);
-const oc_schema_t *oc_registry_writer(const oc_registry_t *reg, uint64_t fingerprint);
 size_t oc_registry_count(const oc_registry_t *reg);
 
 /* Decode a message from any known writer into a value of the reader schema.

@@ -40,12 +40,11 @@ typedef enum oc_conf_type_e {
   OC_CONF_BYTES, /* size: "512", "64k", "16M", "1G" (powers of 1024) */
 } oc_conf_type_t;
 
-#define OC_CONF_SECRET 0x1u     /* never printed; only from files */
-#define OC_CONF_RELOADABLE 0x2u /* may change on SIGHUP */
-#define OC_CONF_CONNINFO 0x4u   /* a libpq conninfo: a password in it is a
-                                   secret (only from files); its .file holds
-                                   lines joined with spaces, '#' lines
-                                   skipped, and should be mode 0600 */
+#define OC_CONF_SECRET 0x1u   /* never printed; only from files */
+#define OC_CONF_CONNINFO 0x2u /* a libpq conninfo: a password in it is a
+                                 secret (only from files); its .file holds
+                                 lines joined with spaces, '#' lines
+                                 skipped, and should be mode 0600 */
 
 typedef struct oc_conf_def_s {
   const char *name;    /* "batch.max.records"; NULL ends the table */

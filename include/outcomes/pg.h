@@ -42,15 +42,15 @@ typedef struct oc_pg_connect_opts_s {
  * live connection the caller frees with PQfinish(). A failure is OC_ERR_PG,
  * retriable (the server may come back), with libpq's message and the target
  * as described by oc_pg_conninfo_describe(). */
+int oc_pg_connect(const char *conninfo, const oc_pg_connect_opts_t *opts, PGconn **out,
+                  oc_err_t *err);
+
 /* Connect as a program configured with config.h: the "conninfo" key (which
  * the program's table must declare), then every pg.* key as a libpq
  * keyword, with application_name and a 10 s connect_timeout as defaults the
  * configuration overrides. Otherwise as oc_pg_connect(). */
 int oc_pg_connect_config(const oc_config_t *cfg, const char *application_name, PGconn **out,
                          oc_err_t *err);
-
-int oc_pg_connect(const char *conninfo, const oc_pg_connect_opts_t *opts, PGconn **out,
-                  oc_err_t *err);
 
 /* Write "host=... port=... dbname=... user=..." for conninfo into buf
  * (capacity cap, always NUL-terminated), leaving out the password and every
