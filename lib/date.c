@@ -1,6 +1,6 @@
 /*
  * date.c - calendar dates, periods, grains and timestamps; see
- * include/outcomes/record.h.
+ * include/outcomes/date.h.
  *
  * Dates are days since 1970-01-01 in the proleptic Gregorian calendar,
  * converted with Howard Hinnant's days_from_civil / civil_from_days
@@ -8,11 +8,13 @@
  * every date and need no tables. Nothing here allocates: these functions run
  * once or more per record.
  */
-#include "outcomes/record.h"
+#include "outcomes/date.h"
 
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+
+#include "outcomes/record.h" /* oc_utf8_quote */
 
 #define US_PER_SEC INT64_C(1000000)
 #define US_PER_DAY (INT64_C(86400) * US_PER_SEC)

@@ -12,7 +12,9 @@
  * since no later identity writes there. The ring's arrays are reused.
  */
 #include "outcomes/gen.h"
+
 #include "gen_internal.h"
+#include "outcomes/date.h"
 
 #include <errno.h>
 #include <inttypes.h>

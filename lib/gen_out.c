@@ -3,7 +3,9 @@
  * rows, the manifest, and the output directory (include/outcomes/gen.h).
  */
 #include "outcomes/gen.h"
+
 #include "gen_internal.h"
+#include "outcomes/date.h"
 
 #include <errno.h>
 #include <inttypes.h>

@@ -18,6 +18,7 @@
 #include <strings.h>
 
 #include "outcomes/csv.h"
+#include "outcomes/date.h"
 
 enum {
   COL_ORG = 0,

@@ -12,6 +12,8 @@
 
 #include <string.h>
 
+#include "outcomes/date.h"
+
 #define QUOTE_MAX 80 /* room for a quoted input in a message */
 
 static const char *const grain_names[OC_GRAIN_COUNT] = {

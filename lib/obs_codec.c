@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "avro_internal.h"
+#include "outcomes/date.h"
 
 #define MAX_VERSIONS 1000
 #define PREFIX "observation.v"

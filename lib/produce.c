@@ -16,6 +16,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "outcomes/date.h"
 #include "outcomes/kafka.h"
 #include "outcomes/key.h"
 #include "outcomes/log.h"

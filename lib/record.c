@@ -14,6 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "outcomes/date.h"
+
 #define QUOTE_MAX 80 /* room for a quoted input in a message */
 #define NUM_MAX 32   /* room for a number formatted by fmt_num() */
 

@@ -7,11 +7,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "outcomes/date.h"
 #include "outcomes/kafka.h"
 #include "outcomes/log.h"
 #include "outcomes/pg.h"
 #include "outcomes/stmt.h"
-#include "outcomes/record.h"
 #include "replay_internal.h"
 
 static const oc_conf_def_t conf_defs[] = {

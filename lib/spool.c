@@ -21,7 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
-
+#include "outcomes/date.h"
 #include "outcomes/http.h"
 #include "outcomes/log.h"
 #include "outcomes/metrics.h"

@@ -58,8 +58,8 @@
 #include <stdio.h>
 
 #include "outcomes/catalog.h"
+#include "outcomes/date.h"
 #include "outcomes/err.h"
-#include "outcomes/record.h"
 
 #ifdef __cplusplus
 extern "C" {

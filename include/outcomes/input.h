@@ -34,6 +34,7 @@
 #include <stdio.h>
 
 #include "outcomes/catalog.h"
+#include "outcomes/date.h"
 #include "outcomes/err.h"
 #include "outcomes/record.h"
 

@@ -26,7 +26,7 @@
 #include "outcomes/err.h"
 #include "outcomes/input.h"
 #include "outcomes/obs_codec.h"
-#include "outcomes/record.h"
+#include "outcomes/date.h"
 
 #ifdef __cplusplus
 extern "C" {

@@ -16,6 +16,7 @@
 
 #include "outcomes/catalog.h"
 #include "outcomes/config.h"
+#include "outcomes/date.h"
 #include "outcomes/input.h"
 #include "outcomes/kafka.h"
 #include "outcomes/log.h"

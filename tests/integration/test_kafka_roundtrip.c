@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "outcomes/date.h"
 #include "outcomes/kafka.h"
 #include "outcomes/key.h"
 #include "outcomes/obs_codec.h"

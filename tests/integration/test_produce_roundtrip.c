@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/wait.h>
 
+#include "outcomes/date.h"
 #include "outcomes/kafka.h"
 #include "outcomes/key.h"
 #include "outcomes/obs_codec.h"

@@ -5,7 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "outcomes/record.h"
+#include "outcomes/date.h"
 
 /* Parse a date that must be valid. */
 static oc_date_t day(const char *s) {

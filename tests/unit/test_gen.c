@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "outcomes/catalog.h"
+#include "outcomes/date.h"
 #include "outcomes/gen.h"
 #include "outcomes/record.h"
 

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "outcomes/catalog.h"
+#include "outcomes/date.h"
 #include "outcomes/input.h"
 
 static oc_catalog_t *cat;

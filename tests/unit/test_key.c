@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "outcomes/date.h"
 #include "outcomes/key.h"
 
 static oc_date_t day(const char *s) {

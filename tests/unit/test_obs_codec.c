@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "outcomes/avro.h"
+#include "outcomes/date.h"
 #include "outcomes/obs_codec.h"
 
 static oc_obs_codec_t *codec(const char *dir) {

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "outcomes/catalog.h"
+#include "outcomes/date.h"
 #include "outcomes/record.h"
 
 /* ---- fixtures ------------------------------------------------------- */

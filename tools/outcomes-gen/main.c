@@ -16,6 +16,7 @@
 
 #include "outcomes/catalog.h"
 #include "outcomes/config.h"
+#include "outcomes/date.h"
 #include "outcomes/gen.h"
 
 #ifndef OC_VERSION
