@@ -18,9 +18,9 @@
 #include <string.h>
 #include <sys/inotify.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "outcomes/clock.h"
 #include "outcomes/date.h"
 #include "outcomes/http.h"
 #include "outcomes/log.h"
@@ -35,22 +35,19 @@ typedef struct spool_s {
   oc_spool_opts_t o;
   char *dir, *processing, *done, *failed; /* owned paths */
   int ino_fd;                             /* -1 without inotify */
-  int64_t backoff_ms;
+  oc_backoff_t backoff;                   /* between attempts at a file */
+  int64_t wait_ms;                        /* before the next attempt */
   bool retry; /* the last round ended on a Kafka failure */
   /* Metrics (all NULL without metrics_listen; updates accept NULL). */
   oc_metrics_t *reg;
   oc_http_t *http;
   oc_metrics_counter_t *m_done, *m_failed, *m_retried, *m_published, *m_rejected;
+  oc_metrics_counter_t *m_publish_failed;
+  oc_metrics_gauge_t *m_pending;
   oc_metrics_histogram_t *m_duration;
 } spool_t;
 
 typedef enum { FILE_FINISHED = 0, FILE_RETRY, FILE_STOPPED } file_result_t;
-
-static int64_t mono_ms(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static bool stopping(const spool_t *s) { return s->o.stop && *s->o.stop; }
 
@@ -87,8 +84,8 @@ static void free_names(char **names, size_t n) {
   free(names);
 }
 
-/* Regular files of dir that are not ignored, sorted. Caller frees with
- * free_names(). */
+/* Regular files of dir that are not ignored (at most SCAN_MAX), sorted.
+ * Caller frees with free_names(). With out NULL, only counts them. */
 static int list_files(const char *dir, char ***out, size_t *n_out, oc_err_t *err) {
   DIR *d = opendir(dir);
   struct dirent *de;
@@ -96,7 +93,8 @@ static int list_files(const char *dir, char ***out, size_t *n_out, oc_err_t *err
   size_t n = 0, cap = 0;
   int rc = 0;
 
-  *out = NULL;
+  if (out)
+    *out = NULL;
   *n_out = 0;
   if (!d)
     return oc_err_set(err, OC_ERR_IO, "opendir '%s': %s", dir, strerror(errno));
@@ -106,6 +104,10 @@ static int list_files(const char *dir, char ***out, size_t *n_out, oc_err_t *err
       continue;
     if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(st.st_mode))
       continue;
+    if (!out) {
+      n++;
+      continue;
+    }
     if (n == cap) {
       size_t ncap = cap ? cap * 2 : 16;
       char **nn = realloc(names, ncap * sizeof(*nn));
@@ -122,9 +124,10 @@ static int list_files(const char *dir, char ***out, size_t *n_out, oc_err_t *err
     }
     n++;
   }
-  if (n > 1)
+  if (out && n > 1)
     qsort(names, n, sizeof(*names), cmp_str);
-  *out = names;
+  if (out)
+    *out = names;
   *n_out = n;
   names = NULL;
 out:
@@ -217,11 +220,13 @@ static int process(spool_t *s, const char *name, file_result_t *res, oc_err_t *e
   int frc = oc_producer_file(s->p, path, name, report_reject, &rep, &st, &ferr);
 
   if (frc == OC_ERR_KAFKA) {
-    oc_log_err("file_retry file=\"%s\" error=\"%s\" backoff_ms=%lld", name, ferr.msg,
-               (long long)s->backoff_ms);
+    s->wait_ms = oc_backoff_next(&s->backoff);
+    oc_log_err("file_retry file=\"%s\" not_delivered=%llu error=\"%s\" backoff_ms=%lld", name,
+               (unsigned long long)st.not_delivered, ferr.msg, (long long)s->wait_ms);
     *res = FILE_RETRY;
-    oc_metrics_counter_inc(s->m_retried);
     oc_metrics_counter_add(s->m_published, st.published);
+    oc_metrics_counter_add(s->m_publish_failed, st.not_delivered);
+    oc_metrics_counter_inc(s->m_retried);
     oc_http_set_ready(s->http, false, "Kafka unavailable: file left in processing/");
     if (oc_producer_fatal(s->p))
       rc = oc_err_set(err, OC_ERR_KAFKA, "%s", ferr.msg);
@@ -245,7 +250,9 @@ static int process(spool_t *s, const char *name, file_result_t *res, oc_err_t *e
   }
   if (finish(s, name, &rep, dest, &ferr) < 0) {
     /* Left in processing/: tried again after the backoff. */
-    oc_log_err("file_move_failed file=\"%s\" error=\"%s\"", name, ferr.msg);
+    s->wait_ms = oc_backoff_next(&s->backoff);
+    oc_log_err("file_move_failed file=\"%s\" error=\"%s\" backoff_ms=%lld", name, ferr.msg,
+               (long long)s->wait_ms);
     *res = FILE_RETRY;
     goto out;
   }
@@ -271,11 +278,11 @@ out:
 /* Sleep up to ms, waking early for a stop request or (when wake_on_event)
  * a directory event. */
 static void wait_for(spool_t *s, int64_t ms, bool wake_on_event) {
-  int64_t end = mono_ms() + ms;
+  int64_t end = oc_clock_ms() + ms;
   char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
 
   while (!stopping(s)) {
-    int64_t left = end - mono_ms();
+    int64_t left = end - oc_clock_ms();
     if (left <= 0)
       return;
     struct pollfd pfd = {.fd = s->ino_fd, .events = POLLIN};
@@ -294,10 +301,12 @@ static void wait_for(spool_t *s, int64_t ms, bool wake_on_event) {
   }
 }
 
-/* Publish everything in processing/, then take new files from DIR. */
+/* Publish everything in processing/, then take new files from DIR. The
+ * pending gauge counts the files of both as this round's scans found them,
+ * less those finished since. */
 static int one_round(spool_t *s, oc_err_t *err) {
   char **names = NULL;
-  size_t n = 0;
+  size_t n = 0, pending, waiting = 0;
   file_result_t res;
   int rc;
 
@@ -305,6 +314,10 @@ static int one_round(spool_t *s, oc_err_t *err) {
   for (int phase = 0; phase < 2 && !stopping(s); phase++) {
     if ((rc = list_files(phase == 0 ? s->processing : s->dir, &names, &n, err)) < 0)
       return rc;
+    if (phase == 0 && list_files(s->dir, NULL, &waiting, err) < 0)
+      waiting = 0; /* phase 1 reports it */
+    pending = n + (phase == 0 ? waiting : 0);
+    oc_metrics_gauge_set_int(s->m_pending, (int64_t)pending);
     for (size_t i = 0; i < n && !stopping(s); i++) {
       if (phase == 1) {
         char *from = path_join(s->dir, names[i]);
@@ -316,6 +329,8 @@ static int one_round(spool_t *s, oc_err_t *err) {
         if (r != 0) {
           if (e != ENOENT) /* gone since the scan: not ours any more */
             oc_log_warn("file_take file=\"%s\" error=\"%s\"", names[i], strerror(e));
+          else
+            oc_metrics_gauge_set_int(s->m_pending, (int64_t)--pending);
           continue;
         }
       }
@@ -324,16 +339,15 @@ static int one_round(spool_t *s, oc_err_t *err) {
       oc_notify_watchdog_kick(oc_notify_now_usec());
       oc_http_tick(s->http);
       if (res == FILE_RETRY) {
-        wait_for(s, s->backoff_ms, false);
-        s->backoff_ms *= 2;
-        if (s->backoff_ms > s->o.retry_max_ms)
-          s->backoff_ms = s->o.retry_max_ms;
+        wait_for(s, s->wait_ms, false);
         s->retry = true;
         rc = 0;
         goto out; /* start again with processing/ */
       }
-      if (res == FILE_FINISHED)
-        s->backoff_ms = s->o.retry_min_ms;
+      if (res == FILE_FINISHED) {
+        oc_backoff_reset(&s->backoff);
+        oc_metrics_gauge_set_int(s->m_pending, (int64_t)--pending);
+      }
     }
     free_names(names, n);
     names = NULL;
@@ -351,7 +365,7 @@ static int metrics_start(spool_t *s, oc_err_t *err) {
   static const char *const l_result[] = {"result"};
   static const char *const l_topic[] = {"topic"};
   static const char *const l_version[] = {"version"};
-  oc_metrics_family_t *f_build, *f_files, *f_pub, *f_rej, *f_dur;
+  oc_metrics_family_t *f_build, *f_files, *f_pub, *f_rej, *f_dur, *f_failed, *f_pending;
   int rc;
 
   if (!s->o.metrics_listen || !*s->o.metrics_listen)
@@ -371,7 +385,14 @@ static int metrics_start(spool_t *s, oc_err_t *err) {
                                    err)) != 0 ||
       (rc = oc_metrics_add_histogram(s->reg, "outcomes_spool_file_duration_seconds",
                                      "from picking a file up to done/ or failed/", NULL, 0,
-                                     NULL, 0, &f_dur, err)) != 0)
+                                     NULL, 0, &f_dur, err)) != 0 ||
+      (rc = oc_metrics_add_counter(s->reg, "outcomes_records_publish_failed_total",
+                                   "valid rows not acknowledged (failed, purged or timed out)",
+                                   l_topic, 1, &f_failed, err)) != 0 ||
+      (rc = oc_metrics_add_gauge(s->reg, "outcomes_spool_files_pending",
+                                 "files waiting in the spool directory and processing/, as "
+                                 "the last scan found them, less those finished since",
+                                 NULL, 0, &f_pending, err)) != 0)
     return rc;
   const char *version[] = {OC_VERSION}, *done[] = {"done"}, *failed[] = {"failed"},
              *retried[] = {"retried"}, *topic[] = {s->o.topic ? s->o.topic : ""};
@@ -381,6 +402,8 @@ static int metrics_start(spool_t *s, oc_err_t *err) {
   s->m_retried = oc_metrics_counter(f_files, retried);
   s->m_published = oc_metrics_counter(f_pub, topic);
   s->m_rejected = oc_metrics_counter(f_rej, NULL);
+  s->m_publish_failed = oc_metrics_counter(f_failed, topic);
+  s->m_pending = oc_metrics_gauge(f_pending, NULL);
   s->m_duration = oc_metrics_histogram(f_dur, NULL);
   oc_http_opts_t hopts = {s->o.metrics_listen, s->reg, 0, 0, 0};
   if ((rc = oc_http_start(&hopts, &s->http, err)) != 0)
@@ -399,11 +422,8 @@ int oc_spool_run(oc_producer_t *p, const oc_spool_opts_t *opts, oc_err_t *err) {
   s.ino_fd = -1;
   if (s.o.rescan_ms <= 0)
     s.o.rescan_ms = 5000;
-  if (s.o.retry_min_ms <= 0)
-    s.o.retry_min_ms = 1000;
-  if (s.o.retry_max_ms < s.o.retry_min_ms)
-    s.o.retry_max_ms = s.o.retry_min_ms > 60000 ? s.o.retry_min_ms : 60000;
-  s.backoff_ms = s.o.retry_min_ms;
+  oc_backoff_init(&s.backoff, s.o.retry_min_ms > 0 ? s.o.retry_min_ms : 1000,
+                  s.o.retry_max_ms > 0 ? s.o.retry_max_ms : 60000);
   s.dir = strdup(opts->dir);
   s.processing = path_join(opts->dir, "processing");
   s.done = path_join(opts->dir, "done");

@@ -4,8 +4,30 @@
 # up, /metrics counts exactly what the input holds and what consumer_offsets
 # says, /healthz and /readyz answer 200, and SIGTERM exits 0.
 # outcomes-produce --watch: a file of four valid rows and one bad row ends
-# in done/, and /metrics counts one file done, four published, one rejected.
+# in done/, and /metrics counts one file done, four published, one rejected,
+# none pending, none failed to publish.
+# Each daemon's /metrics serves exactly the series docs/metrics.md lists for
+# it: none missing from the doc, none in the doc that the daemon lacks.
 source "$(dirname "$0")/pipeline_common.bash"
+
+# doc_series SECTION: the series names of the table under "## SECTION".
+doc_series() {
+  awk -v sec="## $1" '/^## / { on = ($0 == sec) } on && /^\| `outcomes_/ { split($0, c, "`"); print c[2] }' \
+    "${OC_SOURCE_DIR}/docs/metrics.md" | sort -u
+}
+# same_series NAME SECTION SCRAPE: the families of SCRAPE (its # TYPE lines)
+# are those of the section, both ways.
+same_series() {
+  local doc served missing extra
+  doc="$(doc_series "$2")"
+  served="$(sed -n 's/^# TYPE \([a-z_:]*\) .*/\1/p' "$3" | sort -u)"
+  [[ -n "$doc" ]] || fail "docs/metrics.md has no table under '## $2'"
+  missing="$(comm -13 <(printf '%s\n' "$doc") <(printf '%s\n' "$served") | tr '\n' ' ')"
+  extra="$(comm -23 <(printf '%s\n' "$doc") <(printf '%s\n' "$served") | tr '\n' ' ')"
+  [[ -z "${missing// /}" ]] || fail "$1 serves series docs/metrics.md does not list: ${missing}"
+  [[ -z "${extra// /}" ]] || fail "docs/metrics.md lists series $1 does not serve: ${extra}"
+  pass "$1 serves exactly the $(grep -c . <<<"$served") series docs/metrics.md lists"
+}
 
 new_db metrics
 TOPIC="$(new_topic metrics 3)"
@@ -65,6 +87,7 @@ done
 [[ "$lag" == 0 ]] || fail "lag $lag after catching up"
 grep -q '^outcomes_batches_total{result="committed"} [1-9]' "$T_DIR/scrape" || fail "batches"
 pass "/metrics: consumed 1224 = applied $applied + stale $stale + 3 undecodable; lag 0"
+same_series outcomes-rollupd outcomes-rollupd "$T_DIR/scrape"
 
 [[ "$(get /healthz)" == "200 ok" ]] || fail "/healthz: $(get /healthz)"
 [[ "$(get /readyz)" == "200 ready" ]] || fail "/readyz: $(get /readyz)"
@@ -101,10 +124,15 @@ sed '1s/^200 //' "$T_DIR/scrape.raw" >"$T_DIR/scrape"
   fail "watcher published: $(grep published "$T_DIR/scrape")"
 [[ "$(metric outcomes_records_rejected_total)" == 1 ]] ||
   fail "watcher rejected: $(grep rejected "$T_DIR/scrape")"
+[[ "$(metric outcomes_spool_files_pending)" == 0 ]] ||
+  fail "watcher pending: $(grep spool_files_pending "$T_DIR/scrape")"
+[[ "$(metric "outcomes_records_publish_failed_total{$t}")" == 0 ]] ||
+  fail "watcher publish failed: $(grep publish_failed "$T_DIR/scrape")"
+same_series "outcomes-produce --watch" "outcomes-produce --watch" "$T_DIR/scrape"
 [[ "$(get /readyz)" == "200 ready" ]] || fail "watcher /readyz: $(get /readyz)"
 [[ "$(get /healthz)" == "200 ok" ]] || fail "watcher /healthz: $(get /healthz)"
 kill -TERM "$wpid"
 rc=0
 wait "$wpid" || rc=$?
 [[ "$rc" == 0 ]] || fail "watcher exit $rc after SIGTERM"
-pass "outcomes-produce --watch /metrics: 1 file done, 4 published, 1 rejected; SIGTERM exits 0"
+pass "outcomes-produce --watch /metrics: 1 file done, 4 published, 1 rejected, 0 pending; SIGTERM exits 0"

@@ -4,7 +4,8 @@
 # acknowledged; rejected rows are listed in a .errors report; files with
 # nothing publishable go to failed/; dot files and *.tmp are ignored;
 # kill -9 while a file is in processing/ and a restart still delivers every
-# record; with Kafka unreachable the file stays in processing/; READY=1 and
+# record; with Kafka unreachable the file stays in processing/ (and
+# /metrics counts the pending files and the undelivered rows); READY=1 and
 # STOPPING=1 reach systemd's notify socket; SIGTERM stops it with exit 0.
 source "$(dirname "$0")/produce_common.bash"
 
@@ -123,14 +124,40 @@ diff <(topic_dump "$topic" | cut -f1 | sort -u) <(keys_of_csv "$T_DIR/big.csv") 
 pass "kill -9 in processing/: after restart all $ROWS keys on the topic ($n records)"
 
 # --- Kafka unreachable: the file stays in processing/ ------------------------
+# /metrics meanwhile: down.csv in processing/ and wait.csv in the spool are
+# pending; every attempt counts one retried file and its undelivered rows.
 BROKERS=127.0.0.1:1
-start_watcher "$(new_topic prod_spool_down)" -X message.timeout.ms=500
+: >"$T_DIR/watch.log"
+down_topic="$(new_topic prod_spool_down)"
+start_watcher "$down_topic" -X message.timeout.ms=500 -X metrics.listen=127.0.0.1:0
 drop "$T_DIR/a.csv" down.csv
 wait_for 20 test -f "$SPOOL/processing/down.csv" || fail "down.csv never in processing/"
+drop "$T_DIR/a.csv" wait.csv
 sleep 3 # several failed attempts
 [[ -f "$SPOOL/processing/down.csv" && ! -e "$SPOOL/done/down.csv" ]] ||
   fail "down.csv left processing/ without acknowledgement"
+[[ -f "$SPOOL/wait.csv" ]] || fail "wait.csv was taken while down.csv waits"
 grep -q 'file_retry file="down.csv"' "$T_DIR/watch.log" || fail "no retry logged"
+port="$(sed -n 's/.*metrics_listening port=\([0-9]*\).*/\1/p' "$T_DIR/watch.log" | head -1)"
+[[ -n "$port" ]] || fail "no metrics_listening line"
+scrape="$(curl -sf "http://127.0.0.1:${port}/metrics")" || fail "GET /metrics"
+# The attempts and their undelivered rows as logged (read after the scrape:
+# each attempt is logged before it is counted). An attempt adds its rows,
+# then counts itself: a scrape between the two sees the rows of one attempt
+# more than it counts.
+metric() { awk -v k="$1" '$1 == k { print $2 }' <<<"$scrape"; }
+retried="$(metric 'outcomes_spool_files_total{result="retried"}')"
+failed="$(metric "outcomes_records_publish_failed_total{topic=\"$down_topic\"}")"
+logged="$(sed -n 's/.*file_retry file="down.csv" not_delivered=\([0-9]*\).*/\1/p' "$T_DIR/watch.log")"
+sum_first() { head -n "$1" <<<"$logged" | paste -sd+ | bc; }
+[[ "$(metric outcomes_spool_files_pending)" == 2 ]] ||
+  fail "pending: $(grep spool_files_pending <<<"$scrape"), want 2 (down.csv, wait.csv)"
+((retried >= 1 && retried <= $(grep -c . <<<"$logged"))) ||
+  fail "retried ${retried}, $(grep -c . <<<"$logged") file_retry lines"
+[[ "$failed" -gt 0 && ("$failed" == "$(sum_first "$retried")" ||
+  "$failed" == "$(sum_first $((retried + 1)))") ]] ||
+  fail "publish failed ${failed}: the first ${retried} file_retry lines say $(sum_first "$retried")"
 stop_watcher
 [[ -f "$SPOOL/processing/down.csv" ]] || fail "down.csv moved at stop"
-pass "Kafka unreachable: the file stays in processing/ and is retried"
+rm -f "$SPOOL/wait.csv"
+pass "Kafka unreachable: the file stays in processing/ and is retried; 2 pending, ${retried} retries, ${failed} rows not delivered"
