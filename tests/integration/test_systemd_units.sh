@@ -8,7 +8,8 @@
 #   - `systemd-analyze security --offline=yes` rates each unit at most
 #     MAX_EXPOSURE;
 #   - every key in the example configurations is one the program declares
-#     (its --help) or a kafka./pg. pass-through.
+#     (its --help) or a kafka./pg. pass-through, and no example logs in as
+#     one of the NOLOGIN group roles.
 # systemd is not PID 1 here, so `systemctl start` (the sandbox for real, the
 # credentials, the watchdog kill) cannot be exercised by this test.
 set -euo pipefail
@@ -145,5 +146,14 @@ check_keys() {
 }
 check_keys "${SRC}/deploy/config/rollupd.conf.example" "$("$ROLLUPD_BIN" --help)"
 check_keys "${SRC}/deploy/config/produce-watch.conf.example" "$("$PRODUCE_BIN" --help)"
+
+# The roles the migrations create are NOLOGIN groups (docs/security.md): an
+# example that logs in as one of them cannot connect.
+for example in "${SRC}"/deploy/config/*.example; do
+  if grep -Eq '^#?(pg\.user=|conninfo=.*user=)outcomes_(owner|writer|analyst)\b' "$example"; then
+    fail "${example##*/} logs in as a NOLOGIN group role: $(grep -E 'user=outcomes_' "$example")"
+  fi
+done
+echo "ok: no example configuration logs in as a NOLOGIN role"
 
 echo "note: systemd is not PID 1 here: systemctl start, the sandbox at run time, LoadCredential= and the watchdog kill are not exercised"
