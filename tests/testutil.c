@@ -54,6 +54,19 @@ const char *oc_test_require_env(const char *name) {
   return v;
 }
 
+const char *oc_test_write_tmp(const char *content) {
+  static char path[64];
+  size_t len = strlen(content);
+  snprintf(path, sizeof(path), "/tmp/oc_test_XXXXXX");
+  int fd = mkstemp(path);
+  if (fd < 0)
+    fail_msg("mkstemp: %s", strerror(errno));
+  if (write(fd, content, len) != (ssize_t)len)
+    fail_msg("write '%s': %s", path, strerror(errno));
+  close(fd);
+  return path;
+}
+
 const char *oc_test_unique_name(const char *prefix) {
   static char name[128];
   static unsigned seq;

@@ -21,6 +21,11 @@ const char *oc_test_data_path(const char *rel);
  * a message naming it (and tests/run.sh) when unset. */
 const char *oc_test_require_env(const char *name);
 
+/* Write content to a new file /tmp/oc_test_XXXXXX (mode 0600) and return
+ * its path, in a static buffer that the next call reuses; the caller
+ * unlinks it. Fails the test when it cannot. */
+const char *oc_test_write_tmp(const char *content);
+
 /* A name unique to this process and call, e.g. "oc_test_1234_1". */
 const char *oc_test_unique_name(const char *prefix);
 

@@ -4,7 +4,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "outcomes/config.h"
@@ -18,16 +17,6 @@ static const oc_conf_def_t defs[] = {
     {"api.token", OC_CONF_STR, NULL, 0, 0, OC_CONF_SECRET, NULL, "a secret of ours"},
     {NULL, 0, NULL, 0, 0, 0, NULL, NULL},
 };
-
-static char *write_tmp(const char *content) {
-  static char path[64];
-  strcpy(path, "/tmp/oc_test_conf_XXXXXX");
-  int fd = mkstemp(path);
-  assert_true(fd >= 0);
-  assert_int_equal(write(fd, content, strlen(content)), (ssize_t)strlen(content));
-  close(fd);
-  return path;
-}
 
 static void test_defaults_and_units(void **state) {
   (void)state;
@@ -45,7 +34,7 @@ static void test_file_env_then_command_line_win_in_order(void **state) {
   (void)state;
   oc_err_t err;
   oc_config_t *cfg = oc_config_new(defs, OC_CONF_PASS_KAFKA | OC_CONF_PASS_PG);
-  char *path = write_tmp("# comment\n\n  batch.max.records = 100 \nbatch.max.wait=250ms\n"
+  const char *path = oc_test_write_tmp("# comment\n\n  batch.max.records = 100 \nbatch.max.wait=250ms\n"
                          "kafka.acks=all\npg.sslmode=verify-full\ngroup.id=from-file\n");
   assert_int_equal(oc_config_load_file(cfg, path, &err), 0);
   unlink(path);
@@ -77,13 +66,13 @@ static void test_unknown_key_named_with_origin(void **state) {
   oc_config_t *cfg = oc_config_new(defs, OC_CONF_PASS_KAFKA | OC_CONF_PASS_PG);
   assert_int_equal(oc_config_set_arg(cfg, "batch.size=10", &err), OC_ERR_CONFIG);
   assert_string_equal(err.msg, "-X: unknown key 'batch.size'");
-  char *path = write_tmp("group.id=g\nbogus.key = 1\n");
+  const char *path = oc_test_write_tmp("group.id=g\nbogus.key = 1\n");
   assert_int_equal(oc_config_load_file(cfg, path, &err), OC_ERR_CONFIG);
   char want[256];
   snprintf(want, sizeof(want), "%s:2: unknown key 'bogus.key'", path);
   assert_string_equal(err.msg, want);
   unlink(path);
-  path = write_tmp("no equals sign here\n");
+  path = oc_test_write_tmp("no equals sign here\n");
   assert_int_equal(oc_config_load_file(cfg, path, &err), OC_ERR_CONFIG);
   snprintf(want, sizeof(want), "%s:1: expected key=value", path);
   assert_string_equal(err.msg, want);
@@ -143,7 +132,7 @@ static void test_secrets_only_from_files(void **state) {
   assert_null(strstr(err.msg, "hunter2"));
   assert_int_equal(oc_config_set_arg(cfg, "api.token=abc", &err), OC_ERR_CONFIG);
 
-  char *secret = write_tmp("s3cr3t-from-file\n");
+  const char *secret = oc_test_write_tmp("s3cr3t-from-file\n");
   char arg[256];
   snprintf(arg, sizeof(arg), "kafka.sasl.password.file=%s", secret);
   assert_int_equal(oc_config_set_arg(cfg, arg, &err), 0);
@@ -160,7 +149,7 @@ static void test_secrets_only_from_files(void **state) {
   assert_string_equal(oc_config_get_str(cfg, "api.token"), "s3cr3t-from-file");
   unlink(secret);
 
-  char *conf = write_tmp("kafka.ssl.key.password=from-conf\n");
+  const char *conf = oc_test_write_tmp("kafka.ssl.key.password=from-conf\n");
   assert_int_equal(oc_config_load_file(cfg, conf, &err), 0);
   unlink(conf);
 
@@ -199,7 +188,7 @@ static void test_password_inside_conninfo_only_from_files(void **state) {
   assert_int_equal(oc_config_load_env(cfg, &err), 0);
   unsetenv("OC_TEST_CONNINFO");
   assert_string_equal(oc_config_get_str(cfg, "conninfo"), "host=db dbname=o user=rollupd");
-  char *path = write_tmp("conninfo=host=db password=from-file\n");
+  const char *path = oc_test_write_tmp("conninfo=host=db password=from-file\n");
   assert_int_equal(oc_config_load_file(cfg, path, &err), 0);
   unlink(path);
   oc_config_destroy(cfg);
@@ -277,9 +266,8 @@ static void test_conninfo_file_joins_lines(void **state) {
   oc_err_t err;
   char arg[128];
   oc_config_t *cfg = oc_config_new(cdefs, OC_CONF_PASS_PG);
-  char *path = write_tmp("# the migrating login\nhost=db dbname=o  \n\n  user=mig\r\n"
+  const char *path = oc_test_write_tmp("# the migrating login\nhost=db dbname=o  \n\n  user=mig\r\n"
                          "password=pw1\n");
-  chmod(path, 0600);
   snprintf(arg, sizeof(arg), "conninfo.file=%s", path);
   assert_int_equal(oc_config_set_arg(cfg, arg, &err), 0);
   assert_string_equal(oc_config_get_str(cfg, "conninfo"),

@@ -21,17 +21,6 @@ static const oc_conf_program_t kafka_prog = {"oc-test", defs,
                                              OC_CONF_PASS_KAFKA | OC_CONF_PASS_PG};
 static const oc_conf_program_t pg_prog = {"oc-test-pg", defs, OC_CONF_PASS_PG};
 
-static char conf_path[64];
-
-static const char *write_conf(const char *content) {
-  strcpy(conf_path, "/tmp/oc_test_cli_XXXXXX");
-  int fd = mkstemp(conf_path);
-  assert_true(fd >= 0);
-  assert_int_equal(write(fd, content, strlen(content)), (ssize_t)strlen(content));
-  close(fd);
-  return conf_path;
-}
-
 static oc_config_t *load(const oc_conf_program_t *prog, const oc_conf_cli_t *cli,
                          int want_rc, oc_err_t *err) {
   oc_config_t *cfg = NULL;
@@ -48,7 +37,7 @@ static void test_sources_in_order_later_wins(void **state) {
   oc_conf_cli_t cli;
   oc_err_t err;
   memset(&cli, 0, sizeof(cli));
-  cli.file = write_conf("batch.max.records=100\nbrokers=file:9092\n");
+  cli.file = oc_test_write_tmp("batch.max.records=100\nbrokers=file:9092\n");
   setenv("OC_TEST_CLI_BATCH", "200", 1);
   oc_config_t *cfg = load(&kafka_prog, &cli, 0, &err);
   assert_int_equal(oc_config_get_int(cfg, "batch.max.records"), 200);
@@ -62,7 +51,7 @@ static void test_sources_in_order_later_wins(void **state) {
   assert_int_equal(oc_conf_cli_x(&cli, &kafka_prog, "brokers=x:9092", &err), 0);
   cfg = load(&kafka_prog, &cli, 0, &err);
   unsetenv("OC_TEST_CLI_BATCH");
-  unlink(conf_path);
+  unlink(cli.file);
   assert_int_equal(oc_config_get_int(cfg, "batch.max.records"), 400);
   assert_string_equal(oc_config_get_str(cfg, "brokers"), "x:9092");
   oc_config_destroy(cfg);
@@ -145,10 +134,11 @@ static void test_bare_librdkafka_names(void **state) {
                                "configuration file or give 'kafka.sasl.password.file=PATH'");
   memset(&cli, 0, sizeof(cli));
   char arg[128];
-  snprintf(arg, sizeof(arg), "sasl.password.file=%s", write_conf("hunter3\n"));
+  const char *pw = oc_test_write_tmp("hunter3\n");
+  snprintf(arg, sizeof(arg), "sasl.password.file=%s", pw);
   assert_int_equal(oc_conf_cli_x(&cli, &kafka_prog, arg, &err), 0);
   cfg = load(&kafka_prog, &cli, 0, &err);
-  unlink(conf_path);
+  unlink(pw);
   assert_int_equal(oc_config_passthrough_at(cfg, "kafka.", 0, &k, &v), 0);
   assert_string_equal(k, "sasl.password");
   assert_string_equal(v, "hunter3");
