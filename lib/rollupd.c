@@ -303,13 +303,9 @@ static int drain_rollups(oc_rd_t *d, oc_err_t *err) {
 
 /* ---- run --------------------------------------------------------------- */
 
+/* The log level is set by the configuration loader (config_cli.c). */
 static int startup(oc_rd_t *d, oc_err_t *err) {
   int rc;
-  const char *level = oc_config_get_str(d->cfg, "log.level");
-  int lv = level ? oc_log_level_from_name(level) : LOG_INFO;
-  if (lv < 0)
-    return oc_err_set(err, OC_ERR_CONFIG, "log.level: unknown level '%s'", level);
-  oc_log_set_level(lv);
   if ((rc = oc_rmetrics_new(oc_config_get_str(d->cfg, "metrics.listen"), d->topic,
                             &d->metrics, err)) != 0)
     return rc;

@@ -1,5 +1,5 @@
 /*
- * date.h - calendar dates, grains, periods and timestamps (DESIGN.md §3).
+ * date.h - calendar dates, grains, periods and timestamps (docs/design.md §3.1).
  *
  * Dates are calendar dates in the reporting organisation's own calendar,
  * carried as days since 1970-01-01 (the Avro `date` logical type); no time

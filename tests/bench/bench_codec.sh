@@ -74,7 +74,7 @@ trap 'rm -rf "$W"' EXIT
 
 if [[ -z "$CSV" ]]; then
   # About 2.2 rows per requested row come out: enough for the sample.
-  "$BUILD/tools/outcomes-gen" -q -c "$SRC/schemas/catalog.tsv" -o "$W/gen" --rows "$ROWS" \
+  "$BUILD/tools/outcomes-gen" -q --catalog "$SRC/schemas/catalog.tsv" -o "$W/gen" --rows "$ROWS" \
     --grains day,month --periods 365 --org-level --restatements 0.03 --duplicates 0.02 \
     --tombstones 0.005 --seed 8
   CSV="$W/gen/stream.csv"

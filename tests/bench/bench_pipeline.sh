@@ -181,7 +181,7 @@ record() {
 
 # gen DIR ROWS: the generated observations.
 gen() {
-  "$GEN" -q -c "$SRC/schemas/catalog.tsv" -o "$1" --rows "$2" --grains day,month \
+  "$GEN" -q --catalog "$SRC/schemas/catalog.tsv" -o "$1" --rows "$2" --grains day,month \
     --periods 365 --org-level --restatements 0.03 --duplicates 0.02 --tombstones 0.005 \
     --seed 8
 }
@@ -333,7 +333,7 @@ record "replay (all stale)" "$NT" "$BYTEST"
 fresh_port="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
 TF="$(topic fresh)"
 FRESH_N=$((FRESH_RATE * FRESH_SECONDS))
-"$GEN" -q -c "$SRC/schemas/catalog.tsv" -o "$W/fresh" --rows "$FRESH_N" --grains day,month \
+"$GEN" -q --catalog "$SRC/schemas/catalog.tsv" -o "$W/fresh" --rows "$FRESH_N" --grains day,month \
   --periods 365 --org-level --seed 9
 "${ROLLUPD_DAEMON[@]}" -X topic="$TF" -X group.id="bench-fresh-$$" \
   -X metrics.listen="127.0.0.1:$fresh_port" >"$W/fresh.log" 2>&1 &

@@ -13,7 +13,7 @@ topic="$(new_topic replay_rebuild 3)"
 group="$(uniq_name g_rebuild)"
 "$GEN" --seed 21 --orgs 4 --facilities 2 --org-level \
   --metrics er_visits,readmission_rate_30d,supply_cost --grains day,week,month --periods 30 \
-  --restatements 0.2 --late 0.1 --tombstones 0.1 -c "$CATALOG" -o "$T_DIR/gen" -q
+  --restatements 0.2 --late 0.1 --tombstones 0.1 --catalog "$CATALOG" -o "$T_DIR/gen" -q
 produce -t "$topic" "$T_DIR/gen/stream.csv" >/dev/null || fail "produce: exit $?"
 produce -t "$topic" --retract "$T_DIR/gen/retract.csv" >/dev/null || fail "retract: exit $?"
 daemon "$topic" "$group"
@@ -95,7 +95,7 @@ pass "--metric and --from/--to limit the rebuild; unknown metric is 64"
 # --- online: beside the daemon applying new data ----------------------------------
 "$GEN" --seed 22 --orgs 4 --facilities 2 --org-level \
   --metrics er_visits,readmission_rate_30d,supply_cost --grains day,week,month --periods 30 \
-  --restatements 0.5 -c "$CATALOG" -o "$T_DIR/gen2" -q
+  --restatements 0.5 --catalog "$CATALOG" -o "$T_DIR/gen2" -q
 produce -t "$topic" "$T_DIR/gen2/stream.csv" >/dev/null || fail "produce 2: exit $?"
 corrupt
 "$DAEMON" -X "topic=$topic" -X "group.id=$group" -X "schema.dir=$SCHEMAS" \

@@ -40,7 +40,7 @@ for ((c = 1; c <= cases; c++)); do
   topic="$(new_topic property $((1 + RANDOM % 4)))"
   group="$(uniq_name g_property)"
   CHAOS_DELIVERED=0 CHAOS_RECORDS=0 CHAOS_LOST=0 CHAOS_DOUBLE=0
-  "$GEN" --seed "$gseed" -c "$CATALOG" -o "$T_DIR/gen$c" -q --grains "$grains" \
+  "$GEN" --seed "$gseed" --catalog "$CATALOG" -o "$T_DIR/gen$c" -q --grains "$grains" \
     --metrics "$metrics" --orgs "$orgs" --facilities "$facilities" $level --periods "$periods" \
     --restatements "$(share 50)" --late "$(share)" --duplicates "$(share)" --ties "$(share 20)" \
     --tombstones "$(share 30)" || fail "case $c ($shape): outcomes-gen exit $?"
