@@ -268,15 +268,14 @@ static bool drain_pause(int64_t ms, void *arg) { return oc_rd_idle_poll(arg, ms)
 static bool drain_stop(void *arg) { return oc_rd_stop_level(arg) > 0; }
 
 /* --exit-at-end: every change this instance committed is refreshed into
- * the rollups before it exits (the refresher is stopped first; another
- * instance's refresh may hold the lock meanwhile). */
+ * the rollups before it exits. The refresher keeps running meanwhile: a
+ * refresh it has in flight is finished, not thrown away; the drain takes
+ * its turns on the lock between the refresher's (and other instances'). */
 static int drain_rollups(oc_rd_t *d, oc_err_t *err) {
   oc_refresh_hooks_t hooks = {NULL, drain_pause, drain_stop, d};
   oc_refresh_result_t res;
   int64_t t0 = oc_clock_ms();
 
-  oc_refresher_stop(d->refresher);
-  d->refresher = NULL;
   for (;;) {
     oc_err_clear(err);
     int rc = oc_refresh_drain(d->pg, oc_config_get_int(d->cfg, "refresh.max.changes"), &hooks,
