@@ -7,8 +7,8 @@
 -- start on Monday (date_trunc); period_start is a calendar date, so no
 -- time zone applies.
 WITH buckets AS (
-  SELECT DISTINCT f.series_id, rg.grain, rg.pass, rg.source_grain,
-         date_trunc(g.unit, f.period_start::timestamp)::date AS bucket_start, g.length
+  SELECT DISTINCT f.series_id, rg.grain,
+         date_trunc(g.unit, f.period_start::timestamp)::date AS bucket_start
     FROM oc_refresh_facts f
     JOIN outcomes.series s ON s.series_id = f.series_id
     JOIN outcomes.rollup_grains rg ON rg.fact_grain = s.grain
@@ -16,10 +16,12 @@ WITH buckets AS (
 )
 INSERT INTO oc_refresh_groups (series_id, level, grain, pass, source_grain, bucket_start,
                                bucket_end)
-SELECT DISTINCT a.series_id, a.level, b.grain, b.pass, b.source_grain, b.bucket_start,
-       (b.bucket_start + b.length)::date
+SELECT DISTINCT a.series_id, a.level, b.grain, rg.pass, rg.source_grain, b.bucket_start,
+       (b.bucket_start + g.length)::date
   FROM buckets b
   JOIN outcomes.series s ON s.series_id = b.series_id
+  JOIN outcomes.rollup_grains rg ON rg.fact_grain = s.grain AND rg.grain = b.grain
+  JOIN outcomes.grains g ON g.grain = b.grain
   LEFT JOIN outcomes.series p ON p.series_id = s.parent_id
   LEFT JOIN outcomes.series gp ON gp.series_id = p.parent_id
  CROSS JOIN LATERAL (VALUES (s.series_id, s.level), (p.series_id, p.level),
