@@ -15,11 +15,11 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/types.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <microhttpd.h>
 
+#include "outcomes/clock.h"
 #include "outcomes/log.h"
 
 #define METRICS_CONTENT_TYPE "text/plain; version=0.0.4; charset=utf-8"
@@ -41,12 +41,6 @@ struct oc_http_s {
   pthread_mutex_t reason_mu; /* guards reason */
   char reason[OC_HTTP_REASON_MAX];
 };
-
-static int64_t now_ms(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* ---- listen address ---------------------------------------------------- */
 
@@ -234,7 +228,7 @@ static enum MHD_Result serve_metrics(oc_http_t *srv, struct MHD_Connection *conn
 
 static enum MHD_Result serve_healthz(oc_http_t *srv, struct MHD_Connection *conn) {
   char body[128];
-  int64_t age = now_ms() - atomic_load(&srv->last_tick_ms);
+  int64_t age = oc_clock_ms() - atomic_load(&srv->last_tick_ms);
 
   if (age <= srv->health_max_age_ms)
     return respond_text(conn, MHD_HTTP_OK, "ok\n");
@@ -311,7 +305,7 @@ int oc_http_start(const oc_http_opts_t *opts, oc_http_t **out, oc_err_t *err) {
   srv->metrics = opts->metrics;
   srv->health_max_age_ms =
       opts->health_max_age_ms ? opts->health_max_age_ms : DEFAULT_HEALTH_MAX_AGE_MS;
-  atomic_init(&srv->last_tick_ms, now_ms());
+  atomic_init(&srv->last_tick_ms, oc_clock_ms());
   atomic_init(&srv->ready, false);
   snprintf(srv->reason, sizeof(srv->reason), "starting");
 
@@ -351,7 +345,7 @@ uint16_t oc_http_port(const oc_http_t *srv) { return srv ? srv->port : 0; }
 
 void oc_http_tick(oc_http_t *srv) {
   if (srv)
-    atomic_store(&srv->last_tick_ms, now_ms());
+    atomic_store(&srv->last_tick_ms, oc_clock_ms());
 }
 
 void oc_http_set_ready(oc_http_t *srv, bool ready, const char *reason) {

@@ -14,9 +14,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "outcomes/date.h"
+#include "outcomes/clock.h"
 #include "outcomes/kafka.h"
 #include "outcomes/key.h"
 #include "outcomes/log.h"
@@ -61,12 +61,6 @@ struct oc_producer_s {
   bool fatal;
   file_state_t *cur; /* the file being published */
 };
-
-static int64_t now_ms(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static int stop_level(const oc_producer_t *p) { return p->opts.stop ? (int)*p->opts.stop : 0; }
 
@@ -215,11 +209,11 @@ static void drain(oc_producer_t *p) {
     if (lvl == 0 || purged)
       continue;
     if (stop_at < 0) {
-      stop_at = now_ms();
+      stop_at = oc_clock_ms();
       oc_log_info("flush_on_stop in_flight=%llu timeout_ms=%lld",
                   (unsigned long long)inflight(p->cur), (long long)p->opts.flush_timeout_ms);
     }
-    if (lvl >= 2 || now_ms() - stop_at >= p->opts.flush_timeout_ms) {
+    if (lvl >= 2 || oc_clock_ms() - stop_at >= p->opts.flush_timeout_ms) {
       oc_log_warn("flush_timeout purging=%llu", (unsigned long long)inflight(p->cur));
       rd_kafka_purge(p->rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
       purged = true;

@@ -4,8 +4,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "outcomes/clock.h"
 #include "outcomes/kafka.h"
 #include "outcomes/log.h"
 #include "replay_internal.h"
@@ -102,15 +102,9 @@ int oc_rprod_send(oc_rprod_t *p, const char *topic, const void *key, size_t key_
   return 0;
 }
 
-static int64_t now_ms(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 int oc_rprod_flush(oc_rprod_t *p, oc_err_t *err) {
-  int64_t until = now_ms() + p->r->flush_timeout_ms;
-  while (rd_kafka_outq_len(p->rk) > 0 && now_ms() < until)
+  int64_t until = oc_clock_ms() + p->r->flush_timeout_ms;
+  while (rd_kafka_outq_len(p->rk) > 0 && oc_clock_ms() < until)
     rd_kafka_flush(p->rk, 100);
   if (rd_kafka_outq_len(p->rk) > 0) {
     /* Out of time: what is left fails through its delivery report. */
