@@ -248,12 +248,6 @@ static int regclass_exists(PGconn *conn, const char *relname, bool *exists, oc_e
   return rc;
 }
 
-/* Roll back after a failure, keeping the first error in err. */
-static void rollback_quietly(PGconn *conn) {
-  if (PQstatus(conn) == CONNECTION_OK && PQtransactionStatus(conn) != PQTRANS_IDLE)
-    oc_pg_exec(conn, "ROLLBACK", NULL);
-}
-
 /* Whether cx->owner_role exists and the connected user may SET ROLE to it. */
 static int owner_usable(mig_ctx_t *cx, bool *usable, oc_err_t *err) {
   const char *params[1] = {cx->owner_role};
@@ -555,7 +549,7 @@ static int apply_one(mig_ctx_t *cx, size_t i, oc_err_t *err) {
 out:
   PQclear(res);
   if (rc < 0) {
-    rollback_quietly(cx->conn);
+    oc_pg_rollback(cx->conn);
     if (!cx->report->failed_version && rc == OC_ERR_PG)
       oc_err_prefix(err, "%s/%s: ", cx->dir, f->file);
   }
@@ -706,7 +700,7 @@ static int sync_catalog(mig_ctx_t *cx, const char *path, oc_err_t *err) {
 out:
   PQclear(res);
   if (rc < 0 && !cx->dry_run)
-    rollback_quietly(cx->conn);
+    oc_pg_rollback(cx->conn);
   oc_catalog_destroy(cat);
   return rc;
 }
@@ -769,7 +763,7 @@ int oc_migrate_run(PGconn *conn, const char *sql_dir, const char *catalog_path,
     goto out;
 out:
   if (locked && PQstatus(conn) == CONNECTION_OK) {
-    rollback_quietly(conn);
+    oc_pg_rollback(conn);
     oc_pg_exec(conn, "SELECT pg_catalog.pg_advisory_unlock(" OC_MIGRATE_LOCK_KEY ")", NULL);
   }
   files_free(cx.files, cx.nfiles);

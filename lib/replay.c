@@ -503,11 +503,6 @@ out:
   return rc;
 }
 
-static void rollback(PGconn *pg) {
-  if (PQstatus(pg) == CONNECTION_OK && PQtransactionStatus(pg) != PQTRANS_IDLE)
-    PQclear(PQexec(pg, "ROLLBACK"));
-}
-
 int oc_replay_rewind(oc_replay_t *r, const oc_rewind_opts_t *o, oc_err_t *err) {
   static const char sql_lock[] =
       "SELECT partition, next_offset, first_offset FROM outcomes.consumer_offsets"
@@ -642,7 +637,7 @@ int oc_replay_rewind(oc_replay_t *r, const oc_rewind_opts_t *o, oc_err_t *err) {
 out:
   PQclear(res);
   if (rc != 0 && pg)
-    rollback(pg);
+    oc_pg_rollback(pg);
   free(sel);
   free(sel64);
   free(p);

@@ -10,11 +10,6 @@
 #include "outcomes/pg.h"
 #include "replay_internal.h"
 
-static void rollback(PGconn *pg) {
-  if (PQstatus(pg) == CONNECTION_OK && PQtransactionStatus(pg) != PQTRANS_IDLE)
-    PQclear(PQexec(pg, "ROLLBACK"));
-}
-
 /* ---- list -------------------------------------------------------------- */
 
 int oc_replay_dlq_list(oc_replay_t *r, const oc_dlq_filter_t *f, oc_err_t *err) {
@@ -290,7 +285,7 @@ static int redrive_batch(oc_replay_t *r, PGconn *pg, const char *const *v, const
   }
 out:
   if (pg)
-    rollback(pg);
+    oc_pg_rollback(pg);
   PQclear(res);
   PQclear(hres);
   free(ids);
