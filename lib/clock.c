@@ -18,7 +18,7 @@ void oc_backoff_init(oc_backoff_t *b, int64_t first_ms, int64_t max_ms) {
 int64_t oc_backoff_next(oc_backoff_t *b) {
   if (b->cur_ms == 0)
     b->cur_ms = b->first_ms;
-  else if (b->cur_ms < b->max_ms / 2)
+  else if (b->cur_ms <= b->max_ms - b->cur_ms) /* 2 * cur <= max, without overflow */
     b->cur_ms *= 2;
   else
     b->cur_ms = b->max_ms;

@@ -15,7 +15,8 @@ extern "C" {
  * wall-clock times. */
 int64_t oc_clock_ms(void);
 
-/* Exponential backoff: first_ms, then doubling up to max_ms. */
+/* Exponential backoff: first_ms, then each wait twice the last, or max_ms
+ * when twice would pass it. */
 typedef struct oc_backoff_s {
   int64_t first_ms, max_ms;
   int64_t cur_ms; /* 0: the next wait is first_ms */
