@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "outcomes/buf.h"
+
 /* CRC-64-AVRO lookup table: fp = i; 8 times fp = (fp >> 1) ^ (EMPTY & -(fp & 1)).
  * Written out so that no lazy initialisation (and no race) is needed. */
 static const uint64_t crc64_table[256] = {
@@ -110,10 +112,7 @@ uint64_t oc_avro_crc64(const void *data, size_t len) {
 /* ---- Parsing Canonical Form ------------------------------------------ */
 
 typedef struct pcf_s {
-  char *buf;
-  size_t len;
-  size_t cap;
-  bool nomem;
+  oc_buf_t out; /* the canonical form */
   json_t *names; /* full names defined so far, as a set */
   oc_err_t *err;
 } pcf_t;
@@ -128,27 +127,9 @@ static bool is_primitive(const char *s) {
   return false;
 }
 
-static void put(pcf_t *p, const char *s, size_t n) {
-  if (p->nomem)
-    return;
-  if (p->len + n + 1 > p->cap) {
-    size_t cap = p->cap ? p->cap : 256;
-    while (p->len + n + 1 > cap)
-      cap *= 2;
-    char *b = realloc(p->buf, cap);
-    if (!b) {
-      p->nomem = true;
-      return;
-    }
-    p->buf = b;
-    p->cap = cap;
-  }
-  memcpy(p->buf + p->len, s, n);
-  p->len += n;
-  p->buf[p->len] = '\0';
-}
+static void put(pcf_t *p, const char *s, size_t n) { oc_buf_put(&p->out, s, n); }
 
-static void puts_raw(pcf_t *p, const char *s) { put(p, s, strlen(s)); }
+static void puts_raw(pcf_t *p, const char *s) { oc_buf_puts(&p->out, s); }
 
 /* A JSON string literal; non-ASCII bytes pass through as UTF-8. */
 static void put_json_string(pcf_t *p, const char *s) {
@@ -435,18 +416,16 @@ int oc_avro_pcf_from_json(const json_t *root, char **out, size_t *out_len,
   if (!p.names)
     return oc_err_set(err, OC_ERR_NOMEM, "out of memory");
   rc = pcf_schema(&p, root, "", 0, "schema");
-  if (rc == 0 && p.nomem)
+  if (rc == 0 && p.out.failed)
     rc = oc_err_set(err, OC_ERR_NOMEM, "out of memory building the canonical form");
-  if (rc == 0 && !p.buf) /* cannot happen: every schema writes something */
+  if (rc == 0 && !p.out.p) /* cannot happen: every schema writes something */
     rc = oc_err_set(err, OC_ERR_INTERNAL, "empty canonical form");
   json_decref(p.names);
   if (rc != 0) {
-    free(p.buf);
+    oc_buf_release(&p.out);
     return rc;
   }
-  *out = p.buf;
-  if (out_len)
-    *out_len = p.len;
+  *out = oc_buf_detach(&p.out, out_len);
   return 0;
 }
 

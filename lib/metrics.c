@@ -12,6 +12,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "outcomes/buf.h"
+
 #define DROPPED_NAME "outcomes_metrics_series_dropped_total"
 #define DROPPED_HELP \
   "Label sets refused because their family was at its series limit."
@@ -460,43 +462,8 @@ oc_metrics_histogram_t *oc_metrics_histogram(oc_metrics_family_t *fam,
 
 /* ---- rendering --------------------------------------------------------- */
 
-typedef struct buf_s {
-  char *p;
-  size_t len;
-  size_t cap;
-  bool oom;
-} buf_t;
-
-static bool buf_reserve(buf_t *b, size_t more) {
-  if (b->oom)
-    return false;
-  if (b->len + more + 1 <= b->cap)
-    return true;
-  size_t cap = b->cap ? b->cap : 4096;
-  while (cap < b->len + more + 1)
-    cap *= 2;
-  char *p = realloc(b->p, cap);
-  if (!p) {
-    b->oom = true;
-    return false;
-  }
-  b->p = p;
-  b->cap = cap;
-  return true;
-}
-
-static void buf_put(buf_t *b, const char *s, size_t n) {
-  if (!buf_reserve(b, n))
-    return;
-  memcpy(b->p + b->len, s, n);
-  b->len += n;
-  b->p[b->len] = '\0';
-}
-
-static void buf_puts(buf_t *b, const char *s) { buf_put(b, s, strlen(s)); }
-
 /* Escape backslash and newline, and the double quote when in_label. */
-static void buf_escaped(buf_t *b, const char *s, bool in_label) {
+static void buf_escaped(oc_buf_t *b, const char *s, bool in_label) {
   const char *run = s;
   for (const char *p = s; *p; p++) {
     const char *rep = NULL;
@@ -507,12 +474,12 @@ static void buf_escaped(buf_t *b, const char *s, bool in_label) {
     else if (*p == '"' && in_label)
       rep = "\\\"";
     if (rep) {
-      buf_put(b, run, (size_t)(p - run));
-      buf_puts(b, rep);
+      oc_buf_put(b, run, (size_t)(p - run));
+      oc_buf_puts(b, rep);
       run = p + 1;
     }
   }
-  buf_puts(b, run);
+  oc_buf_puts(b, run);
 }
 
 /* Shortest of %.15g / %.17g that reads back as v; Prometheus spellings for
@@ -532,49 +499,49 @@ static void format_double(char out[32], double v) {
 }
 
 /* name{l1="v1",...,extra_name="extra_value"} value\n; extra may be NULL. */
-static void put_sample(buf_t *b, const oc_metrics_family_t *fam, const char *suffix,
+static void put_sample(oc_buf_t *b, const oc_metrics_family_t *fam, const char *suffix,
                        const child_t *c, const char *extra_name, const char *extra_value,
                        const char *value) {
-  buf_puts(b, fam->name);
-  buf_puts(b, suffix);
+  oc_buf_puts(b, fam->name);
+  oc_buf_puts(b, suffix);
   if (fam->nlabels || extra_name) {
-    buf_puts(b, "{");
+    oc_buf_puts(b, "{");
     for (size_t i = 0; i < fam->nlabels; i++) {
       if (i)
-        buf_puts(b, ",");
-      buf_puts(b, fam->labels[i]);
-      buf_puts(b, "=\"");
+        oc_buf_puts(b, ",");
+      oc_buf_puts(b, fam->labels[i]);
+      oc_buf_puts(b, "=\"");
       buf_escaped(b, c->values[i], true);
-      buf_puts(b, "\"");
+      oc_buf_puts(b, "\"");
     }
     if (extra_name) {
       if (fam->nlabels)
-        buf_puts(b, ",");
-      buf_puts(b, extra_name);
-      buf_puts(b, "=\"");
+        oc_buf_puts(b, ",");
+      oc_buf_puts(b, extra_name);
+      oc_buf_puts(b, "=\"");
       buf_escaped(b, extra_value, true);
-      buf_puts(b, "\"");
+      oc_buf_puts(b, "\"");
     }
-    buf_puts(b, "}");
+    oc_buf_puts(b, "}");
   }
-  buf_puts(b, " ");
-  buf_puts(b, value);
-  buf_puts(b, "\n");
+  oc_buf_puts(b, " ");
+  oc_buf_puts(b, value);
+  oc_buf_puts(b, "\n");
 }
 
-static void put_header(buf_t *b, const char *name, const char *help, const char *type) {
-  buf_puts(b, "# HELP ");
-  buf_puts(b, name);
-  buf_puts(b, " ");
+static void put_header(oc_buf_t *b, const char *name, const char *help, const char *type) {
+  oc_buf_puts(b, "# HELP ");
+  oc_buf_puts(b, name);
+  oc_buf_puts(b, " ");
   buf_escaped(b, help, false);
-  buf_puts(b, "\n# TYPE ");
-  buf_puts(b, name);
-  buf_puts(b, " ");
-  buf_puts(b, type);
-  buf_puts(b, "\n");
+  oc_buf_puts(b, "\n# TYPE ");
+  oc_buf_puts(b, name);
+  oc_buf_puts(b, " ");
+  oc_buf_puts(b, type);
+  oc_buf_puts(b, "\n");
 }
 
-static void put_child(buf_t *b, const oc_metrics_family_t *fam, const child_t *c) {
+static void put_child(oc_buf_t *b, const oc_metrics_family_t *fam, const child_t *c) {
   char num[32];
   uint64_t raw = atomic_load_explicit(&c->value, memory_order_relaxed);
 
@@ -612,7 +579,7 @@ static const char *kind_name(kind_t k) {
 /* Renders one family. Children are snapshotted under the family's lock and
  * formatted outside it, so a scrape does not stall lookups for long; they
  * are never freed before the registry. */
-static void render_family(buf_t *b, oc_metrics_family_t *fam) {
+static void render_family(oc_buf_t *b, oc_metrics_family_t *fam) {
   child_t **snap = NULL;
   size_t n = 0;
 
@@ -623,7 +590,7 @@ static void render_family(buf_t *b, oc_metrics_family_t *fam) {
       n = fam->nchildren;
       memcpy(snap, fam->children, n * sizeof(*snap));
     } else {
-      b->oom = true;
+      b->failed = true;
     }
   }
   pthread_mutex_unlock(&fam->mu);
@@ -642,7 +609,7 @@ static int compare_family_names(const void *a, const void *b) {
 
 /* outcomes_metrics_series_dropped_total{family=...} for every labelled
  * family, sorted by family name; nothing when there is none. */
-static void render_dropped(buf_t *b, const oc_metrics_t *reg) {
+static void render_dropped(oc_buf_t *b, const oc_metrics_t *reg) {
   size_t n = 0;
   const oc_metrics_family_t **labelled = NULL;
 
@@ -652,7 +619,7 @@ static void render_dropped(buf_t *b, const oc_metrics_t *reg) {
     return;
   labelled = malloc(n * sizeof(*labelled));
   if (!labelled) {
-    b->oom = true;
+    b->failed = true;
     return;
   }
   n = 0;
@@ -666,33 +633,28 @@ static void render_dropped(buf_t *b, const oc_metrics_t *reg) {
     char num[32];
     snprintf(num, sizeof(num), "%" PRIu64,
              atomic_load_explicit(&labelled[i]->dropped, memory_order_relaxed));
-    buf_puts(b, DROPPED_NAME "{family=\"");
+    oc_buf_puts(b, DROPPED_NAME "{family=\"");
     buf_escaped(b, labelled[i]->name, true);
-    buf_puts(b, "\"} ");
-    buf_puts(b, num);
-    buf_puts(b, "\n");
+    oc_buf_puts(b, "\"} ");
+    oc_buf_puts(b, num);
+    oc_buf_puts(b, "\n");
   }
   free(labelled);
 }
 
 int oc_metrics_render(oc_metrics_t *reg, char **out, size_t *len, oc_err_t *err) {
-  buf_t b = {NULL, 0, 0, false};
+  oc_buf_t b;
 
   if (!reg || !out)
     return oc_err_set(err, OC_ERR_USAGE, "metrics render: registry and output required");
-  buf_reserve(&b, 0); /* an empty registry still renders "" */
+  oc_buf_init(&b, 0);
+  oc_buf_puts(&b, ""); /* an empty registry still renders "" */
   pthread_mutex_lock(&reg->mu);
   for (oc_metrics_family_t *f = reg->head; f; f = f->next)
     render_family(&b, f);
   render_dropped(&b, reg);
   pthread_mutex_unlock(&reg->mu);
-  if (b.oom) {
-    free(b.p);
+  if (!(*out = oc_buf_detach(&b, len))) /* caller frees */
     return oc_err_set(err, OC_ERR_NOMEM, "metrics render: out of memory");
-  }
-  b.p[b.len] = '\0';
-  *out = b.p; /* caller frees */
-  if (len)
-    *len = b.len;
   return 0;
 }
