@@ -6,14 +6,14 @@
 # ctest) and the stack's OUTCOMES_KAFKA_BROKERS and OUTCOMES_PG_CONNINFO.
 set -euo pipefail
 
+# shellcheck source=tests/integration/tap.bash
+source "$(dirname "${BASH_SOURCE[0]}")/tap.bash"
+
 : "${OC_BUILD_DIR:?set by ctest: the build directory}"
 : "${OC_SOURCE_DIR:?set by ctest: the source directory}"
 for v in OUTCOMES_KAFKA_BROKERS OUTCOMES_PG_CONNINFO; do
-  if [[ -z "${!v:-}" ]]; then
-    echo "FAIL: $v is not set: run tests/run.sh, or" \
-      'eval "$(deploy/stack.sh env)" after deploy/stack.sh start' >&2
-    exit 1
-  fi
+  [[ -n "${!v:-}" ]] || fail "$v is not set: run tests/run.sh, or" \
+    'eval "$(deploy/stack.sh env)" after deploy/stack.sh start'
 done
 
 REPLAY="${OC_BUILD_DIR}/tools/outcomes-replay"
@@ -50,12 +50,6 @@ cleanup() {
   rm -rf "$T_DIR"
 }
 trap cleanup EXIT
-
-fail() {
-  echo "FAIL: $*" >&2
-  exit 1
-}
-pass() { echo "ok - $*"; }
 
 uniq_name() { echo "${1}_$$_${RANDOM}_$(date +%s%N | tail -c 6)"; }
 

@@ -5,13 +5,13 @@
 # OUTCOMES_KAFKA_BROKERS (tests/run.sh, or eval "$(deploy/stack.sh env)").
 set -euo pipefail
 
+# shellcheck source=tests/integration/tap.bash
+source "$(dirname "${BASH_SOURCE[0]}")/tap.bash"
+
 : "${OC_BUILD_DIR:?set by ctest: the build directory}"
 : "${OC_SOURCE_DIR:?set by ctest: the source directory}"
-if [[ -z "${OUTCOMES_KAFKA_BROKERS:-}" ]]; then
-  echo "FAIL: OUTCOMES_KAFKA_BROKERS is not set: run tests/run.sh, or" \
-    'eval "$(deploy/stack.sh env)" after deploy/stack.sh start' >&2
-  exit 1
-fi
+[[ -n "${OUTCOMES_KAFKA_BROKERS:-}" ]] || fail "OUTCOMES_KAFKA_BROKERS is not set: run" \
+  'tests/run.sh, or eval "$(deploy/stack.sh env)" after deploy/stack.sh start'
 
 PRODUCE="${OC_BUILD_DIR}/producers/outcomes-produce"
 CATALOG="${OC_SOURCE_DIR}/schemas/catalog.tsv"
@@ -29,12 +29,6 @@ cleanup() {
   rm -rf "$T_DIR"
 }
 trap cleanup EXIT
-
-fail() {
-  echo "FAIL: $*" >&2
-  exit 1
-}
-pass() { echo "ok - $*"; }
 
 # produce ARGS...: the producer with the test catalog and schemas.
 produce() {

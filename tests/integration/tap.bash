@@ -1,6 +1,9 @@
-# tap.bash - TAP output for the shell tests that report many checks
-# (sourced, not a test itself): ok / not_ok count them, bail stops at a
-# missing precondition. The test reads CHECKS and FAILURES at its end.
+# tap.bash - how the shell tests report (sourced, not a test itself).
+#
+# A test that stops at its first failure calls pass after each check and
+# fail on the first that does not hold. A test that reports many checks
+# counts them with ok / not_ok (TAP), stops with bail at a missing
+# precondition, and reads CHECKS and FAILURES at its end.
 CHECKS=0
 FAILURES=0
 
@@ -20,3 +23,17 @@ bail() {
   printf 'Bail out! %s\n' "$1"
   exit 1
 }
+
+# fail MESSAGE: the test failed: say why on stderr and exit 1. A test with
+# more to show (its processes' logs) defines fail_details, which runs after
+# the message, its output on stderr too.
+fail() {
+  echo "FAIL: $*" >&2
+  if declare -F fail_details >/dev/null; then
+    fail_details >&2 || true
+  fi
+  exit 1
+}
+
+# pass MESSAGE: one check held.
+pass() { echo "ok - $*"; }

@@ -23,12 +23,14 @@ cleanup() {
 }
 trap cleanup EXIT
 
-fail() {
-  echo "FAIL: $*" >&2
+# shellcheck source=tests/integration/tap.bash
+source "$(dirname "${BASH_SOURCE[0]}")/tap.bash"
+# fail shows the listeners' logs.
+fail_details() {
+  local f
   for f in "$TMP"/*.log; do
-    [[ -f "$f" ]] && sed "s|^|${f##*/}: |" "$f" >&2
+    [[ -f "$f" ]] && sed "s|^|${f##*/}: |" "$f"
   done
-  exit 1
 }
 
 command -v systemd-notify >/dev/null || fail "systemd-notify not found (apt-get install systemd)"

@@ -35,10 +35,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-fail() {
-  echo "FAIL: $*" >&2
-  exit 1
-}
+# shellcheck source=tests/integration/tap.bash
+source "$(dirname "${BASH_SOURCE[0]}")/tap.bash"
 
 for tool in cmake cpack dpkg-deb dpkg-shlibdeps dpkg psql; do
   command -v "$tool" >/dev/null || fail "$tool not found (apt-get install cmake dpkg-dev postgresql-client)"

@@ -20,10 +20,8 @@ MAX_EXPOSURE="2.0"
 TMP="$(mktemp -d /tmp/oc-test-units.XXXXXX)"
 trap 'rm -rf "$TMP"' EXIT
 
-fail() {
-  echo "FAIL: $*" >&2
-  exit 1
-}
+# shellcheck source=tests/integration/tap.bash
+source "$(dirname "${BASH_SOURCE[0]}")/tap.bash"
 
 command -v systemd-analyze >/dev/null || fail "systemd-analyze not found (apt-get install systemd)"
 
