@@ -21,6 +21,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
+
+#include "outcomes/err.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -33,7 +36,7 @@ extern "C" {
 typedef struct oc_buf_s {
   char *p;     /* owned; NULL until the first append */
   size_t len;  /* bytes held, not counting the NUL kept after them */
-  size_t cap;  /* bytes allocated */
+  size_t cap;  /* bytes allocated, never more than max + 1 */
   size_t max;  /* len never exceeds this */
   bool failed; /* an append failed: out of memory or over max */
 } oc_buf_t;
@@ -51,15 +54,37 @@ void oc_buf_reset(oc_buf_t *b);
 /* Make room for more bytes; false (and failed) when it cannot. */
 bool oc_buf_reserve(oc_buf_t *b, size_t more);
 
-void oc_buf_put(oc_buf_t *b, const void *s, size_t n);
+/* Append n bytes. The common case, room in the memory held, is inline:
+ * parsers append field by field. */
+void oc_buf_put_grow(oc_buf_t *b, const void *s, size_t n); /* the other cases */
+static inline void oc_buf_put(oc_buf_t *b, const void *s, size_t n) {
+  /* cap <= max + 1, so fitting in cap is within the bound. */
+  if (b->failed || n >= b->cap - b->len) {
+    oc_buf_put_grow(b, s, n);
+    return;
+  }
+  if (n)
+    memcpy(b->p + b->len, s, n);
+  b->len += n;
+  b->p[b->len] = '\0';
+}
+
+static inline void oc_buf_putc(oc_buf_t *b, char c) { oc_buf_put(b, &c, 1); }
+
 void oc_buf_puts(oc_buf_t *b, const char *s);
-void oc_buf_putc(oc_buf_t *b, char c);
 void oc_buf_printf(oc_buf_t *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* Big-endian integers (network order: PostgreSQL's binary formats). */
 void oc_buf_put_be16(oc_buf_t *b, uint16_t v);
 void oc_buf_put_be32(oc_buf_t *b, uint32_t v);
 void oc_buf_put_be64(oc_buf_t *b, uint64_t v);
+
+/* Append the whole file at path: at most the room left under the bound
+ * (max - len). An empty file appends nothing but leaves b->p a string.
+ * Errors, with the buffer left as it was: OC_ERR_IO (open or read, naming
+ * the file), OC_ERR_LIMIT when the file is larger than the room, and
+ * OC_ERR_NOMEM (which also sets failed). */
+int oc_buf_read_file(oc_buf_t *b, const char *path, oc_err_t *err);
 
 /* Take the bytes: *out receives b->p (caller frees with free()), b is left
  * empty. NULL when failed or nothing was appended. */
