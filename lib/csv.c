@@ -15,6 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "outcomes/buf.h"
+
 #if defined(__SSE2__) && defined(__GNUC__)
 #include <emmintrin.h>
 #endif
@@ -36,9 +38,9 @@ struct oc_csv_s {
   bool eof;
 
   /* The record being read: fields one after the other, each followed by a
-   * NUL; starts[i] and lens[i] locate field i. */
-  char *buf;
-  size_t len, cap;
+   * NUL; starts[i] and lens[i] locate field i. Its bounds are checked here
+   * (OC_CSV_FIELD_MAX, OC_CSV_RECORD_MAX), before each append. */
+  oc_buf_t rec;
   size_t starts[OC_CSV_FIELDS_MAX];
   size_t lens[OC_CSV_FIELDS_MAX];
   size_t nfields;
@@ -73,7 +75,7 @@ oc_csv_t *oc_csv_new(FILE *in) {
 void oc_csv_destroy(oc_csv_t *r) {
   if (!r)
     return;
-  free(r->buf);
+  oc_buf_release(&r->rec);
   free(r);
 }
 
@@ -87,7 +89,7 @@ const char *oc_csv_field(const oc_csv_t *r, size_t i, size_t *len_out) {
   }
   if (len_out)
     *len_out = r->lens[i];
-  return r->buf + r->starts[i];
+  return r->rec.p + r->starts[i];
 }
 
 long oc_csv_line(const oc_csv_t *r) { return r->rec_line; }
@@ -142,7 +144,7 @@ static void rec_error(oc_csv_t *r, int code, long field, const char *msg) {
 }
 
 static void rec_reset(oc_csv_t *r) {
-  r->len = 0;
+  oc_buf_reset(&r->rec);
   r->nfields = 0;
   r->field_start = 0;
   r->field_quoted = false;
@@ -154,44 +156,27 @@ static void rec_reset(oc_csv_t *r) {
   r->err_msg[0] = '\0';
 }
 
-/* Make room for n more bytes; the bound is checked by the callers. */
-static bool buf_reserve(oc_csv_t *r, size_t n) {
-  size_t want = r->len + n;
-
-  if (want <= r->cap)
-    return true;
-  size_t cap = r->cap ? r->cap : 256;
-  while (cap < want)
-    cap *= 2;
-  char *nb = realloc(r->buf, cap);
-  if (!nb)
-    return false;
-  r->buf = nb;
-  r->cap = cap;
-  return true;
-}
-
 static void put_byte(oc_csv_t *r, unsigned char c) {
   char msg[96];
 
   if (r->discard)
     return;
-  if (r->len - r->field_start >= OC_CSV_FIELD_MAX) {
+  if (r->rec.len - r->field_start >= OC_CSV_FIELD_MAX) {
     snprintf(msg, sizeof(msg), "field longer than %zu bytes", OC_CSV_FIELD_MAX);
     rec_error(r, OC_ERR_LIMIT, (long)r->nfields, msg);
     return;
   }
   /* The record's bytes, not counting the NULs between fields. */
-  if (r->len - r->nfields >= OC_CSV_RECORD_MAX) {
+  if (r->rec.len - r->nfields >= OC_CSV_RECORD_MAX) {
     snprintf(msg, sizeof(msg), "record longer than %zu bytes", OC_CSV_RECORD_MAX);
     rec_error(r, OC_ERR_LIMIT, -1, msg);
     return;
   }
-  if (!buf_reserve(r, 2)) { /* the byte and the field's NUL */
+  oc_buf_putc(&r->rec, (char)c);
+  if (r->rec.failed) {
     rec_error(r, OC_ERR_NOMEM, -1, "out of memory");
     return;
   }
-  r->buf[r->len++] = (char)c;
   r->field_hi |= c >= 0x80;
 }
 
@@ -249,14 +234,17 @@ static void put_run(oc_csv_t *r, unsigned char mask) {
   r->prev_cr = false;
   if (r->discard)
     return;
-  if (r->len - r->field_start + n > OC_CSV_FIELD_MAX ||
-      r->len - r->nfields + n > OC_CSV_RECORD_MAX || !buf_reserve(r, n + 1)) {
+  if (r->rec.len - r->field_start + n > OC_CSV_FIELD_MAX ||
+      r->rec.len - r->nfields + n > OC_CSV_RECORD_MAX) {
     for (size_t i = 0; i < n; i++) /* the slow path reports the bound */
       put_byte(r, p[i]);
     return;
   }
-  memcpy(r->buf + r->len, p, n);
-  r->len += n;
+  oc_buf_put(&r->rec, p, n);
+  if (r->rec.failed) {
+    rec_error(r, OC_ERR_NOMEM, -1, "out of memory");
+    return;
+  }
   r->field_hi |= hi != 0;
 }
 
@@ -271,22 +259,22 @@ static void end_field(oc_csv_t *r) {
     rec_error(r, OC_ERR_LIMIT, -1, msg);
     goto out;
   }
-  if (!buf_reserve(r, 1)) {
-    rec_error(r, OC_ERR_NOMEM, -1, "out of memory");
-    goto out;
-  }
-  size_t flen = r->len - r->field_start;
-  bad = r->field_hi ? utf8_bad_at((const unsigned char *)r->buf + r->field_start, flen) : -1;
+  size_t flen = r->rec.len - r->field_start;
+  bad = r->field_hi ? utf8_bad_at((const unsigned char *)r->rec.p + r->field_start, flen) : -1;
   if (bad >= 0) {
     snprintf(msg, sizeof(msg), "invalid UTF-8 at byte %ld", bad);
     rec_error(r, OC_ERR_BAD_FIELD, (long)r->nfields, msg);
     goto out;
   }
-  r->buf[r->len++] = '\0';
+  oc_buf_putc(&r->rec, '\0');
+  if (r->rec.failed) {
+    rec_error(r, OC_ERR_NOMEM, -1, "out of memory");
+    goto out;
+  }
   r->starts[r->nfields] = r->field_start;
   r->lens[r->nfields] = flen;
   r->nfields++;
-  r->field_start = r->len;
+  r->field_start = r->rec.len;
 out:
   r->field_quoted = false;
   r->field_hi = false;
@@ -296,7 +284,7 @@ out:
 /* The record ended. Returns true when it is to be handed to the caller
  * (good or bad), false for a blank line. */
 static bool end_record(oc_csv_t *r) {
-  bool blank = !r->err_code && r->nfields == 0 && r->len == r->field_start &&
+  bool blank = !r->err_code && r->nfields == 0 && r->rec.len == r->field_start &&
                !r->field_quoted && r->state == ST_START_FIELD;
 
   r->in_record = false;
