@@ -3,11 +3,12 @@
  * defaults; see include/outcomes/avro.h and avro_internal.h. */
 #include "avro_internal.h"
 
-#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "outcomes/buf.h"
 
 #define SCHEMA_FILE_MAX ((size_t)1 << 20)
 
@@ -379,37 +380,18 @@ out:
 }
 
 int oc_schema_load_file(const char *path, oc_schema_t **out, oc_err_t *err) {
-  FILE *f = NULL;
-  char *buf = NULL;
-  size_t len;
-  int rc = 0;
+  oc_buf_t text;
+  int rc;
 
   *out = NULL;
-  f = fopen(path, "rb");
-  if (!f)
-    return oc_err_set(err, OC_ERR_IO, "open '%s': %s", path, strerror(errno));
-  buf = malloc(SCHEMA_FILE_MAX + 1);
-  if (!buf) {
-    rc = oc_err_set(err, OC_ERR_NOMEM, "out of memory");
-    goto out;
-  }
-  len = fread(buf, 1, SCHEMA_FILE_MAX + 1, f);
-  if (ferror(f)) {
-    rc = oc_err_set(err, OC_ERR_IO, "read '%s': %s", path, strerror(errno));
-    goto out;
-  }
-  if (len > SCHEMA_FILE_MAX) {
+  oc_buf_init(&text, SCHEMA_FILE_MAX);
+  rc = oc_buf_read_file(&text, path, err);
+  if (rc == OC_ERR_LIMIT)
     rc = oc_err_set(err, OC_ERR_LIMIT, "'%s': schema file larger than %zu bytes", path,
                     SCHEMA_FILE_MAX);
-    goto out;
-  }
-  rc = oc_schema_parse(buf, len, out, err);
-  if (rc != 0 && err)
+  if (rc == 0 && (rc = oc_schema_parse(text.p, text.len, out, err)) != 0 && err)
     oc_err_prefix(err, "'%s': ", path);
-out:
-  free(buf);
-  if (f)
-    fclose(f);
+  oc_buf_release(&text);
   return rc;
 }
 

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "outcomes/stmt.h"
+#include "outcomes/buf.h"
 
 #ifndef OC_DATADIR
 #define OC_DATADIR "/usr/local/share/outcomes"
@@ -500,47 +501,16 @@ out:
 }
 
 int oc_catalog_load_file(const char *path, oc_catalog_t **out, oc_err_t *err) {
-  FILE *f = NULL;
-  char *buf = NULL;
-  size_t len = 0, cap = 0;
-  int rc = 0;
+  oc_buf_t text;
+  int rc;
 
   if (!path || !out)
     return oc_err_set(err, OC_ERR_USAGE, "catalog: NULL argument");
   *out = NULL;
-  if (!(f = fopen(path, "rb"))) {
-    rc = oc_err_set(err, OC_ERR_IO, "open '%s': %s", path, strerror(errno));
-    goto out;
-  }
-  for (;;) {
-    if (len == cap) {
-      char *nb;
-      if (cap >= CAT_FILE_MAX) {
-        rc = oc_err_set(err, OC_ERR_LIMIT, "'%s': larger than %u bytes", path,
-                        CAT_FILE_MAX);
-        goto out;
-      }
-      cap = cap ? cap * 2 : 16384;
-      if (!(nb = realloc(buf, cap))) {
-        rc = oc_err_set(err, OC_ERR_NOMEM, "'%s': out of memory", path);
-        goto out;
-      }
-      buf = nb;
-    }
-    size_t n = fread(buf + len, 1, cap - len, f);
-    len += n;
-    if (n == 0)
-      break;
-  }
-  if (ferror(f)) {
-    rc = oc_err_set(err, OC_ERR_IO, "read '%s': %s", path, strerror(errno));
-    goto out;
-  }
-  rc = oc_catalog_parse(buf ? buf : "", len, path, out, err);
-out:
-  if (f)
-    fclose(f);
-  free(buf);
+  oc_buf_init(&text, CAT_FILE_MAX);
+  if ((rc = oc_buf_read_file(&text, path, err)) == 0)
+    rc = oc_catalog_parse(text.p, text.len, path, out, err);
+  oc_buf_release(&text);
   return rc;
 }
 

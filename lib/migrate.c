@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "outcomes/buf.h"
 #include "outcomes/catalog.h"
 #include "outcomes/log.h"
 #include "outcomes/pg.h"
@@ -95,44 +96,15 @@ static bool parse_file_name(const char *fn, int *version, char *name, size_t cap
   return true;
 }
 
+/* The text of a migration file, NUL-terminated; caller frees *out. */
 static int read_text_file(const char *path, char **out, size_t *len_out, oc_err_t *err) {
-  FILE *f = NULL;
-  char *buf = NULL;
-  size_t len = 0, cap = 0;
-  int rc = 0;
+  oc_buf_t text;
+  int rc;
 
-  if (!(f = fopen(path, "rb")))
-    return oc_err_set(err, OC_ERR_IO, "open '%s': %s", path, strerror(errno));
-  for (;;) {
-    if (len + 1 >= cap) {
-      char *nb;
-      if (cap >= MIG_FILE_MAX) {
-        rc = oc_err_set(err, OC_ERR_LIMIT, "%s: larger than %u bytes", path, MIG_FILE_MAX);
-        goto out;
-      }
-      cap = cap ? cap * 2 : 16384;
-      if (!(nb = realloc(buf, cap))) {
-        rc = oc_err_set(err, OC_ERR_NOMEM, "%s: out of memory", path);
-        goto out;
-      }
-      buf = nb;
-    }
-    size_t n = fread(buf + len, 1, cap - len - 1, f);
-    len += n;
-    if (n == 0)
-      break;
-  }
-  if (ferror(f)) {
-    rc = oc_err_set(err, OC_ERR_IO, "read '%s': %s", path, strerror(errno));
-    goto out;
-  }
-  buf[len] = '\0';
-  *out = buf;
-  *len_out = len;
-  buf = NULL;
-out:
-  fclose(f);
-  free(buf);
+  oc_buf_init(&text, MIG_FILE_MAX);
+  if ((rc = oc_buf_read_file(&text, path, err)) == 0)
+    *out = oc_buf_detach(&text, len_out);
+  oc_buf_release(&text);
   return rc;
 }
 

@@ -1,36 +1,22 @@
 /* testutil.c - helpers shared by the tests. */
 #include "testutil.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
-char *oc_test_read_file(const char *path, size_t *len_out) {
-  FILE *f = fopen(path, "rb");
-  char *buf = NULL;
-  size_t cap = 0, len = 0;
+#include "outcomes/buf.h"
 
-  if (!f)
-    fail_msg("cannot open '%s': %s", path, strerror(errno));
-  for (;;) {
-    if (len + 4096 + 1 > cap) {
-      cap = cap ? cap * 2 : 8192;
-      buf = realloc(buf, cap);
-      assert_non_null(buf);
-    }
-    size_t n = fread(buf + len, 1, cap - len - 1, f);
-    len += n;
-    if (n == 0)
-      break;
-  }
-  fclose(f);
-  buf[len] = '\0';
-  if (len_out)
-    *len_out = len;
-  return buf;
+char *oc_test_read_file(const char *path, size_t *len_out) {
+  oc_buf_t text;
+  oc_err_t err;
+
+  oc_buf_init(&text, 0);
+  if (oc_buf_read_file(&text, path, &err) != 0)
+    fail_msg("%s", err.msg);
+  return oc_buf_detach(&text, len_out);
 }
 
 const char *oc_test_source_path(const char *rel) {
