@@ -1,9 +1,12 @@
-/* kafka.c - librdkafka helpers; see include/outcomes/kafka.h. */
+/* kafka.c - librdkafka helpers and the idempotent producer; see
+ * include/outcomes/kafka.h. */
 #include "outcomes/kafka.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "outcomes/clock.h"
 #include "outcomes/log.h"
 
 /* Properties that load code, run commands or read arbitrary files as
@@ -215,4 +218,187 @@ out:
     rd_kafka_metadata_destroy(md);
   rd_kafka_topic_destroy(rkt);
   return rc;
+}
+
+/* ---- the idempotent producer ------------------------------------------ */
+
+#define KPROD_POLL_MS 100 /* a wait for room looks at the stop flag this often */
+#define KPROD_DESTROY_FLUSH_MS 1000
+
+struct oc_kprod_s {
+  rd_kafka_t *rk;
+  oc_kprod_opts_t o;
+  uint64_t sent;   /* handed over */
+  uint64_t failed; /* failed delivery reports */
+  bool fatal;
+  oc_err_t fatal_err; /* when fatal: "kafka fatal error: CODE: reason" */
+};
+
+static void kprod_dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque) {
+  oc_kprod_t *p = opaque;
+
+  (void)rk;
+  if (m->err)
+    p->failed++;
+  if (p->o.on_delivery)
+    p->o.on_delivery(p->o.opaque, m);
+}
+
+static void kprod_error_cb(rd_kafka_t *rk, int code, const char *reason, void *opaque) {
+  oc_kprod_t *p = opaque;
+  char fatal_reason[512];
+
+  if (code == RD_KAFKA_RESP_ERR__FATAL) {
+    rd_kafka_resp_err_t orig = rd_kafka_fatal_error(rk, fatal_reason, sizeof(fatal_reason));
+    p->fatal = true;
+    oc_err_set(&p->fatal_err, OC_ERR_KAFKA, "kafka fatal error: %s: %s",
+               rd_kafka_err2name(orig), fatal_reason);
+    p->fatal_err.fatal = true;
+    oc_log_err("kafka_fatal_error code=%s reason=\"%s\"", rd_kafka_err2name(orig),
+               fatal_reason);
+    return;
+  }
+  oc_log_warn("kafka_error code=%s reason=\"%s\"",
+              rd_kafka_err2name((rd_kafka_resp_err_t)code), reason);
+}
+
+int oc_kprod_new(rd_kafka_conf_t *conf, const oc_kprod_opts_t *opts, oc_kprod_t **out,
+                 oc_err_t *err) {
+  oc_kprod_t *p = NULL;
+  char errstr[512];
+  int rc = 0;
+
+  *out = NULL;
+  if (!conf)
+    return oc_err_set(err, OC_ERR_USAGE, "kafka producer: no configuration");
+  if (!(p = calloc(1, sizeof(*p)))) {
+    rc = oc_err_set(err, OC_ERR_NOMEM, "kafka producer: out of memory");
+    goto out;
+  }
+  p->o = *opts;
+  if (rd_kafka_conf_set(conf, "enable.idempotence", "true", errstr, sizeof(errstr)) ||
+      rd_kafka_conf_set(conf, "acks", "all", errstr, sizeof(errstr))) {
+    rc = oc_err_set(err, OC_ERR_CONFIG, "kafka producer: %s", errstr);
+    goto out;
+  }
+  rd_kafka_conf_set_dr_msg_cb(conf, kprod_dr_cb);
+  rd_kafka_conf_set_error_cb(conf, kprod_error_cb);
+  rd_kafka_conf_set_opaque(conf, p);
+  if (!(p->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr)))) {
+    rc = oc_err_set(err, OC_ERR_CONFIG, "kafka producer: %s", errstr);
+    goto out;
+  }
+  conf = NULL; /* owned by p->rk */
+  *out = p;
+  p = NULL;
+out:
+  if (conf)
+    rd_kafka_conf_destroy(conf);
+  oc_kprod_destroy(p);
+  return rc;
+}
+
+static int kprod_fatal_err(const oc_kprod_t *p, oc_err_t *err) {
+  if (err)
+    *err = p->fatal_err;
+  return OC_ERR_KAFKA;
+}
+
+int oc_kprod_send(oc_kprod_t *p, const oc_kprod_msg_t *m, oc_err_t *err) {
+  rd_kafka_vu_t vu[8];
+  size_t n = 0;
+  uint64_t failed_before = p->failed;
+
+  if (m->rkt) {
+    vu[n].vtype = RD_KAFKA_VTYPE_RKT;
+    vu[n++].u.rkt = m->rkt;
+  } else {
+    vu[n].vtype = RD_KAFKA_VTYPE_TOPIC;
+    vu[n++].u.cstr = m->topic;
+  }
+  vu[n].vtype = RD_KAFKA_VTYPE_MSGFLAGS;
+  vu[n++].u.i = RD_KAFKA_MSG_F_COPY;
+  vu[n].vtype = RD_KAFKA_VTYPE_KEY;
+  vu[n].u.mem.ptr = (void *)(uintptr_t)m->key;
+  vu[n++].u.mem.size = m->key_len;
+  vu[n].vtype = RD_KAFKA_VTYPE_VALUE;
+  vu[n].u.mem.ptr = (void *)(uintptr_t)m->value;
+  vu[n++].u.mem.size = m->value_len;
+  if (m->headers) {
+    vu[n].vtype = RD_KAFKA_VTYPE_HEADERS;
+    vu[n++].u.headers = m->headers;
+  }
+  if (m->timestamp_ms) {
+    vu[n].vtype = RD_KAFKA_VTYPE_TIMESTAMP;
+    vu[n++].u.i64 = m->timestamp_ms;
+  }
+  vu[n].vtype = RD_KAFKA_VTYPE_OPAQUE;
+  vu[n++].u.ptr = m->opaque;
+
+  int rc = 0;
+  for (;;) {
+    if (p->fatal) {
+      rc = kprod_fatal_err(p, err);
+      break;
+    }
+    /* The headers are taken over only on success. */
+    rd_kafka_error_t *e = rd_kafka_produceva(p->rk, vu, n);
+    rd_kafka_resp_err_t code = rd_kafka_error_code(e);
+    if (!e) {
+      if (p->o.poll_every <= 1 || ++p->sent % p->o.poll_every == 0)
+        rd_kafka_poll(p->rk, 0);
+      return 0;
+    }
+    rd_kafka_error_destroy(e);
+    if (code != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+      rc = p->fatal || code == RD_KAFKA_RESP_ERR__FATAL ? kprod_fatal_err(p, err)
+                                                        : oc_kafka_err(err, code, "produce");
+      break;
+    }
+    /* Backpressure: serve delivery reports until there is room. */
+    rd_kafka_poll(p->rk, KPROD_POLL_MS);
+    if ((p->o.stop && *p->o.stop) || p->fatal || p->failed != failed_before) {
+      rc = OC_KPROD_GAVE_UP;
+      break;
+    }
+  }
+  if (m->headers)
+    rd_kafka_headers_destroy(m->headers);
+  return rc;
+}
+
+void oc_kprod_poll(oc_kprod_t *p, int timeout_ms) { rd_kafka_poll(p->rk, timeout_ms); }
+
+int oc_kprod_flush(oc_kprod_t *p, int64_t timeout_ms) {
+  int64_t until = oc_clock_ms() + timeout_ms;
+
+  while (rd_kafka_outq_len(p->rk) > 0 && oc_clock_ms() < until)
+    rd_kafka_flush(p->rk, KPROD_POLL_MS);
+  if (rd_kafka_outq_len(p->rk) > 0) {
+    /* Out of time: what is left fails through its delivery report. */
+    oc_kprod_purge(p);
+    rd_kafka_flush(p->rk, KPROD_DESTROY_FLUSH_MS);
+  }
+  rd_kafka_poll(p->rk, 0);
+  return rd_kafka_outq_len(p->rk);
+}
+
+void oc_kprod_purge(oc_kprod_t *p) {
+  rd_kafka_purge(p->rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+}
+
+bool oc_kprod_fatal(const oc_kprod_t *p) { return p->fatal; }
+
+rd_kafka_t *oc_kprod_handle(oc_kprod_t *p) { return p->rk; }
+
+void oc_kprod_destroy(oc_kprod_t *p) {
+  if (!p)
+    return;
+  if (p->rk) {
+    rd_kafka_flush(p->rk, KPROD_DESTROY_FLUSH_MS);
+    if (rd_kafka_outq_len(p->rk) > 0)
+      oc_log_warn("producer_destroy outq_len=%d", rd_kafka_outq_len(p->rk));
+    rd_kafka_destroy(p->rk);
+  }
+  free(p);
 }
