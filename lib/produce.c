@@ -56,18 +56,16 @@ typedef struct file_state_s {
 
 struct oc_producer_s {
   oc_produce_opts_t opts;
-  rd_kafka_t *rk;
+  oc_kprod_t *kp; /* NULL in a dry run */
   rd_kafka_topic_t *rkt;
-  bool fatal;
   file_state_t *cur; /* the file being published */
 };
 
 static int stop_level(const oc_producer_t *p) { return p->opts.stop ? (int)*p->opts.stop : 0; }
 
-static void dr_msg_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque) {
+static void on_delivery(void *opaque, const rd_kafka_message_t *m) {
   file_state_t *f = m->_private;
 
-  (void)rk;
   (void)opaque;
   if (!f)
     return;
@@ -82,24 +80,9 @@ static void dr_msg_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
   }
 }
 
-static void error_cb(rd_kafka_t *rk, int code, const char *reason, void *opaque) {
-  oc_producer_t *p = opaque;
-  char fatal_msg[512];
-
-  if (code == RD_KAFKA_RESP_ERR__FATAL) {
-    rd_kafka_resp_err_t orig = rd_kafka_fatal_error(rk, fatal_msg, sizeof(fatal_msg));
-    p->fatal = true;
-    oc_log_err("kafka_fatal_error code=%s reason=\"%s\"", rd_kafka_err2name(orig), fatal_msg);
-    return;
-  }
-  oc_log_warn("kafka_error code=%s reason=\"%s\"",
-              rd_kafka_err2name((rd_kafka_resp_err_t)code), reason);
-}
-
 int oc_producer_new(rd_kafka_conf_t *conf, const oc_produce_opts_t *opts,
                     oc_producer_t **out, oc_err_t *err) {
   oc_producer_t *p = NULL;
-  char errstr[512];
   int rc = 0;
 
   *out = NULL;
@@ -119,21 +102,17 @@ int oc_producer_new(rd_kafka_conf_t *conf, const oc_produce_opts_t *opts,
     rc = oc_err_set(err, OC_ERR_INTERNAL, "no codec");
     goto out;
   }
-  if (rd_kafka_conf_set(conf, "enable.idempotence", "true", errstr, sizeof(errstr)) ||
-      rd_kafka_conf_set(conf, "acks", "all", errstr, sizeof(errstr))) {
-    rc = oc_err_set(err, OC_ERR_CONFIG, "kafka: %s", errstr);
+  oc_kprod_opts_t ko = {
+      .on_delivery = on_delivery,
+      .opaque = p,
+      .stop = opts->stop,
+      .poll_every = POLL_EVERY,
+  };
+  rc = oc_kprod_new(conf, &ko, &p->kp, err);
+  conf = NULL; /* taken over by oc_kprod_new */
+  if (rc != 0)
     goto out;
-  }
-  rd_kafka_conf_set_dr_msg_cb(conf, dr_msg_cb);
-  rd_kafka_conf_set_error_cb(conf, error_cb);
-  rd_kafka_conf_set_opaque(conf, p);
-  p->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr));
-  if (!p->rk) {
-    rc = oc_err_set(err, OC_ERR_CONFIG, "kafka: %s", errstr);
-    goto out;
-  }
-  conf = NULL; /* owned by p->rk */
-  p->rkt = rd_kafka_topic_new(p->rk, opts->topic, NULL);
+  p->rkt = rd_kafka_topic_new(oc_kprod_handle(p->kp), opts->topic, NULL);
   if (!p->rkt) {
     rc = oc_kafka_err(err, rd_kafka_last_error(), "topic");
     goto out;
@@ -148,7 +127,7 @@ out:
   return rc;
 }
 
-bool oc_producer_fatal(const oc_producer_t *p) { return p->fatal; }
+bool oc_producer_fatal(const oc_producer_t *p) { return p->kp && oc_kprod_fatal(p->kp); }
 
 void oc_producer_set_default_observed_at(oc_producer_t *p, oc_timestamp_t ts) {
   p->opts.default_observed_at = ts;
@@ -157,43 +136,33 @@ void oc_producer_set_default_observed_at(oc_producer_t *p, oc_timestamp_t ts) {
 void oc_producer_destroy(oc_producer_t *p) {
   if (!p)
     return;
-  if (p->rk) {
-    /* Every file waits for its own reports; this only drains what a
-     * failed file may have left (nothing normally). */
-    rd_kafka_flush(p->rk, 1000);
-    if (rd_kafka_outq_len(p->rk) > 0)
-      oc_log_warn("producer_destroy outq_len=%d", rd_kafka_outq_len(p->rk));
-  }
   if (p->rkt)
     rd_kafka_topic_destroy(p->rkt);
-  if (p->rk)
-    rd_kafka_destroy(p->rk);
+  /* Every file waits for its own reports; this only drains what a failed
+   * file may have left (nothing normally). */
+  oc_kprod_destroy(p->kp);
   free(p);
 }
 
 static uint64_t inflight(const file_state_t *f) { return f->produced - f->acked - f->failed; }
 
 /* Hand one message to librdkafka, waiting while its queue is full.
- * Returns 0, 1 when a stop request gave up waiting, or OC_ERR_KAFKA. */
+ * Returns 0, OC_KPROD_GAVE_UP when a stop request, a fatal error or a
+ * failed delivery ended the wait, or OC_ERR_KAFKA. */
 static int send_one(oc_producer_t *p, const char *key, size_t key_len, const void *val,
                     size_t val_len, oc_err_t *err) {
-  for (;;) {
-    rd_kafka_resp_err_t e = rd_kafka_producev(
-        p->rk, RD_KAFKA_V_RKT(p->rkt), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-        RD_KAFKA_V_KEY(key, key_len), RD_KAFKA_V_VALUE((void *)(uintptr_t)val, val_len),
-        RD_KAFKA_V_OPAQUE(p->cur), RD_KAFKA_V_END);
-    if (e == RD_KAFKA_RESP_ERR_NO_ERROR) {
-      if (++p->cur->produced % POLL_EVERY == 0)
-        rd_kafka_poll(p->rk, 0);
-      return 0;
-    }
-    if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL)
-      return oc_kafka_err(err, e, "produce");
-    /* Backpressure: serve delivery reports until there is room. */
-    rd_kafka_poll(p->rk, POLL_MS);
-    if (stop_level(p) >= 1 || p->fatal || p->cur->failed)
-      return 1;
-  }
+  oc_kprod_msg_t m = {
+      .rkt = p->rkt,
+      .key = key,
+      .key_len = key_len,
+      .value = val,
+      .value_len = val_len,
+      .opaque = p->cur,
+  };
+  int rc = oc_kprod_send(p->kp, &m, err);
+  if (rc == 0)
+    p->cur->produced++;
+  return rc;
 }
 
 /* Wait until nothing of the current file is in flight. Unbounded unless a
@@ -204,7 +173,7 @@ static void drain(oc_producer_t *p) {
   bool purged = false;
 
   while (inflight(p->cur) > 0) {
-    rd_kafka_poll(p->rk, POLL_MS);
+    oc_kprod_poll(p->kp, POLL_MS);
     int lvl = stop_level(p);
     if (lvl == 0 || purged)
       continue;
@@ -215,7 +184,7 @@ static void drain(oc_producer_t *p) {
     }
     if (lvl >= 2 || oc_clock_ms() - stop_at >= p->opts.flush_timeout_ms) {
       oc_log_warn("flush_timeout purging=%llu", (unsigned long long)inflight(p->cur));
-      rd_kafka_purge(p->rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+      oc_kprod_purge(p->kp);
       purged = true;
     }
   }
@@ -297,7 +266,7 @@ static int one_pass(oc_producer_t *p, FILE *f, oc_input_format_t fmt, const char
       st->interrupted = true;
       break;
     }
-    if (send && (p->cur->failed || p->fatal))
+    if (send && (p->cur->failed || oc_producer_fatal(p)))
       break;
     rc = oc_input_next(in, &obs, &line, &rowerr);
     if (rc == 0)
@@ -328,7 +297,7 @@ static int one_pass(oc_producer_t *p, FILE *f, oc_input_format_t fmt, const char
     }
     rc = send_one(p, key, key_len, p->opts.retract ? NULL : val,
                   p->opts.retract ? 0 : val_len, &rowerr);
-    if (rc == 1) {
+    if (rc == OC_KPROD_GAVE_UP) {
       st->interrupted = stop_level(p) >= 1;
       break;
     }
@@ -350,9 +319,9 @@ static int one_pass(oc_producer_t *p, FILE *f, oc_input_format_t fmt, const char
                     valid - p->cur->acked == 1 ? "" : "s",
                     p->cur->first_err ? ": " : "",
                     p->cur->first_err ? rd_kafka_err2str(p->cur->first_err) : "");
-    if (err && !p->fatal)
+    if (err && !oc_producer_fatal(p))
       err->retriable = true;
-    if (err && p->fatal)
+    if (err && oc_producer_fatal(p))
       err->fatal = true;
   }
 out:
