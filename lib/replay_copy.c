@@ -5,7 +5,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "outcomes/clock.h"
 #include "outcomes/kafka.h"
 #include "outcomes/log.h"
 #include "replay_internal.h"
@@ -14,15 +13,14 @@
 
 struct oc_rprod_s {
   oc_replay_t *r; /* borrowed */
-  rd_kafka_t *rk;
+  oc_kprod_t *kp;
   int64_t *per_part; /* deliveries per target partition */
   size_t n_parts;
   int64_t failed; /* since the last flush */
   rd_kafka_resp_err_t first_err;
 };
 
-static void dr_msg_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque) {
-  (void)rk;
+static void on_delivery(void *opaque, const rd_kafka_message_t *m) {
   oc_rprod_t *p = opaque;
   int8_t *status = m->_private;
   if (m->err) {
@@ -41,7 +39,6 @@ static void dr_msg_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
 int oc_rprod_new(oc_replay_t *r, size_t n_target_parts, oc_rprod_t **out, oc_err_t *err) {
   rd_kafka_conf_t *conf = NULL;
   oc_rprod_t *p = calloc(1, sizeof(*p));
-  char errstr[512];
   int rc;
 
   *out = NULL;
@@ -53,21 +50,12 @@ int oc_rprod_new(oc_replay_t *r, size_t n_target_parts, oc_rprod_t **out, oc_err
   p->n_parts = n_target_parts;
   if ((rc = oc_replay_kafka_conf(r, &conf, err)) != 0)
     goto out;
-  if ((rc = oc_kafka_conf_set(conf, "enable.idempotence", "true", NULL, err)) != 0 ||
-      (rc = oc_kafka_conf_set(conf, "acks", "all", NULL, err)) != 0)
+  oc_kprod_opts_t ko = {.on_delivery = on_delivery, .opaque = p, .stop = r->stop};
+  if ((rc = oc_kprod_new(conf, &ko, &p->kp, err)) != 0) /* takes conf over */
     goto out;
-  rd_kafka_conf_set_dr_msg_cb(conf, dr_msg_cb);
-  rd_kafka_conf_set_opaque(conf, p);
-  if (!(p->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr)))) {
-    rc = oc_err_set(err, OC_ERR_KAFKA, "kafka producer: %s", errstr);
-    goto out;
-  }
-  conf = NULL; /* owned by p->rk */
   *out = p;
   p = NULL;
 out:
-  if (conf)
-    rd_kafka_conf_destroy(conf);
   oc_rprod_destroy(p);
   return rc;
 }
@@ -75,43 +63,31 @@ out:
 int oc_rprod_send(oc_rprod_t *p, const char *topic, const void *key, size_t key_len,
                   const void *value, size_t value_len, rd_kafka_headers_t *hdrs, int64_t ts_ms,
                   int8_t *status, oc_err_t *err) {
-  rd_kafka_resp_err_t e;
+  oc_kprod_msg_t m = {
+      .topic = topic,
+      .key = key,
+      .key_len = key_len,
+      .value = value,
+      .value_len = value_len,
+      .headers = hdrs,
+      .timestamp_ms = ts_ms,
+      .opaque = status,
+  };
   if (status)
     *status = 0;
-  for (;;) {
-    /* RD_KAFKA_V_HEADERS takes hdrs over only on success. */
-    e = rd_kafka_producev(p->rk, RD_KAFKA_V_TOPIC(topic),
-                          RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-                          RD_KAFKA_V_KEY(key, key_len),
-                          RD_KAFKA_V_VALUE((void *)(uintptr_t)value, value_len),
-                          RD_KAFKA_V_HEADERS(hdrs), RD_KAFKA_V_TIMESTAMP(ts_ms),
-                          RD_KAFKA_V_OPAQUE(status), RD_KAFKA_V_END);
-    if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL)
-      break;
-    rd_kafka_poll(p->rk, 100);
-  }
-  if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
-    if (hdrs)
-      rd_kafka_headers_destroy(hdrs);
+  int rc = oc_kprod_send(p->kp, &m, err);
+  if (rc == OC_KPROD_GAVE_UP && status)
+    *status = -1;
+  if (rc < 0) {
     if (status)
       *status = -1;
     p->failed++;
-    return oc_kafka_err(err, e, "produce");
   }
-  rd_kafka_poll(p->rk, 0);
-  return 0;
+  return rc;
 }
 
 int oc_rprod_flush(oc_rprod_t *p, oc_err_t *err) {
-  int64_t until = oc_clock_ms() + p->r->flush_timeout_ms;
-  while (rd_kafka_outq_len(p->rk) > 0 && oc_clock_ms() < until)
-    rd_kafka_flush(p->rk, 100);
-  if (rd_kafka_outq_len(p->rk) > 0) {
-    /* Out of time: what is left fails through its delivery report. */
-    rd_kafka_purge(p->rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
-    rd_kafka_flush(p->rk, 1000);
-  }
-  rd_kafka_poll(p->rk, 0);
+  oc_kprod_flush(p->kp, p->r->flush_timeout_ms);
   int64_t failed = p->failed;
   rd_kafka_resp_err_t first = p->first_err;
   p->failed = 0;
@@ -129,10 +105,7 @@ int64_t oc_rprod_delivered(const oc_rprod_t *p, int32_t partition) {
 void oc_rprod_destroy(oc_rprod_t *p) {
   if (!p)
     return;
-  if (p->rk) {
-    rd_kafka_flush(p->rk, 1000);
-    rd_kafka_destroy(p->rk);
-  }
+  oc_kprod_destroy(p->kp);
   free(p->per_part);
   free(p);
 }
@@ -291,7 +264,9 @@ static void rp_pause(rd_kafka_t *c, const char *topic, int32_t partition) {
   rd_kafka_topic_partition_list_destroy(l);
 }
 
-/* Copy one message; the caller has checked its range. */
+/* Copy one message; the caller has checked its range. Returns 0,
+ * OC_KPROD_GAVE_UP (not sent: a stop request, see oc_kprod_send) or an
+ * error. */
 static int rp_copy(const oc_republish_opts_t *o, oc_rprod_t *prod, const rd_kafka_message_t *m,
                    oc_err_t *err) {
   rd_kafka_headers_t *src = NULL, *hdrs = NULL;
@@ -384,6 +359,10 @@ int oc_replay_republish(oc_replay_t *r, const oc_republish_opts_t *o, oc_err_t *
     } else if (q && !q->done) {
       if (m->offset < q->end) {
         if ((rc = rp_copy(o, prod, m, err)) != 0) {
+          /* Given up: the position stays before m; what was sent is
+           * flushed and checkpointed below. */
+          if (rc == OC_KPROD_GAVE_UP)
+            rc = 0;
           rd_kafka_message_destroy(m);
           break;
         }
@@ -408,7 +387,8 @@ int oc_replay_republish(oc_replay_t *r, const oc_republish_opts_t *o, oc_err_t *
     }
   }
   if (rc == 0 && left > 0) {
-    /* Stopped on request: keep what is acknowledged. */
+    /* Stopped on request (or a send gave up, whose failure the flush
+     * reports): keep what is acknowledged. */
     if ((rc = oc_rprod_flush(prod, err)) == 0 &&
         (rc = rp_checkpoint(r, o->from_topic, c, p, n, err)) == 0)
       rc = oc_err_set(err, OC_ERR_IO, "stopped on request after %" PRId64 " records", total);

@@ -245,6 +245,10 @@ static int redrive_batch(oc_replay_t *r, PGconn *pg, const char *const *v, const
                        &status[i], err);
     PQfreemem(key);
     PQfreemem(val);
+    if (rc == OC_KPROD_GAVE_UP) {
+      rc = 0; /* a stop request, or a failure the flush reports */
+      break;
+    }
     if (rc != 0)
       break; /* what was sent is still flushed and marked */
   }

@@ -12,6 +12,7 @@
 #include <libpq-fe.h>
 #include <librdkafka/rdkafka.h>
 
+#include "outcomes/kafka.h" /* OC_KPROD_GAVE_UP */
 #include "outcomes/replay.h"
 
 struct oc_replay_s {
@@ -60,7 +61,9 @@ int oc_replay_offsets_for_time(oc_replay_t *r, const char *topic, const int32_t 
 int oc_replay_select_partitions(oc_replay_t *r, const char *topic, const int32_t *req,
                                 size_t n_req, int32_t **out, size_t *n_out, oc_err_t *err);
 
-/* ---- an idempotent producer whose every delivery report is counted ---- */
+/* ---- an idempotent producer whose every delivery report is counted ----
+ * (oc_kprod_t of kafka.h, with per-partition counts and per-flush
+ * accounting) */
 
 typedef struct oc_rprod_s oc_rprod_t;
 
@@ -71,7 +74,11 @@ int oc_rprod_new(oc_replay_t *r, size_t n_target_parts, oc_rprod_t **out, oc_err
 /* Produce one message. key/value may be NULL (a NULL value is a
  * tombstone); hdrs is taken over in every case (may be NULL); ts_ms 0 =
  * now. status (may be NULL) is set to 1 when delivered, -1 when not, by
- * the delivery report. Waits out a full queue. */
+ * the delivery report. Waits for room in a full queue, unless the stop
+ * flag is set, a fatal error or a failed delivery ends the wait: then
+ * OC_KPROD_GAVE_UP, the message not sent (status -1, not counted as a
+ * failure: the caller stops, and a failure that ended the wait is reported
+ * by the next flush). */
 int oc_rprod_send(oc_rprod_t *p, const char *topic, const void *key, size_t key_len,
                   const void *value, size_t value_len, rd_kafka_headers_t *hdrs, int64_t ts_ms,
                   int8_t *status, oc_err_t *err);
