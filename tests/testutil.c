@@ -7,6 +7,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <librdkafka/rdkafka.h>
+#include <librdkafka/rdkafka_mock.h> /* after rdkafka.h */
+
 #include "outcomes/buf.h"
 
 char *oc_test_read_file(const char *path, size_t *len_out) {
@@ -59,4 +62,24 @@ const char *oc_test_unique_name(const char *prefix) {
   snprintf(name, sizeof(name), "%s_%ld_%ld_%u", prefix, (long)getpid(),
            (long)time(NULL), ++seq);
   return name;
+}
+
+rd_kafka_mock_cluster_t *oc_test_mock_start(int brokers, rd_kafka_t **owner) {
+  char errstr[256];
+  rd_kafka_conf_t *conf = rd_kafka_conf_new();
+  rd_kafka_mock_cluster_t *mcluster;
+
+  rd_kafka_conf_set(conf, "log_level", "0", NULL, 0);
+  if (!(*owner = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr))))
+    fail_msg("mock cluster: %s", errstr);
+  if (!(mcluster = rd_kafka_mock_cluster_new(*owner, brokers)))
+    fail_msg("mock cluster: cannot start %d brokers", brokers);
+  return mcluster;
+}
+
+void oc_test_mock_stop(rd_kafka_mock_cluster_t *mcluster, rd_kafka_t *owner) {
+  if (mcluster)
+    rd_kafka_mock_cluster_destroy(mcluster);
+  if (owner)
+    rd_kafka_destroy(owner);
 }

@@ -29,4 +29,13 @@ const char *oc_test_write_tmp(const char *content);
 /* A name unique to this process and call, e.g. "oc_test_1234_1". */
 const char *oc_test_unique_name(const char *prefix);
 
+/* librdkafka's mock cluster (in-process, with fault injection; for short
+ * unit tests of fault paths) of `brokers` brokers, and in *owner the
+ * client handle that owns it, which logs nothing. Fails the test when it
+ * cannot start. oc_test_mock_stop destroys both. */
+struct rd_kafka_s;
+struct rd_kafka_mock_cluster_s;
+struct rd_kafka_mock_cluster_s *oc_test_mock_start(int brokers, struct rd_kafka_s **owner);
+void oc_test_mock_stop(struct rd_kafka_mock_cluster_s *mcluster, struct rd_kafka_s *owner);
+
 #endif

@@ -39,15 +39,9 @@ static volatile sig_atomic_t stop_flag;
 
 static int setup(void **state) {
   fixture_t *f = calloc(1, sizeof(*f));
-  char errstr[256];
 
   assert_non_null(f);
-  rd_kafka_conf_t *conf = rd_kafka_conf_new();
-  rd_kafka_conf_set(conf, "log_level", "0", NULL, 0);
-  f->mock_rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr));
-  assert_non_null(f->mock_rk);
-  f->mcluster = rd_kafka_mock_cluster_new(f->mock_rk, 1);
-  assert_non_null(f->mcluster);
+  f->mcluster = oc_test_mock_start(1, &f->mock_rk);
   assert_int_equal(rd_kafka_mock_topic_create(f->mcluster, TOPIC, 2, 1), 0);
   f->saved_stderr = -1;
   stop_flag = 0;
@@ -62,8 +56,7 @@ static int teardown(void **state) {
   capture_stop(f);
   if (f->log_path[0])
     unlink(f->log_path);
-  rd_kafka_mock_cluster_destroy(f->mcluster);
-  rd_kafka_destroy(f->mock_rk);
+  oc_test_mock_stop(f->mcluster, f->mock_rk);
   free(f);
   return 0;
 }

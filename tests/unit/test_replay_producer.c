@@ -88,15 +88,9 @@ static void set(fixture_t *f, const char *key, const char *value) {
  * broker 2; the checkpoint group's coordinator is broker 1. */
 static int setup(void **state) {
   fixture_t *f = calloc(1, sizeof(*f));
-  char errstr[256];
 
   assert_non_null(f);
-  rd_kafka_conf_t *conf = rd_kafka_conf_new();
-  rd_kafka_conf_set(conf, "log_level", "0", NULL, 0);
-  f->mock_rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr));
-  assert_non_null(f->mock_rk);
-  f->mcluster = rd_kafka_mock_cluster_new(f->mock_rk, 2);
-  assert_non_null(f->mcluster);
+  f->mcluster = oc_test_mock_start(2, &f->mock_rk);
   assert_int_equal(rd_kafka_mock_topic_create(f->mcluster, SRC, 1, 1), 0);
   assert_int_equal(rd_kafka_mock_topic_create(f->mcluster, DST, 1, 1), 0);
   assert_int_equal(rd_kafka_mock_partition_set_leader(f->mcluster, SRC, 0, 1), 0);
@@ -120,8 +114,7 @@ static int setup(void **state) {
 static int teardown(void **state) {
   fixture_t *f = *state;
   oc_config_destroy(f->cfg);
-  rd_kafka_mock_cluster_destroy(f->mcluster);
-  rd_kafka_destroy(f->mock_rk);
+  oc_test_mock_stop(f->mcluster, f->mock_rk);
   free(f);
   return 0;
 }
