@@ -29,8 +29,7 @@ static const oc_fact_id_t *entry_id(const oc_batch_t *b, const oc_bentry_t *e) {
 
 /* ---- series ------------------------------------------------------------ */
 
-static int resolve_series(oc_batch_t *b, PGconn *conn, oc_series_cache_t *cache,
-                          oc_err_t *err) {
+static int resolve_series(oc_batch_t *b, PGconn *conn, oc_series_cache_t *cache, oc_err_t *err) {
   const oc_fact_id_t **ids = malloc(b->n_entries * sizeof(*ids));
   int32_t *out = malloc(b->n_entries * sizeof(*out));
   int rc = 0;
@@ -54,8 +53,19 @@ out:
 /* ---- stored states ----------------------------------------------------- */
 
 /* Columns of facts_read and facts_lock. */
-enum { C_ORD, C_RETRACTED, C_OBSERVED_AT, C_TOPIC, C_PARTITION, C_OFFSET, C_BARRIER,
-       C_VALUE, C_NUMERATOR, C_DENOMINATOR, C_SOURCE };
+enum {
+  C_ORD,
+  C_RETRACTED,
+  C_OBSERVED_AT,
+  C_TOPIC,
+  C_PARTITION,
+  C_OFFSET,
+  C_BARRIER,
+  C_VALUE,
+  C_NUMERATOR,
+  C_DENOMINATOR,
+  C_SOURCE
+};
 
 static double opt_float8(const PGresult *res, int r, int c, bool *present) {
   *present = !PQgetisnull(res, r, c);
@@ -120,8 +130,8 @@ static int read_states(oc_batch_t *b, PGconn *conn, const uint32_t *sel, size_t 
     rc = oc_err_set(err, OC_ERR_NOMEM, "batch: out of memory");
     goto out;
   }
-  if ((rc = oc_stmt_exec(conn, lock ? OC_STMT_FACTS_LOCK : OC_STMT_FACTS_READ, 2, vals, lens,
-                         fmts, 1, &res, err)) != 0)
+  if ((rc = oc_stmt_exec(conn, lock ? OC_STMT_FACTS_LOCK : OC_STMT_FACTS_READ, 2, vals, lens, fmts,
+                         1, &res, err)) != 0)
     goto out;
   for (int r = 0; r < PQntuples(res); r++) {
     int64_t ord = oc_pgbin_int8(PQgetvalue(res, r, C_ORD));
@@ -164,8 +174,8 @@ static void fold(oc_batch_t *b) {
     oc_bevent_t *ev = &b->events[i];
     oc_bentry_t *e = &b->entries[ev->entry];
     oc_batch_part_t *p = &b->parts[ev->part];
-    oc_fact_event_t fe = {ev->tombstone, ev->obs.observed_at, b->topic, p->partition,
-                          ev->offset, ev->tombstone ? NULL : &ev->obs};
+    oc_fact_event_t fe = {ev->tombstone, ev->obs.observed_at, b->topic,
+                          p->partition,  ev->offset,          ev->tombstone ? NULL : &ev->obs};
     if (oc_fact_rule_apply(&e->state, &fe) == OC_FACT_APPLIED) {
       e->changed = true;
       e->winner = ev->tombstone ? -1 : (int32_t)i;
@@ -178,13 +188,28 @@ static void fold(oc_batch_t *b) {
 
 /* ---- writing ----------------------------------------------------------- */
 
-enum { W_ID, W_PERIOD, W_STORED, W_RETRACTED, W_VALUE, W_NUMERATOR, W_DENOMINATOR, W_SOURCE,
-       W_OBSERVED_AT, W_TOPIC, W_PARTITION, W_OFFSET, W_BARRIER, W_VISIBLE, W_COLUMNS };
+enum {
+  W_ID,
+  W_PERIOD,
+  W_STORED,
+  W_RETRACTED,
+  W_VALUE,
+  W_NUMERATOR,
+  W_DENOMINATOR,
+  W_SOURCE,
+  W_OBSERVED_AT,
+  W_TOPIC,
+  W_PARTITION,
+  W_OFFSET,
+  W_BARRIER,
+  W_VISIBLE,
+  W_COLUMNS
+};
 
 static const uint32_t write_oids[W_COLUMNS] = {
-    OC_OID_INT4,   OC_OID_DATE,   OC_OID_BOOL,   OC_OID_BOOL, OC_OID_FLOAT8,
-    OC_OID_FLOAT8, OC_OID_FLOAT8, OC_OID_TEXT,   OC_OID_TIMESTAMPTZ,
-    OC_OID_TEXT,   OC_OID_INT4,   OC_OID_INT8,   OC_OID_INT8, OC_OID_BOOL};
+    OC_OID_INT4,   OC_OID_DATE,   OC_OID_BOOL, OC_OID_BOOL,        OC_OID_FLOAT8,
+    OC_OID_FLOAT8, OC_OID_FLOAT8, OC_OID_TEXT, OC_OID_TIMESTAMPTZ, OC_OID_TEXT,
+    OC_OID_INT4,   OC_OID_INT8,   OC_OID_INT8, OC_OID_BOOL};
 
 static void put_opt_float8(oc_pgarr_t *a, bool present, double v) {
   if (present)
@@ -252,8 +277,8 @@ static int write_facts(oc_batch_t *b, PGconn *conn, oc_err_t *err) {
       rc = oc_err_set(err, OC_ERR_NOMEM, "batch: out of memory");
       goto out;
     }
-  if ((rc = oc_stmt_exec(conn, OC_STMT_FACTS_WRITE, W_COLUMNS, vals, lens, fmts, 0, &res,
-                         err)) != 0)
+  if ((rc = oc_stmt_exec(conn, OC_STMT_FACTS_WRITE, W_COLUMNS, vals, lens, fmts, 0, &res, err)) !=
+      0)
     goto out;
   if (strtol(PQgetvalue(res, 0, 0), NULL, 10) != n_update ||
       strtol(PQgetvalue(res, 0, 1), NULL, 10) != n_insert)
@@ -265,8 +290,7 @@ out:
   return rc;
 }
 
-static int write_dead_letters(oc_batch_t *b, PGconn *conn, const char *group_id,
-                              oc_err_t *err) {
+static int write_dead_letters(oc_batch_t *b, PGconn *conn, const char *group_id, oc_err_t *err) {
   oc_pgarr_t names, values;
   int rc = 0;
 
@@ -288,9 +312,17 @@ static int write_dead_letters(oc_batch_t *b, PGconn *conn, const char *group_id,
       else
         oc_pgarr_null(&values);
     }
-    const char *vals[11] = {group_id, b->topic, part, off, d->timestamp_ms >= 0 ? ts : NULL,
-                            (const char *)d->key, (const char *)d->value, NULL, NULL,
-                            oc_err_code_name(d->code), d->message};
+    const char *vals[11] = {group_id,
+                            b->topic,
+                            part,
+                            off,
+                            d->timestamp_ms >= 0 ? ts : NULL,
+                            (const char *)d->key,
+                            (const char *)d->value,
+                            NULL,
+                            NULL,
+                            oc_err_code_name(d->code),
+                            d->message};
     int lens[11] = {0, 0, 0, 0, 0, (int)d->key_len, (int)d->value_len, 0, 0, 0, 0};
     int fmts[11] = {0, 0, 0, 0, 0, 1, 1, 1, 1, 0, 0};
     if (!(vals[7] = oc_pgarr_finish(&names, &lens[7])) ||
@@ -387,8 +419,8 @@ static int apply_once(oc_batch_t *b, PGconn *conn, const char *group_id,
   return oc_pg_exec_what(conn, "COMMIT", "commit", err);
 }
 
-int oc_batch_apply(oc_batch_t *b, PGconn *conn, oc_series_cache_t *series,
-                   const char *group_id, oc_err_t *err) {
+int oc_batch_apply(oc_batch_t *b, PGconn *conn, oc_series_cache_t *series, const char *group_id,
+                   oc_err_t *err) {
   oc_offset_update_t *upd = calloc(b->n_parts ? b->n_parts : 1, sizeof(*upd));
   uint32_t *sel = malloc((b->n_entries ? b->n_entries : 1) * sizeof(*sel));
   int rc = 0;

@@ -10,7 +10,7 @@
 
 typedef struct entry_s {
   oc_schema_t *schema;
-  avro_value_t value;   /* reused: what the body decodes into */
+  avro_value_t value; /* reused: what the body decodes into */
   bool has_value;
   oc_avro_plan_t *plan; /* onto the reader; NULL for the reader itself */
 } entry_t;

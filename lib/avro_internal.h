@@ -52,13 +52,11 @@ struct oc_schema_s {
 
 /* Parsing Canonical Form of an already parsed JSON schema; as
  * oc_avro_canonical. */
-int oc_avro_pcf_from_json(const json_t *root, char **out, size_t *out_len,
-                          oc_err_t *err);
+int oc_avro_pcf_from_json(const json_t *root, char **out, size_t *out_len, oc_err_t *err);
 
 /* Check that body[0..len) is exactly one value of root, within the bounds
  * of avro.h. Errors: OC_ERR_DECODE naming the body offset. */
-int oc_avro_validate(const oc_avro_node_t *root, const void *body, size_t len,
-                     oc_err_t *err);
+int oc_avro_validate(const oc_avro_node_t *root, const void *body, size_t len, oc_err_t *err);
 
 /* Copy avro_strerror() into err, after a context. Returns code. */
 int oc_avro_err(oc_err_t *err, int code, const char *context);
@@ -69,13 +67,12 @@ typedef struct oc_avro_plan_s oc_avro_plan_t;
 
 /* Errors: OC_ERR_SCHEMA naming the field path, OC_ERR_NOMEM. Borrows both
  * schemas: they must outlive the plan. */
-int oc_avro_plan_new(const oc_schema_t *writer, const oc_schema_t *reader,
-                     oc_avro_plan_t **out, oc_err_t *err);
+int oc_avro_plan_new(const oc_schema_t *writer, const oc_schema_t *reader, oc_avro_plan_t **out,
+                     oc_err_t *err);
 /* Reset dst (a value of the reader schema) and fill it from src (a value of
  * the writer schema). Errors: OC_ERR_DECODE (a union branch or enum symbol
  * the reader lacks), OC_ERR_NOMEM. */
-int oc_avro_plan_apply(oc_avro_plan_t *plan, avro_value_t *src, avro_value_t *dst,
-                       oc_err_t *err);
+int oc_avro_plan_apply(oc_avro_plan_t *plan, avro_value_t *src, avro_value_t *dst, oc_err_t *err);
 void oc_avro_plan_destroy(oc_avro_plan_t *plan);
 
 #endif

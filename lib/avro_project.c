@@ -62,8 +62,8 @@ static const char *type_name(const oc_avro_node_t *n) {
   return n->name ? n->name : avro_schema_type_name(n->schema);
 }
 
-static int new_proj(oc_avro_plan_t *plan, op_t op, const oc_avro_node_t *w,
-                    const oc_avro_node_t *r, size_t n, proj_t **out, oc_err_t *err) {
+static int new_proj(oc_avro_plan_t *plan, op_t op, const oc_avro_node_t *w, const oc_avro_node_t *r,
+                    size_t n, proj_t **out, oc_err_t *err) {
   proj_t *p = calloc(1, sizeof(*p));
   if (!p)
     return oc_err_set(err, OC_ERR_NOMEM, "out of memory");
@@ -102,11 +102,16 @@ static int primitive_op(avro_type_t w, avro_type_t r) {
   case AVRO_NULL: return r == AVRO_NULL ? OP_NULL : -1;
   case AVRO_BOOLEAN: return r == AVRO_BOOLEAN ? OP_BOOL : -1;
   case AVRO_INT32:
-    return r == AVRO_INT32 ? OP_INT : r == AVRO_INT64 ? OP_INT_LONG
-         : r == AVRO_FLOAT ? OP_INT_FLOAT : r == AVRO_DOUBLE ? OP_INT_DOUBLE : -1;
+    return r == AVRO_INT32    ? OP_INT
+           : r == AVRO_INT64  ? OP_INT_LONG
+           : r == AVRO_FLOAT  ? OP_INT_FLOAT
+           : r == AVRO_DOUBLE ? OP_INT_DOUBLE
+                              : -1;
   case AVRO_INT64:
-    return r == AVRO_INT64 ? OP_LONG : r == AVRO_FLOAT ? OP_LONG_FLOAT
-         : r == AVRO_DOUBLE ? OP_LONG_DOUBLE : -1;
+    return r == AVRO_INT64    ? OP_LONG
+           : r == AVRO_FLOAT  ? OP_LONG_FLOAT
+           : r == AVRO_DOUBLE ? OP_LONG_DOUBLE
+                              : -1;
   case AVRO_FLOAT: return r == AVRO_FLOAT ? OP_FLOAT : r == AVRO_DOUBLE ? OP_FLOAT_DOUBLE : -1;
   case AVRO_DOUBLE: return r == AVRO_DOUBLE ? OP_DOUBLE : -1;
   case AVRO_STRING: return r == AVRO_STRING ? OP_STRING : r == AVRO_BYTES ? OP_STRING_BYTES : -1;
@@ -138,8 +143,8 @@ static int plan_record(oc_avro_plan_t *plan, const oc_avro_node_t *w, const oc_a
   int rc;
 
   if (!same_name(w, r))
-    return oc_err_set(err, OC_ERR_SCHEMA, "%s: writer record '%s' is not reader record '%s'",
-                      where, w->name, r->name);
+    return oc_err_set(err, OC_ERR_SCHEMA, "%s: writer record '%s' is not reader record '%s'", where,
+                      w->name, r->name);
   /* Recursive types: one projection per pair of records. */
   for (size_t i = 0; i < plan->n_all; i++)
     if (plan->all[i]->op == OP_RECORD && plan->all[i]->w == w && plan->all[i]->r == r) {
@@ -162,8 +167,8 @@ static int plan_record(oc_avro_plan_t *plan, const oc_avro_node_t *w, const oc_a
       if (!r->dflt[i].set) {
         p->failed = true;
         return oc_err_set(err, OC_ERR_SCHEMA,
-                          "%s: reader field has no default and writer record '%s' lacks it",
-                          here, w->name);
+                          "%s: reader field has no default and writer record '%s' lacks it", here,
+                          w->name);
       }
       continue;
     }
@@ -216,8 +221,9 @@ static int plan_node(oc_avro_plan_t *plan, const oc_avro_node_t *w, const oc_avr
   if (r->type == AVRO_UNION) {
     int k = match_branch(w, r);
     if (k < 0)
-      return oc_err_set(err, OC_ERR_SCHEMA, "%s: writer type %s matches no branch of the reader union",
-                        where, type_name(w));
+      return oc_err_set(err, OC_ERR_SCHEMA,
+                        "%s: writer type %s matches no branch of the reader union", where,
+                        type_name(w));
     if ((rc = new_proj(plan, OP_RUNION, w, r, 1, &p, err)) != 0)
       return rc;
     *out = p;
@@ -230,8 +236,7 @@ static int plan_node(oc_avro_plan_t *plan, const oc_avro_node_t *w, const oc_avr
     return oc_err_set(err, OC_ERR_SCHEMA, "%s: cannot read writer type %s as reader type %s", where,
                       type_name(w), type_name(r));
   switch (w->type) {
-  case AVRO_RECORD:
-    return plan_record(plan, w, r, depth, where, out, err);
+  case AVRO_RECORD: return plan_record(plan, w, r, depth, where, out, err);
   case AVRO_ENUM:
     if (!same_name(w, r))
       return oc_err_set(err, OC_ERR_SCHEMA, "%s: writer enum '%s' is not reader enum '%s'", where,
@@ -248,8 +253,9 @@ static int plan_node(oc_avro_plan_t *plan, const oc_avro_node_t *w, const oc_avr
     return 0;
   case AVRO_FIXED:
     if (!same_name(w, r) || w->n != r->n)
-      return oc_err_set(err, OC_ERR_SCHEMA, "%s: writer fixed '%s'(%zu) is not reader fixed '%s'(%zu)",
-                        where, w->name, w->n, r->name, r->n);
+      return oc_err_set(err, OC_ERR_SCHEMA,
+                        "%s: writer fixed '%s'(%zu) is not reader fixed '%s'(%zu)", where, w->name,
+                        w->n, r->name, r->n);
     return new_proj(plan, OP_FIXED, w, r, 0, out, err);
   case AVRO_ARRAY:
   case AVRO_MAP:
@@ -293,9 +299,9 @@ void oc_avro_plan_destroy(oc_avro_plan_t *plan) {
   free(plan);
 }
 
-#define TRY(call)                                                                \
-  do {                                                                           \
-    if ((call) != 0)                                                             \
+#define TRY(call) \
+  do { \
+    if ((call) != 0) \
       return oc_avro_err(err, OC_ERR_DECODE, "projecting onto the reader schema: "); \
   } while (0)
 
@@ -313,23 +319,62 @@ static int apply(oc_avro_plan_t *plan, const proj_t *p, avro_value_t *src, avro_
 
   switch (p->op) {
   case OP_NULL: TRY(avro_value_set_null(dst)); return 0;
-  case OP_BOOL: TRY(avro_value_get_boolean(src, &b)); TRY(avro_value_set_boolean(dst, b)); return 0;
-  case OP_INT: TRY(avro_value_get_int(src, &i32)); TRY(avro_value_set_int(dst, i32)); return 0;
-  case OP_INT_LONG: TRY(avro_value_get_int(src, &i32)); TRY(avro_value_set_long(dst, i32)); return 0;
-  case OP_INT_FLOAT: TRY(avro_value_get_int(src, &i32)); TRY(avro_value_set_float(dst, (float)i32)); return 0;
-  case OP_INT_DOUBLE: TRY(avro_value_get_int(src, &i32)); TRY(avro_value_set_double(dst, i32)); return 0;
-  case OP_LONG: TRY(avro_value_get_long(src, &i64)); TRY(avro_value_set_long(dst, i64)); return 0;
-  case OP_LONG_FLOAT: TRY(avro_value_get_long(src, &i64)); TRY(avro_value_set_float(dst, (float)i64)); return 0;
-  case OP_LONG_DOUBLE: TRY(avro_value_get_long(src, &i64)); TRY(avro_value_set_double(dst, (double)i64)); return 0;
-  case OP_FLOAT: TRY(avro_value_get_float(src, &f)); TRY(avro_value_set_float(dst, f)); return 0;
-  case OP_FLOAT_DOUBLE: TRY(avro_value_get_float(src, &f)); TRY(avro_value_set_double(dst, f)); return 0;
-  case OP_DOUBLE: TRY(avro_value_get_double(src, &d)); TRY(avro_value_set_double(dst, d)); return 0;
-  case OP_STRING: TRY(avro_value_get_string(src, &str, &size)); TRY(avro_value_set_string_len(dst, str, size)); return 0;
+  case OP_BOOL:
+    TRY(avro_value_get_boolean(src, &b));
+    TRY(avro_value_set_boolean(dst, b));
+    return 0;
+  case OP_INT:
+    TRY(avro_value_get_int(src, &i32));
+    TRY(avro_value_set_int(dst, i32));
+    return 0;
+  case OP_INT_LONG:
+    TRY(avro_value_get_int(src, &i32));
+    TRY(avro_value_set_long(dst, i32));
+    return 0;
+  case OP_INT_FLOAT:
+    TRY(avro_value_get_int(src, &i32));
+    TRY(avro_value_set_float(dst, (float)i32));
+    return 0;
+  case OP_INT_DOUBLE:
+    TRY(avro_value_get_int(src, &i32));
+    TRY(avro_value_set_double(dst, i32));
+    return 0;
+  case OP_LONG:
+    TRY(avro_value_get_long(src, &i64));
+    TRY(avro_value_set_long(dst, i64));
+    return 0;
+  case OP_LONG_FLOAT:
+    TRY(avro_value_get_long(src, &i64));
+    TRY(avro_value_set_float(dst, (float)i64));
+    return 0;
+  case OP_LONG_DOUBLE:
+    TRY(avro_value_get_long(src, &i64));
+    TRY(avro_value_set_double(dst, (double)i64));
+    return 0;
+  case OP_FLOAT:
+    TRY(avro_value_get_float(src, &f));
+    TRY(avro_value_set_float(dst, f));
+    return 0;
+  case OP_FLOAT_DOUBLE:
+    TRY(avro_value_get_float(src, &f));
+    TRY(avro_value_set_double(dst, f));
+    return 0;
+  case OP_DOUBLE:
+    TRY(avro_value_get_double(src, &d));
+    TRY(avro_value_set_double(dst, d));
+    return 0;
+  case OP_STRING:
+    TRY(avro_value_get_string(src, &str, &size));
+    TRY(avro_value_set_string_len(dst, str, size));
+    return 0;
   case OP_STRING_BYTES:
     TRY(avro_value_get_string(src, &str, &size));
     TRY(avro_value_set_bytes(dst, (void *)(uintptr_t)str, size ? size - 1 : 0));
     return 0;
-  case OP_BYTES: TRY(avro_value_get_bytes(src, &buf, &size)); TRY(avro_value_set_bytes(dst, (void *)(uintptr_t)buf, size)); return 0;
+  case OP_BYTES:
+    TRY(avro_value_get_bytes(src, &buf, &size));
+    TRY(avro_value_set_bytes(dst, (void *)(uintptr_t)buf, size));
+    return 0;
   case OP_BYTES_STRING:
     TRY(avro_value_get_bytes(src, &buf, &size));
     if (size + 1 > plan->scratch_cap) {
@@ -344,7 +389,10 @@ static int apply(oc_avro_plan_t *plan, const proj_t *p, avro_value_t *src, avro_
     plan->scratch[size] = '\0';
     TRY(avro_value_set_string_len(dst, plan->scratch, size + 1));
     return 0;
-  case OP_FIXED: TRY(avro_value_get_fixed(src, &buf, &size)); TRY(avro_value_set_fixed(dst, (void *)(uintptr_t)buf, size)); return 0;
+  case OP_FIXED:
+    TRY(avro_value_get_fixed(src, &buf, &size));
+    TRY(avro_value_set_fixed(dst, (void *)(uintptr_t)buf, size));
+    return 0;
   case OP_ENUM:
     TRY(avro_value_get_enum(src, &b));
     if (b < 0 || (size_t)b >= p->n)
@@ -388,8 +436,9 @@ static int apply(oc_avro_plan_t *plan, const proj_t *p, avro_value_t *src, avro_
     if (b < 0 || (size_t)b >= p->n)
       return oc_err_set(err, OC_ERR_DECODE, "union branch %d out of range", b);
     if (!p->sub[b])
-      return oc_err_set(err, OC_ERR_DECODE, "writer union branch %d (%s) has no match in the reader",
-                        b, type_name(p->w->child[b]));
+      return oc_err_set(err, OC_ERR_DECODE,
+                        "writer union branch %d (%s) has no match in the reader", b,
+                        type_name(p->w->child[b]));
     TRY(avro_value_get_current_branch(src, &sb));
     if (p->r->type != AVRO_UNION)
       return apply(plan, p->sub[b], &sb, dst, err);

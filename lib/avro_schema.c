@@ -45,8 +45,7 @@ static int compile(oc_schema_t *s, avro_schema_t a, const json_t *j, int depth,
   while (is_avro_link(a))
     a = avro_schema_link_target(a);
   if (depth > OC_AVRO_MAX_DEPTH)
-    return oc_err_set(err, OC_ERR_SCHEMA, "schema nested deeper than %d levels",
-                      OC_AVRO_MAX_DEPTH);
+    return oc_err_set(err, OC_ERR_SCHEMA, "schema nested deeper than %d levels", OC_AVRO_MAX_DEPTH);
   if (is_named(a))
     for (size_t i = 0; i < s->n_nodes; i++)
       if (s->nodes[i]->schema == a) {
@@ -112,19 +111,17 @@ static int compile(oc_schema_t *s, avro_schema_t a, const json_t *j, int depth,
                         n->name);
     break;
   }
-  case AVRO_FIXED:
-    n->n = (size_t)avro_schema_fixed_size(a);
-    break;
+  case AVRO_FIXED: n->n = (size_t)avro_schema_fixed_size(a); break;
   case AVRO_ARRAY:
   case AVRO_MAP:
     n->n = 1;
     n->child = calloc(1, sizeof(*n->child));
     if (!n->child)
       return oc_err_set(err, OC_ERR_NOMEM, "out of memory");
-    return compile(s, n->type == AVRO_ARRAY ? avro_schema_array_items(a) : avro_schema_map_values(a),
-                   json_is_object(j) ? json_object_get(j, n->type == AVRO_ARRAY ? "items" : "values")
-                                     : NULL,
-                   depth + 1, &n->child[0], err);
+    return compile(
+        s, n->type == AVRO_ARRAY ? avro_schema_array_items(a) : avro_schema_map_values(a),
+        json_is_object(j) ? json_object_get(j, n->type == AVRO_ARRAY ? "items" : "values") : NULL,
+        depth + 1, &n->child[0], err);
   case AVRO_UNION:
     n->n = avro_schema_union_size(a);
     n->child = calloc(n->n ? n->n : 1, sizeof(*n->child));
@@ -137,8 +134,7 @@ static int compile(oc_schema_t *s, avro_schema_t a, const json_t *j, int depth,
         return rc;
     }
     break;
-  default:
-    break;
+  default: break;
   }
   return 0;
 }
@@ -192,8 +188,8 @@ static int latin1_bytes(const json_t *j, unsigned char **out, size_t *len) {
   return 0;
 }
 
-static int value_from_json(const oc_avro_node_t *n, const json_t *j, avro_value_t *v,
-                           int depth, const char *where, oc_err_t *err) {
+static int value_from_json(const oc_avro_node_t *n, const json_t *j, avro_value_t *v, int depth,
+                           const char *where, oc_err_t *err) {
   int rc = 0;
   if (depth > OC_AVRO_MAX_DEPTH)
     return oc_err_set(err, OC_ERR_SCHEMA, "%s: default nested too deeply", where);
@@ -204,29 +200,37 @@ static int value_from_json(const oc_avro_node_t *n, const json_t *j, avro_value_
     break;
   case AVRO_BOOLEAN:
     if (json_is_boolean(j))
-      return avro_value_set_boolean(v, json_is_true(j)) ? oc_avro_err(err, OC_ERR_SCHEMA, where) : 0;
+      return avro_value_set_boolean(v, json_is_true(j)) ? oc_avro_err(err, OC_ERR_SCHEMA, where)
+                                                        : 0;
     break;
   case AVRO_INT32:
     if (json_is_integer(j) && json_integer_value(j) >= INT32_MIN &&
         json_integer_value(j) <= INT32_MAX)
-      return avro_value_set_int(v, (int32_t)json_integer_value(j)) ? oc_avro_err(err, OC_ERR_SCHEMA, where) : 0;
+      return avro_value_set_int(v, (int32_t)json_integer_value(j))
+                 ? oc_avro_err(err, OC_ERR_SCHEMA, where)
+                 : 0;
     break;
   case AVRO_INT64:
     if (json_is_integer(j))
-      return avro_value_set_long(v, json_integer_value(j)) ? oc_avro_err(err, OC_ERR_SCHEMA, where) : 0;
+      return avro_value_set_long(v, json_integer_value(j)) ? oc_avro_err(err, OC_ERR_SCHEMA, where)
+                                                           : 0;
     break;
   case AVRO_FLOAT:
     if (json_is_number(j))
-      return avro_value_set_float(v, (float)json_number_value(j)) ? oc_avro_err(err, OC_ERR_SCHEMA, where) : 0;
+      return avro_value_set_float(v, (float)json_number_value(j))
+                 ? oc_avro_err(err, OC_ERR_SCHEMA, where)
+                 : 0;
     break;
   case AVRO_DOUBLE:
     if (json_is_number(j))
-      return avro_value_set_double(v, json_number_value(j)) ? oc_avro_err(err, OC_ERR_SCHEMA, where) : 0;
+      return avro_value_set_double(v, json_number_value(j)) ? oc_avro_err(err, OC_ERR_SCHEMA, where)
+                                                            : 0;
     break;
   case AVRO_STRING:
     if (json_is_string(j))
       return avro_value_set_string_len(v, json_string_value(j), json_string_length(j) + 1)
-                 ? oc_avro_err(err, OC_ERR_SCHEMA, where) : 0;
+                 ? oc_avro_err(err, OC_ERR_SCHEMA, where)
+                 : 0;
     break;
   case AVRO_BYTES:
   case AVRO_FIXED: {
@@ -284,8 +288,8 @@ static int value_from_json(const oc_avro_node_t *n, const json_t *j, avro_value_
       if (!jv)
         jv = n->dflt[i].json;
       if (!jv)
-        return oc_err_set(err, OC_ERR_SCHEMA, "%s: default lacks field '%s' of record '%s'",
-                          where, n->names[i], n->name);
+        return oc_err_set(err, OC_ERR_SCHEMA, "%s: default lacks field '%s' of record '%s'", where,
+                          n->names[i], n->name);
       if (avro_value_get_by_index(v, i, &child, NULL) != 0)
         return oc_avro_err(err, OC_ERR_SCHEMA, where);
       if ((rc = value_from_json(n->child[i], jv, &child, depth + 1, where, err)) != 0)
@@ -303,8 +307,7 @@ static int value_from_json(const oc_avro_node_t *n, const json_t *j, avro_value_
         return 0;
     }
     break;
-  default:
-    break;
+  default: break;
   }
   return oc_err_set(err, OC_ERR_SCHEMA, "%s: default does not match type %s", where,
                     avro_schema_type_name(n->schema));

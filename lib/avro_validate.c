@@ -93,14 +93,16 @@ static int walk_blocks(walk_t *w, const oc_avro_node_t *n, int depth) {
         return rc;
       if (size < 0 || (uint64_t)size > remaining(w))
         return oc_err_set(w->err, OC_ERR_DECODE,
-                          "%s block size %" PRId64 " outside 0..%zu remaining bytes at body offset %zu",
+                          "%s block size %" PRId64
+                          " outside 0..%zu remaining bytes at body offset %zu",
                           what, size, remaining(w), start);
     }
     if (zero_width) {
       if (count > w->zero_width_left)
         return oc_err_set(w->err, OC_ERR_DECODE,
                           "%s block of %" PRId64 " zero-width items exceeds the limit of %d at "
-                          "body offset %zu", what, count, OC_AVRO_MAX_ZERO_WIDTH_ITEMS, start);
+                          "body offset %zu",
+                          what, count, OC_AVRO_MAX_ZERO_WIDTH_ITEMS, start);
       w->zero_width_left -= count;
     } else if ((uint64_t)count > remaining(w)) {
       return oc_err_set(w->err, OC_ERR_DECODE,
@@ -117,7 +119,8 @@ static int walk_blocks(walk_t *w, const oc_avro_node_t *n, int depth) {
     if (size >= 0 && (uint64_t)size != w->pos - items_start)
       return oc_err_set(w->err, OC_ERR_DECODE,
                         "%s block size %" PRId64 " does not match its %zu bytes of items at body "
-                        "offset %zu", what, size, w->pos - items_start, start);
+                        "offset %zu",
+                        what, size, w->pos - items_start, start);
   }
 }
 
@@ -127,11 +130,11 @@ static int walk(walk_t *w, const oc_avro_node_t *n, int depth) {
   int rc;
 
   if (depth > OC_AVRO_MAX_DEPTH)
-    return oc_err_set(w->err, OC_ERR_DECODE, "value nested deeper than %d levels at body offset %zu",
-                      OC_AVRO_MAX_DEPTH, start);
+    return oc_err_set(w->err, OC_ERR_DECODE,
+                      "value nested deeper than %d levels at body offset %zu", OC_AVRO_MAX_DEPTH,
+                      start);
   switch (n->type) {
-  case AVRO_NULL:
-    return 0;
+  case AVRO_NULL: return 0;
   case AVRO_BOOLEAN:
     if ((rc = need(w, 1, "boolean")) != 0)
       return rc;
@@ -147,8 +150,7 @@ static int walk(walk_t *w, const oc_avro_node_t *n, int depth) {
       return oc_err_set(w->err, OC_ERR_DECODE, "int %" PRId64 " out of range at body offset %zu", v,
                         start);
     return 0;
-  case AVRO_INT64:
-    return read_varint(w, "long", &v);
+  case AVRO_INT64: return read_varint(w, "long", &v);
   case AVRO_FLOAT:
     if ((rc = need(w, 4, "float")) != 0)
       return rc;
@@ -159,10 +161,8 @@ static int walk(walk_t *w, const oc_avro_node_t *n, int depth) {
       return rc;
     w->pos += 8;
     return 0;
-  case AVRO_STRING:
-    return walk_bytes(w, "string");
-  case AVRO_BYTES:
-    return walk_bytes(w, "bytes");
+  case AVRO_STRING: return walk_bytes(w, "string");
+  case AVRO_BYTES: return walk_bytes(w, "bytes");
   case AVRO_FIXED:
     if ((rc = need(w, n->n, "fixed")) != 0)
       return rc;
@@ -185,8 +185,7 @@ static int walk(walk_t *w, const oc_avro_node_t *n, int depth) {
                         n->n ? n->n - 1 : 0, start);
     return walk(w, n->child[v], depth + 1);
   case AVRO_ARRAY:
-  case AVRO_MAP:
-    return walk_blocks(w, n, depth);
+  case AVRO_MAP: return walk_blocks(w, n, depth);
   case AVRO_RECORD:
     for (size_t i = 0; i < n->n; i++)
       if ((rc = walk(w, n->child[i], depth + 1)) != 0) {
@@ -198,8 +197,7 @@ static int walk(walk_t *w, const oc_avro_node_t *n, int depth) {
         return rc;
       }
     return 0;
-  default:
-    return oc_err_set(w->err, OC_ERR_INTERNAL, "unexpected schema type %d", (int)n->type);
+  default: return oc_err_set(w->err, OC_ERR_INTERNAL, "unexpected schema type %d", (int)n->type);
   }
 }
 

@@ -93,8 +93,7 @@ const oc_batch_part_t *oc_batch_part_at(const oc_batch_t *b, size_t i) {
 }
 
 void oc_batch_dead_letter_counts(const oc_batch_t *b,
-                                 void (*fn)(const char *code, int64_t n, void *arg),
-                                 void *arg) {
+                                 void (*fn)(const char *code, int64_t n, void *arg), void *arg) {
   for (int i = 0; i < OC_BATCH_CODE_SLOTS; i++)
     if (b->dead_by_code[i])
       fn(oc_err_code_name(-i), b->dead_by_code[i], arg);
@@ -189,8 +188,8 @@ static char *dup_text(const char *s, size_t n) {
   return d;
 }
 
-static int add_dead(oc_batch_t *b, const rd_kafka_message_t *m, int32_t part,
-                    const oc_err_t *why, oc_err_t *err) {
+static int add_dead(oc_batch_t *b, const rd_kafka_message_t *m, int32_t part, const oc_err_t *why,
+                    oc_err_t *err) {
   if (b->n_dead == b->cap_dead) {
     size_t cap = b->cap_dead ? 2 * b->cap_dead : 16;
     oc_bdead_t *d = realloc(b->dead, cap * sizeof(*d));

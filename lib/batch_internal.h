@@ -23,14 +23,14 @@ typedef struct oc_bevent_s {
 
 /* One fact identity touched by the batch. */
 typedef struct oc_bentry_s {
-  int32_t first_event; /* events[first_event].obs.id is the identity */
-  int32_t series_id;   /* outcomes.series id of the identity's series */
-  bool stored;         /* a row is stored for it (stored_state holds it) */
-  bool locked;         /* the row was locked and read again (facts_lock) */
+  int32_t first_event;          /* events[first_event].obs.id is the identity */
+  int32_t series_id;            /* outcomes.series id of the identity's series */
+  bool stored;                  /* a row is stored for it (stored_state holds it) */
+  bool locked;                  /* the row was locked and read again (facts_lock) */
   oc_fact_state_t stored_state; /* as read; the fold starts from it */
-  char *foreign_topic; /* owned: stored_state.src_topic when not the batch's topic */
-  oc_fact_state_t state; /* after the fold */
-  int32_t winner;        /* event whose version stands after the fold, -1 */
+  char *foreign_topic;          /* owned: stored_state.src_topic when not the batch's topic */
+  oc_fact_state_t state;        /* after the fold */
+  int32_t winner;               /* event whose version stands after the fold, -1 */
   bool changed;
 } oc_bentry_t;
 
@@ -43,8 +43,8 @@ typedef struct oc_bdead_s {
   unsigned char *value; /* owned; NULL: null value */
   size_t value_len;
   size_t n_headers;
-  char **header_names;            /* owned, valid UTF-8 */
-  unsigned char **header_values;  /* owned; NULL entries: null values */
+  char **header_names;           /* owned, valid UTF-8 */
+  unsigned char **header_values; /* owned; NULL entries: null values */
   size_t *header_lens;
   int code;
   char *message; /* owned, valid UTF-8 */
@@ -55,8 +55,8 @@ typedef struct oc_bdead_s {
 struct oc_batch_s {
   char *topic;
   size_t max_records, max_bytes;
-  oc_obs_codec_t *codec;    /* borrowed */
-  const oc_catalog_t *cat;  /* borrowed */
+  oc_obs_codec_t *codec;   /* borrowed */
+  const oc_catalog_t *cat; /* borrowed */
 
   oc_bevent_t *events; /* capacity max_records */
   size_t n_events;
@@ -70,7 +70,7 @@ struct oc_batch_s {
   size_t n_parts, cap_parts;
   size_t bytes;
   int64_t dead_by_code[OC_BATCH_CODE_SLOTS]; /* index: -code */
-  int64_t retries; /* by the last oc_batch_apply: see oc_batch_retries */
+  int64_t retries;                           /* by the last oc_batch_apply: see oc_batch_retries */
 };
 
 #endif

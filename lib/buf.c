@@ -92,8 +92,8 @@ void oc_buf_put_be16(oc_buf_t *b, uint16_t v) {
 }
 
 void oc_buf_put_be32(oc_buf_t *b, uint32_t v) {
-  unsigned char w[4] = {(unsigned char)(v >> 24), (unsigned char)(v >> 16),
-                        (unsigned char)(v >> 8), (unsigned char)v};
+  unsigned char w[4] = {(unsigned char)(v >> 24), (unsigned char)(v >> 16), (unsigned char)(v >> 8),
+                        (unsigned char)v};
   oc_buf_put(b, w, sizeof(w));
 }
 

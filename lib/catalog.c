@@ -54,8 +54,7 @@ const char *oc_kind_name(oc_kind_t kind) {
 }
 
 int oc_kind_from_name(const char *s, oc_kind_t *out) {
-  static const oc_kind_t kinds[] = {OC_KIND_RATIO, OC_KIND_COUNT, OC_KIND_AMOUNT,
-                                    OC_KIND_GAUGE};
+  static const oc_kind_t kinds[] = {OC_KIND_RATIO, OC_KIND_COUNT, OC_KIND_AMOUNT, OC_KIND_GAUGE};
   for (size_t i = 0; s && i < sizeof(kinds) / sizeof(kinds[0]); i++) {
     if (strcmp(s, oc_kind_name(kinds[i])) == 0) {
       *out = kinds[i];
@@ -269,15 +268,13 @@ static int metric_check(const oc_metric_t *m, oc_err_t *err) {
   if (strcmp(oc_kind_name(m->kind), "unknown") == 0)
     return oc_err_set(err, OC_ERR_CONFIG, "kind: invalid kind %d", (int)m->kind);
   if (strcmp(oc_direction_name(m->direction), "unknown") == 0)
-    return oc_err_set(err, OC_ERR_CONFIG, "direction: invalid direction %d",
-                      (int)m->direction);
+    return oc_err_set(err, OC_ERR_CONFIG, "direction: invalid direction %d", (int)m->direction);
   if (!isfinite(m->min))
     return oc_err_set(err, OC_ERR_CONFIG, "min: must be a finite number");
   if (!isfinite(m->max))
     return oc_err_set(err, OC_ERR_CONFIG, "max: must be a finite number");
   if (m->min > m->max)
-    return oc_err_set(err, OC_ERR_CONFIG, "max: %.17g is less than min %.17g", m->max,
-                      m->min);
+    return oc_err_set(err, OC_ERR_CONFIG, "max: %.17g is less than min %.17g", m->max, m->min);
   if (strcmp(m->unit, "ratio") == 0 && (m->min < 0 || m->max > 1))
     return oc_err_set(err, OC_ERR_CONFIG,
                       "%s: unit ratio needs a range within [0, 1], got [%.17g, %.17g]",
@@ -289,8 +286,7 @@ static int metric_check(const oc_metric_t *m, oc_err_t *err) {
 
 static char *dup_or_empty(const char *s) { return strdup(s ? s : ""); }
 
-static int catalog_add_line(oc_catalog_t *cat, const oc_metric_t *m, unsigned line,
-                            oc_err_t *err) {
+static int catalog_add_line(oc_catalog_t *cat, const oc_metric_t *m, unsigned line, oc_err_t *err) {
   cat_entry_t *e = NULL;
   int rc;
 
@@ -384,18 +380,15 @@ static int parse_header(char **f, size_t nf, oc_err_t *err) {
   for (size_t i = 0; i < CAT_NCOLS; i++) {
     const char *got = i < nf ? f[i] : "";
     if (strcmp(got, cat_columns[i]) != 0)
-      return oc_err_set(err, OC_ERR_CONFIG,
-                        "header: column %zu must be '%s', found '%.80s'", i + 1,
+      return oc_err_set(err, OC_ERR_CONFIG, "header: column %zu must be '%s', found '%.80s'", i + 1,
                         cat_columns[i], i < nf ? got : "(missing)");
   }
   if (nf > CAT_NCOLS)
-    return oc_err_set(err, OC_ERR_CONFIG, "header: %zu columns, expected %d", nf,
-                      CAT_NCOLS);
+    return oc_err_set(err, OC_ERR_CONFIG, "header: %zu columns, expected %d", nf, CAT_NCOLS);
   return 0;
 }
 
-static int parse_metric(oc_catalog_t *cat, char **f, size_t nf, unsigned line,
-                        oc_err_t *err) {
+static int parse_metric(oc_catalog_t *cat, char **f, size_t nf, unsigned line, oc_err_t *err) {
   oc_metric_t m;
   size_t ix;
   int rc;
@@ -413,15 +406,14 @@ static int parse_metric(oc_catalog_t *cat, char **f, size_t nf, unsigned line,
                       "code: invalid code '%.80s' (expected [a-z][a-z0-9_]*, at most %d bytes)",
                       f[0], OC_METRIC_CODE_MAX);
   if ((ix = find_index(cat, f[0])) != SIZE_MAX)
-    return oc_err_set(err, OC_ERR_CONFIG, "code: duplicate code '%s' (first at line %u)",
-                      f[0], cat->v[ix]->line);
+    return oc_err_set(err, OC_ERR_CONFIG, "code: duplicate code '%s' (first at line %u)", f[0],
+                      cat->v[ix]->line);
   memcpy(m.code, f[0], strlen(f[0]) + 1);
   m.name = f[1];
   m.unit = f[2];
   if (oc_kind_from_name(f[3], &m.kind) < 0)
     return oc_err_set(err, OC_ERR_CONFIG,
-                      "kind: unknown kind '%.80s' (expected ratio, count, amount or gauge)",
-                      f[3]);
+                      "kind: unknown kind '%.80s' (expected ratio, count, amount or gauge)", f[3]);
   if (oc_direction_from_name(f[4], &m.direction) < 0)
     return oc_err_set(err, OC_ERR_CONFIG,
                       "direction: unknown direction '%.80s' (expected lower_is_better or "
@@ -479,8 +471,7 @@ int oc_catalog_parse(const char *buf, size_t len, const char *name, oc_catalog_t
     if (ll == 0 || line[0] == '#')
       continue;
     nf = split_tabs(line, fields);
-    rc = have_header ? parse_metric(cat, fields, nf, lineno, err)
-                     : parse_header(fields, nf, err);
+    rc = have_header ? parse_metric(cat, fields, nf, lineno, err) : parse_header(fields, nf, err);
     if (rc < 0) {
       oc_err_prefix(err, "%s:%u: ", name, lineno);
       goto out;
@@ -488,8 +479,7 @@ int oc_catalog_parse(const char *buf, size_t len, const char *name, oc_catalog_t
     have_header = true;
   }
   if (!have_header) {
-    rc = oc_err_set(err, OC_ERR_CONFIG, "%s:%u: header: missing header line", name,
-                    lineno);
+    rc = oc_err_set(err, OC_ERR_CONFIG, "%s:%u: header: missing header line", name, lineno);
     goto out;
   }
   *out = cat;
@@ -539,8 +529,8 @@ int oc_catalog_load_pg(PGconn *conn, oc_catalog_t **out, oc_err_t *err) {
     if ((rc = oc_kind_from_name(PQgetvalue(res, r, 3), &m.kind)) != 0 ||
         (rc = oc_direction_from_name(PQgetvalue(res, r, 4), &m.direction)) != 0 ||
         (rc = oc_catalog_add(cat, &m, err)) != 0) {
-      rc = oc_err_set(err, OC_ERR_CONFIG, "outcomes.metric_catalog: metric '%s' is invalid",
-                      m.code);
+      rc =
+          oc_err_set(err, OC_ERR_CONFIG, "outcomes.metric_catalog: metric '%s' is invalid", m.code);
       goto out;
     }
   }

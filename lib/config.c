@@ -16,7 +16,7 @@
 #define CONF_SECRET_FILE_MAX 65536
 
 typedef struct conf_pass_s {
-  char *key;   /* with its prefix: "kafka.acks" */
+  char *key; /* with its prefix: "kafka.acks" */
   char *value;
   bool secret;
 } conf_pass_t;
@@ -25,7 +25,7 @@ struct oc_config_s {
   const oc_conf_def_t *defs;
   size_t ndefs;
   unsigned passes; /* OC_CONF_PASS_*: what passes through */
-  char **values; /* one per def, NULL = unset */
+  char **values;   /* one per def, NULL = unset */
   conf_pass_t *pass;
   size_t npass, cappass;
 };
@@ -60,8 +60,7 @@ static const char *pass_prefix_of(const oc_config_t *cfg, const char *key) {
   return NULL;
 }
 
-static const oc_conf_def_t *conf_find_def(const oc_config_t *cfg, const char *name,
-                                          size_t *idx) {
+static const oc_conf_def_t *conf_find_def(const oc_config_t *cfg, const char *name, size_t *idx) {
   for (size_t i = 0; i < cfg->ndefs; i++)
     if (strcmp(cfg->defs[i].name, name) == 0) {
       if (idx)
@@ -130,12 +129,11 @@ static int check_value(const oc_conf_def_t *d, const char *value, const char *or
   bool b;
 
   switch (d->type) {
-  case OC_CONF_STR:
-    return 0;
+  case OC_CONF_STR: return 0;
   case OC_CONF_BOOL:
     if (parse_bool(value, &b) != 0)
-      return oc_err_set(err, OC_ERR_CONFIG, "%s: %s: '%s' is not a boolean (true/false)",
-                        origin, d->name, value);
+      return oc_err_set(err, OC_ERR_CONFIG, "%s: %s: '%s' is not a boolean (true/false)", origin,
+                        d->name, value);
     return 0;
   case OC_CONF_INT:
   case OC_CONF_MS:
@@ -146,9 +144,8 @@ static int check_value(const oc_conf_def_t *d, const char *value, const char *or
                         : d->type == OC_CONF_MS ? "a duration (e.g. 500ms, 5s, 2m)"
                                                 : "a size (e.g. 512k, 16M)");
     if ((d->min || d->max) && (v < d->min || v > d->max))
-      return oc_err_set(err, OC_ERR_CONFIG,
-                        "%s: %s: %s is outside [%" PRId64 ", %" PRId64 "]", origin, d->name,
-                        value, d->min, d->max);
+      return oc_err_set(err, OC_ERR_CONFIG, "%s: %s: %s is outside [%" PRId64 ", %" PRId64 "]",
+                        origin, d->name, value, d->min, d->max);
     return 0;
   }
   return oc_err_set(err, OC_ERR_INTERNAL, "%s: bad type", d->name);
@@ -181,8 +178,8 @@ static void join_conninfo_lines(char *buf) {
 /* "<key>.file=<path>": the value of key is the content of path. A conninfo
  * key's file is joined by join_conninfo_lines() and should be readable by
  * its owner only (warned otherwise): it may hold a password. */
-static int read_secret_file(const char *path, const char *origin, const char *key,
-                            bool conninfo, char **out, oc_err_t *err) {
+static int read_secret_file(const char *path, const char *origin, const char *key, bool conninfo,
+                            char **out, oc_err_t *err) {
   char full[4096];
   const char *credir = getenv("CREDENTIALS_DIRECTORY");
   struct stat st;
@@ -196,8 +193,8 @@ static int read_secret_file(const char *path, const char *origin, const char *ke
     snprintf(full, sizeof(full), "%s", path);
   f = fopen(full, "rb");
   if (!f)
-    return oc_err_set(err, OC_ERR_CONFIG, "%s: %s.file: cannot open '%s': %s", origin, key,
-                      full, strerror(errno));
+    return oc_err_set(err, OC_ERR_CONFIG, "%s: %s.file: cannot open '%s': %s", origin, key, full,
+                      strerror(errno));
   if (conninfo && fstat(fileno(f), &st) == 0 && (st.st_mode & (S_IRWXG | S_IRWXO)))
     oc_log_warn("conninfo_file_permissions path=%s mode=%03o: readable by others; "
                 "use chmod 600",
@@ -211,8 +208,8 @@ static int read_secret_file(const char *path, const char *origin, const char *ke
   fclose(f);
   if (n > CONF_SECRET_FILE_MAX) {
     free(buf);
-    return oc_err_set(err, OC_ERR_CONFIG, "%s: %s.file: '%s' is larger than %d bytes", origin,
-                      key, full, CONF_SECRET_FILE_MAX);
+    return oc_err_set(err, OC_ERR_CONFIG, "%s: %s.file: '%s' is larger than %d bytes", origin, key,
+                      full, CONF_SECRET_FILE_MAX);
   }
   if (n > 0 && buf[n - 1] == '\n')
     n--;
@@ -294,8 +291,7 @@ static int conf_set(oc_config_t *cfg, const char *key, const char *value, const 
                         "%s: '%s' is a secret: put it in the configuration file or give "
                         "'%s.file=PATH'",
                         origin, key, key);
-    if (d && (d->flags & OC_CONF_CONNINFO) && !from_file &&
-        oc_config_conninfo_has_password(value))
+    if (d && (d->flags & OC_CONF_CONNINFO) && !from_file && oc_config_conninfo_has_password(value))
       return oc_err_set(err, OC_ERR_CONFIG,
                         "%s: '%s' holds a password: use a pgpass file (PGPASSFILE), "
                         "'pg.password.file=PATH' or the configuration file",
@@ -387,8 +383,7 @@ int oc_config_load_stream(oc_config_t *cfg, FILE *f, const char *name, oc_err_t 
     lineno++;
     snprintf(origin, sizeof(origin), "%s:%d", name, lineno);
     if (len > CONF_LINE_MAX) {
-      rc = oc_err_set(err, OC_ERR_CONFIG, "%s: line longer than %d bytes", origin,
-                      CONF_LINE_MAX);
+      rc = oc_err_set(err, OC_ERR_CONFIG, "%s: line longer than %d bytes", origin, CONF_LINE_MAX);
       goto out;
     }
     if (memchr(line, '\0', (size_t)len)) {
@@ -492,8 +487,8 @@ size_t oc_config_passthrough_count(const oc_config_t *cfg, const char *prefix) {
   return n;
 }
 
-int oc_config_passthrough_at(const oc_config_t *cfg, const char *prefix, size_t i,
-                             const char **key, const char **value) {
+int oc_config_passthrough_at(const oc_config_t *cfg, const char *prefix, size_t i, const char **key,
+                             const char **value) {
   size_t n = 0, plen = strlen(prefix);
   for (size_t j = 0; j < cfg->npass; j++) {
     if (strncmp(cfg->pass[j].key, prefix, plen) != 0)
@@ -510,11 +505,13 @@ int oc_config_passthrough_at(const oc_config_t *cfg, const char *prefix, size_t 
 void oc_config_dump(const oc_config_t *cfg, FILE *out) {
   for (size_t i = 0; i < cfg->ndefs; i++) {
     const char *v = cfg->values[i];
-    bool secret = (cfg->defs[i].flags & OC_CONF_SECRET) || oc_config_key_is_secret(cfg->defs[i].name);
+    bool secret =
+        (cfg->defs[i].flags & OC_CONF_SECRET) || oc_config_key_is_secret(cfg->defs[i].name);
     fprintf(out, "%s=%s\n", cfg->defs[i].name, !v ? "" : secret ? "<hidden>" : v);
   }
   for (size_t i = 0; i < cfg->npass; i++)
-    fprintf(out, "%s=%s\n", cfg->pass[i].key, cfg->pass[i].secret ? "<hidden>" : cfg->pass[i].value);
+    fprintf(out, "%s=%s\n", cfg->pass[i].key,
+            cfg->pass[i].secret ? "<hidden>" : cfg->pass[i].value);
 }
 
 void oc_config_destroy(oc_config_t *cfg) {

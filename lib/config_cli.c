@@ -20,11 +20,10 @@ int oc_conf_cli_x(oc_conf_cli_t *cli, const oc_conf_program_t *prog, const char 
   return oc_conf_cli_option(cli, NULL, arg, X_ORIGIN, err);
 }
 
-int oc_conf_cli_option(oc_conf_cli_t *cli, const char *key, const char *value,
-                       const char *origin, oc_err_t *err) {
+int oc_conf_cli_option(oc_conf_cli_t *cli, const char *key, const char *value, const char *origin,
+                       oc_err_t *err) {
   if (cli->n == OC_CONF_CLI_MAX)
-    return oc_err_set(err, OC_ERR_USAGE, "more than %d -X arguments and options",
-                      OC_CONF_CLI_MAX);
+    return oc_err_set(err, OC_ERR_USAGE, "more than %d -X arguments and options", OC_CONF_CLI_MAX);
   cli->set[cli->n].key = key;
   cli->set[cli->n].value = value;
   cli->set[cli->n].origin = origin;
@@ -47,8 +46,7 @@ static const char *bare_kafka(const oc_conf_program_t *prog, const char *arg, ch
   char name[256];
   size_t klen = strcspn(arg, "=");
 
-  if (!(prog->pass & OC_CONF_PASS_KAFKA) || arg[klen] != '=' || klen == 0 ||
-      klen >= sizeof(name))
+  if (!(prog->pass & OC_CONF_PASS_KAFKA) || arg[klen] != '=' || klen == 0 || klen >= sizeof(name))
     return arg;
   memcpy(name, arg, klen);
   name[klen] = '\0';
@@ -63,8 +61,7 @@ static const char *bare_kafka(const oc_conf_program_t *prog, const char *arg, ch
 }
 
 /* log.level, when the table declares it: checked and applied. */
-static int apply_log_level(const oc_conf_program_t *prog, const oc_config_t *cfg,
-                           oc_err_t *err) {
+static int apply_log_level(const oc_conf_program_t *prog, const oc_config_t *cfg, oc_err_t *err) {
   const char *name;
   int level;
 
@@ -125,9 +122,10 @@ void oc_config_print_help(const oc_conf_program_t *prog, FILE *out) {
   const oc_conf_def_t *defs = prog->defs;
 
   for (size_t i = 0; defs[i].name; i++)
-    fprintf(out, "  %-28s %-8s default %s%s%s\n      %s\n", defs[i].name,
-            type_hint(defs[i].type),
-            !defs[i].def ? "(unset)" : *defs[i].def ? defs[i].def : "(empty)",
+    fprintf(out, "  %-28s %-8s default %s%s%s\n      %s\n", defs[i].name, type_hint(defs[i].type),
+            !defs[i].def   ? "(unset)"
+            : *defs[i].def ? defs[i].def
+                           : "(empty)",
             defs[i].env ? ", env " : "", defs[i].env ? defs[i].env : "", defs[i].help);
   if (prog->pass & OC_CONF_PASS_KAFKA)
     fprintf(out, "  kafka.<property>             passed to librdkafka; on -X also bare, as\n"

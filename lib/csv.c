@@ -46,15 +46,15 @@ struct oc_csv_s {
   size_t nfields;
   size_t field_start; /* offset in buf of the field being read */
   bool field_quoted;
-  bool field_hi;      /* the field has a byte >= 0x80: check its UTF-8 */
+  bool field_hi; /* the field has a byte >= 0x80: check its UTF-8 */
 
   csv_state_t state;
   bool in_record;
-  bool skip_lf;   /* the last record ended with CR: swallow one LF */
-  bool prev_cr;   /* the last byte was CR (for line counting) */
-  bool discard;   /* this record is bad: find its end, store nothing */
-  long line;      /* current physical line, 1-based */
-  long rec_line;  /* line where the current record started */
+  bool skip_lf;  /* the last record ended with CR: swallow one LF */
+  bool prev_cr;  /* the last byte was CR (for line counting) */
+  bool discard;  /* this record is bad: find its end, store nothing */
+  long line;     /* current physical line, 1-based */
+  long rec_line; /* line where the current record started */
 
   int err_code; /* first error of the current record, 0 if none */
   long bad_field;
@@ -183,7 +183,10 @@ static void put_byte(oc_csv_t *r, unsigned char c) {
 /* Bytes that end a run of ordinary bytes: in an unquoted field (1) and in a
  * quoted one (2). */
 static const unsigned char special[256] = {
-    ['\r'] = 3, ['\n'] = 3, ['"'] = 3, [','] = 1,
+    ['\r'] = 3,
+    ['\n'] = 3,
+    ['"'] = 3,
+    [','] = 1,
 };
 
 /* The end of the run of ordinary bytes that starts at q (the first special
@@ -384,8 +387,7 @@ int oc_csv_next(oc_csv_t *r, oc_err_t *err) {
           return deliver(r, err);
       } else if (c == '"') {
         if (!r->discard)
-          rec_error(r, OC_ERR_BAD_FIELD, (long)r->nfields,
-                    "quote inside an unquoted field");
+          rec_error(r, OC_ERR_BAD_FIELD, (long)r->nfields, "quote inside an unquoted field");
       } else {
         r->rpos--; /* c starts the run */
         put_run(r, 1);
@@ -412,8 +414,7 @@ int oc_csv_next(oc_csv_t *r, oc_err_t *err) {
         if (end_record(r))
           return deliver(r, err);
       } else {
-        rec_error(r, OC_ERR_BAD_FIELD, (long)r->nfields,
-                  "text after the closing quote of a field");
+        rec_error(r, OC_ERR_BAD_FIELD, (long)r->nfields, "text after the closing quote of a field");
         r->state = ST_UNQUOTED;
       }
       break;

@@ -53,13 +53,10 @@ int oc_grain_from_name(const char *s, oc_grain_t *out, oc_err_t *err) {
 
 /* ---- calendar arithmetic -------------------------------------------- */
 
-static bool is_leap(int64_t y) {
-  return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-}
+static bool is_leap(int64_t y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
 
 static int days_in_month(int64_t y, int m) {
-  static const unsigned char dim[12] = {31, 28, 31, 30, 31, 30,
-                                        31, 31, 30, 31, 30, 31};
+  static const unsigned char dim[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
   return m == 2 && is_leap(y) ? 29 : dim[m - 1];
 }
 
@@ -68,9 +65,9 @@ static int days_in_month(int64_t y, int m) {
 static int64_t days_from_civil(int64_t y, int m, int d) {
   y -= m <= 2;
   const int64_t era = (y >= 0 ? y : y - 399) / 400;
-  const int64_t yoe = y - era * 400;                                /* [0, 399] */
+  const int64_t yoe = y - era * 400;                                   /* [0, 399] */
   const int64_t doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1; /* [0, 365] */
-  const int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;        /* [0, 146096] */
+  const int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;           /* [0, 146096] */
   return era * 146097 + doe - 719468;
 }
 
@@ -78,24 +75,22 @@ static int64_t days_from_civil(int64_t y, int m, int d) {
 static void civil_from_days(int64_t z, int64_t *y, int *m, int *d) {
   z += 719468;
   const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-  const int64_t doe = z - era * 146097;                                     /* [0, 146096] */
+  const int64_t doe = z - era * 146097;                                      /* [0, 146096] */
   const int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365; /* [0, 399] */
-  const int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);              /* [0, 365] */
-  const int64_t mp = (5 * doy + 2) / 153;                                   /* [0, 11] */
+  const int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);               /* [0, 365] */
+  const int64_t mp = (5 * doy + 2) / 153;                                    /* [0, 11] */
   *d = (int)(doy - (153 * mp + 2) / 5 + 1);
   *m = (int)(mp < 10 ? mp + 3 : mp - 9);
   *y = yoe + era * 400 + (*m <= 2);
 }
 
 static bool ymd_valid(int64_t y, int m, int d) {
-  return y >= 1 && y <= 9999 && m >= 1 && m <= 12 && d >= 1 &&
-         d <= days_in_month(y, m);
+  return y >= 1 && y <= 9999 && m >= 1 && m <= 12 && d >= 1 && d <= days_in_month(y, m);
 }
 
 int oc_date_from_ymd(int y, int m, int d, oc_date_t *out, oc_err_t *err) {
   if (!ymd_valid(y, m, d))
-    return oc_err_set(err, OC_ERR_BAD_FIELD, "'%04d-%02d-%02d' is not a valid date",
-                      y, m, d);
+    return oc_err_set(err, OC_ERR_BAD_FIELD, "'%04d-%02d-%02d' is not a valid date", y, m, d);
   *out = (oc_date_t)days_from_civil(y, m, d);
   return 0;
 }
@@ -144,8 +139,7 @@ int oc_date_parse(const char *s, oc_date_t *out, oc_err_t *err) {
   oc_utf8_quote(s ? s : "", len, q, sizeof(q));
   if (rc == 2)
     return oc_err_set(err, OC_ERR_BAD_FIELD, "'%s' is not a valid date", q);
-  return oc_err_set(err, OC_ERR_BAD_FIELD, "'%s' is not a date (expected YYYY-MM-DD)",
-                    q);
+  return oc_err_set(err, OC_ERR_BAD_FIELD, "'%s' is not a date (expected YYYY-MM-DD)", q);
 }
 
 /* Write n decimal digits of v (0 <= v < 10^n) at p. */
@@ -188,8 +182,7 @@ oc_date_t oc_period_floor(oc_grain_t g, oc_date_t date) {
   int m, d;
 
   switch (g) {
-  case OC_GRAIN_DAY:
-    return date;
+  case OC_GRAIN_DAY: return date;
   case OC_GRAIN_WEEK:
     /* In 64 bits: far outside OC_DATE_MIN..MAX (garbage in) must not be UB. */
     return (oc_date_t)((int64_t)date - (oc_date_iso_weekday(date) - 1));
@@ -199,9 +192,7 @@ oc_date_t oc_period_floor(oc_grain_t g, oc_date_t date) {
   case OC_GRAIN_QUARTER:
     civil_from_days(date, &y, &m, &d);
     return (oc_date_t)days_from_civil(y, (m - 1) / 3 * 3 + 1, 1);
-  case OC_GRAIN_YEAR:
-    civil_from_days(date, &y, &m, &d);
-    return (oc_date_t)days_from_civil(y, 1, 1);
+  case OC_GRAIN_YEAR: civil_from_days(date, &y, &m, &d); return (oc_date_t)days_from_civil(y, 1, 1);
   }
   return date;
 }
@@ -218,18 +209,14 @@ oc_date_t oc_period_next(oc_grain_t g, oc_date_t start) {
 
   start = oc_period_floor(g, start);
   switch (g) {
-  case OC_GRAIN_DAY:
-    return (oc_date_t)((int64_t)start + 1);
-  case OC_GRAIN_WEEK:
-    return (oc_date_t)((int64_t)start + 7);
+  case OC_GRAIN_DAY: return (oc_date_t)((int64_t)start + 1);
+  case OC_GRAIN_WEEK: return (oc_date_t)((int64_t)start + 7);
   case OC_GRAIN_MONTH:
     civil_from_days(start, &y, &m, &d);
-    return (oc_date_t)(m == 12 ? days_from_civil(y + 1, 1, 1)
-                               : days_from_civil(y, m + 1, 1));
+    return (oc_date_t)(m == 12 ? days_from_civil(y + 1, 1, 1) : days_from_civil(y, m + 1, 1));
   case OC_GRAIN_QUARTER:
     civil_from_days(start, &y, &m, &d);
-    return (oc_date_t)(m >= 10 ? days_from_civil(y + 1, 1, 1)
-                               : days_from_civil(y, m + 3, 1));
+    return (oc_date_t)(m >= 10 ? days_from_civil(y + 1, 1, 1) : days_from_civil(y, m + 3, 1));
   case OC_GRAIN_YEAR:
     civil_from_days(start, &y, &m, &d);
     return (oc_date_t)days_from_civil(y + 1, 1, 1);

@@ -14,9 +14,8 @@ void oc_err_clear(oc_err_t *err) {
   err->msg[0] = '\0';
 }
 
-__attribute__((format(printf, 4, 0))) static int err_vset(oc_err_t *err, int code,
-                                                         bool retriable, const char *fmt,
-                    va_list ap) {
+__attribute__((format(printf, 4, 0))) static int err_vset(oc_err_t *err, int code, bool retriable,
+                                                          const char *fmt, va_list ap) {
   if (!err)
     return code;
   err->code = code;

@@ -11,9 +11,8 @@ void oc_fact_state_init(oc_fact_state_t *st) {
 }
 
 static bool same_source(const oc_fact_state_t *st, const oc_fact_event_t *ev) {
-  return st->status == OC_FACT_ABSENT ||
-         (st->src_partition == ev->partition && st->src_topic && ev->topic &&
-          strcmp(st->src_topic, ev->topic) == 0);
+  return st->status == OC_FACT_ABSENT || (st->src_partition == ev->partition && st->src_topic &&
+                                          ev->topic && strcmp(st->src_topic, ev->topic) == 0);
 }
 
 /* The event repeats the standing version: same observed_at, same content. */

@@ -26,8 +26,8 @@
 #define US_PER_SEC INT64_C(1000000)
 #define US_PER_HOUR (INT64_C(3600) * US_PER_SEC)
 #define US_PER_DAY (INT64_C(86400) * US_PER_SEC)
-#define STEP_MAX 40      /* largest slot distance between related rows */
-#define RESTATE_MAX 3    /* restatements per identity, at most */
+#define STEP_MAX 40        /* largest slot distance between related rows */
+#define RESTATE_MAX 3      /* restatements per identity, at most */
 #define EXTRA_RESTATE 0.25 /* chance of each restatement after the first */
 #define ORGS_MAX 999999u
 
@@ -130,7 +130,7 @@ int oc_gen_parse_grains(const char *list, unsigned *mask_out, oc_err_t *err) {
 
 const char *oc_gen_invalid_name(oc_gen_invalid_t kind) {
   static const char *const names[OC_GEN_INVALID_KINDS] = {
-      "unknown_metric", "out_of_range", "misaligned_period",
+      "unknown_metric", "out_of_range",       "misaligned_period",
       "ratio_missing",  "ratio_inconsistent", "bad_id",
   };
   return (unsigned)kind < OC_GEN_INVALID_KINDS ? names[kind] : "invalid";
@@ -156,8 +156,7 @@ static int resolve_metrics(gen_t *gen, oc_err_t *err) {
       const oc_metric_t *m;
 
       if (len == 0 || len > OC_METRIC_CODE_MAX)
-        return oc_err_set(err, OC_ERR_USAGE, "metrics: empty or overlong code in '%s'",
-                          o->metrics);
+        return oc_err_set(err, OC_ERR_USAGE, "metrics: empty or overlong code in '%s'", o->metrics);
       memcpy(code, p, len);
       code[len] = '\0';
       if (!(m = oc_catalog_find(gen->cat, code)))
@@ -176,16 +175,17 @@ static int resolve_metrics(gen_t *gen, oc_err_t *err) {
   if (gen->nmetrics == 0)
     return oc_err_set(err, OC_ERR_USAGE, "metrics: the catalog has no metric");
   if (oc_catalog_find(gen->cat, OC_GEN_UNKNOWN_METRIC))
-    return oc_err_set(err, OC_ERR_USAGE, "the catalog defines '%s', which the generator "
-                      "uses as an unknown metric", OC_GEN_UNKNOWN_METRIC);
+    return oc_err_set(err, OC_ERR_USAGE,
+                      "the catalog defines '%s', which the generator "
+                      "uses as an unknown metric",
+                      OC_GEN_UNKNOWN_METRIC);
   return 0;
 }
 
 /* Mean rows per identity for the shares (restatements come 1..3 at a time). */
 static double rows_per_identity(const oc_gen_opts_t *o) {
   double restate_rows = 1 + EXTRA_RESTATE + EXTRA_RESTATE * EXTRA_RESTATE;
-  return 1 + o->restatements * restate_rows + o->ties + o->late + o->duplicates +
-         o->invalid;
+  return 1 + o->restatements * restate_rows + o->ties + o->late + o->duplicates + o->invalid;
 }
 
 /* Validate opts and fill the shape fields of gen (metrics, grains, orgs). */
@@ -223,7 +223,8 @@ static int prepare(gen_t *gen, oc_err_t *err) {
     if (d >= OC_DATE_MAX - 366)
       return oc_err_set(err, OC_ERR_USAGE,
                         "%u %s periods from the start go past 9998: fewer periods or "
-                        "more orgs", o->periods, oc_grain_name((oc_grain_t)g));
+                        "more orgs",
+                        o->periods, oc_grain_name((oc_grain_t)g));
   }
   if ((rc = resolve_metrics(gen, err)) < 0)
     return rc;
@@ -235,8 +236,8 @@ static int prepare(gen_t *gen, oc_err_t *err) {
     double n = round((double)o->rows / per_org);
     if (n > ORGS_MAX)
       return oc_err_set(err, OC_ERR_USAGE,
-                        "rows: %" PRIu64 " rows need more than %u orgs: more periods",
-                        o->rows, ORGS_MAX);
+                        "rows: %" PRIu64 " rows need more than %u orgs: more periods", o->rows,
+                        ORGS_MAX);
     gen->orgs = n < 1 ? 1 : (unsigned)n;
   }
   if (gen->orgs == 0 || gen->orgs > ORGS_MAX)
@@ -456,17 +457,16 @@ static int flush_slot(gen_t *gen, gen_slot_t *s, oc_err_t *err) {
       oc_gen_write_csv_row(k->stream, &row->obs);
     if (row->invalid < 0) {
       if (rc < 0)
-        return oc_err_set(err, OC_ERR_INTERNAL, "row %" PRIu64 ": a valid row failed: %s",
-                          no, verr.msg);
+        return oc_err_set(err, OC_ERR_INTERNAL, "row %" PRIu64 ": a valid row failed: %s", no,
+                          verr.msg);
       continue;
     }
     size_t flen = strlen(row->field);
     if (rc != row->code || strncmp(verr.msg, row->field, flen) != 0 || verr.msg[flen] != ':')
       return oc_err_set(err, OC_ERR_INTERNAL,
-                        "row %" PRIu64 ": invalid row (%s) expected %s on %s, got %s: %s",
-                        no, oc_gen_invalid_name((oc_gen_invalid_t)row->invalid),
-                        oc_err_code_name(row->code), row->field, oc_err_code_name(rc),
-                        verr.msg);
+                        "row %" PRIu64 ": invalid row (%s) expected %s on %s, got %s: %s", no,
+                        oc_gen_invalid_name((oc_gen_invalid_t)row->invalid),
+                        oc_err_code_name(row->code), row->field, oc_err_code_name(rc), verr.msg);
     gen->st.invalid++;
     gen->st.invalid_by_kind[row->invalid]++;
     if (k->invalid) {
@@ -593,8 +593,7 @@ static int plan_identity(gen_t *gen, const identity_t *it, oc_err_t *err) {
   if (rng_chance(&rng, o->invalid)) {
     row = v[0];
     make_invalid(m, &rng, &row);
-    if ((rc = push_row(gen, it->index, (unsigned)rng_below(&rng, STEP_MAX + 1), &row, err)) <
-        0)
+    if ((rc = push_row(gen, it->index, (unsigned)rng_below(&rng, STEP_MAX + 1), &row, err)) < 0)
       return rc;
   }
 
@@ -621,8 +620,8 @@ static int check_sink(FILE *f, const char *what, oc_err_t *err) {
   return 0;
 }
 
-int oc_gen_run(const oc_gen_opts_t *opts, const oc_catalog_t *cat,
-               const oc_gen_sinks_t *sinks, oc_gen_stats_t *stats, oc_err_t *err) {
+int oc_gen_run(const oc_gen_opts_t *opts, const oc_catalog_t *cat, const oc_gen_sinks_t *sinks,
+               oc_gen_stats_t *stats, oc_err_t *err) {
   gen_t gen;
   oc_date_t cur[OC_GRAIN_COUNT];
   identity_t it;

@@ -9,8 +9,8 @@
 
 #define NUM_MAX 32 /* room for a number from oc_gen_fmt_num() */
 
-#define OC_GEN_CSV_HEADER                                                                 \
-  "org_id,facility_id,metric,grain,period_start,value,numerator,denominator,source,"     \
+#define OC_GEN_CSV_HEADER \
+  "org_id,facility_id,metric,grain,period_start,value,numerator,denominator,source," \
   "observed_at\n"
 
 /* The shortest decimal that reads back as exactly v; returns buf. */

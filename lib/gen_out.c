@@ -91,8 +91,8 @@ void oc_gen_write_jsonl_row(FILE *f, const oc_observation_t *obs) {
   fputs(",\"metric\":", f);
   put_json_str(f, obs->id.metric);
   oc_date_format(obs->id.period_start, date);
-  fprintf(f, ",\"grain\":\"%s\",\"period_start\":\"%s\",\"value\":%s",
-          oc_grain_name(obs->id.grain), date, oc_gen_fmt_num(obs->value, a));
+  fprintf(f, ",\"grain\":\"%s\",\"period_start\":\"%s\",\"value\":%s", oc_grain_name(obs->id.grain),
+          date, oc_gen_fmt_num(obs->value, a));
   if (obs->has_numerator)
     fprintf(f, ",\"numerator\":%s", oc_gen_fmt_num(obs->numerator, a));
   if (obs->has_denominator)
@@ -128,8 +128,9 @@ static void write_manifest(FILE *f, const oc_gen_opts_t *o, unsigned orgs, const
                            const oc_gen_stats_t *st) {
   char date[11], a[NUM_MAX], b[NUM_MAX], c[NUM_MAX], d[NUM_MAX], e[NUM_MAX], g[NUM_MAX];
 
-  fprintf(f, "# outcomes-gen manifest: publish %s in file order as one stream, then\n"
-             "# retract.csv (tombstones); the standing facts are then expected_facts.csv.\n",
+  fprintf(f,
+          "# outcomes-gen manifest: publish %s in file order as one stream, then\n"
+          "# retract.csv (tombstones); the standing facts are then expected_facts.csv.\n",
           stream);
   fprintf(f, "stream=%s\nformat=%s\nseed=%" PRIu64 "\norgs=%u\nfacilities=%u\norg_level=%d\n",
           stream, o->format == OC_GEN_JSONL ? "jsonl" : "csv", o->seed, orgs, o->facilities,
@@ -142,14 +143,16 @@ static void write_manifest(FILE *f, const oc_gen_opts_t *o, unsigned orgs, const
     }
   oc_date_format(o->start, date);
   fprintf(f, "\nstart=%s\nperiods=%u\n", date, o->periods);
-  fprintf(f, "share.duplicates=%s\nshare.restatements=%s\nshare.late=%s\n"
-             "share.ties=%s\nshare.tombstones=%s\nshare.invalid=%s\n",
+  fprintf(f,
+          "share.duplicates=%s\nshare.restatements=%s\nshare.late=%s\n"
+          "share.ties=%s\nshare.tombstones=%s\nshare.invalid=%s\n",
           oc_gen_fmt_num(o->duplicates, a), oc_gen_fmt_num(o->restatements, b),
-          oc_gen_fmt_num(o->late, c), oc_gen_fmt_num(o->ties, d),
-          oc_gen_fmt_num(o->tombstones, e), oc_gen_fmt_num(o->invalid, g));
-  fprintf(f, "identities=%" PRIu64 "\nrows=%" PRIu64 "\nvalid_rows=%" PRIu64 "\n"
-             "restated_identities=%" PRIu64 "\nrestatements=%" PRIu64 "\nties=%" PRIu64 "\n"
-             "late=%" PRIu64 "\nduplicates=%" PRIu64 "\ninvalid=%" PRIu64 "\n",
+          oc_gen_fmt_num(o->late, c), oc_gen_fmt_num(o->ties, d), oc_gen_fmt_num(o->tombstones, e),
+          oc_gen_fmt_num(o->invalid, g));
+  fprintf(f,
+          "identities=%" PRIu64 "\nrows=%" PRIu64 "\nvalid_rows=%" PRIu64 "\n"
+          "restated_identities=%" PRIu64 "\nrestatements=%" PRIu64 "\nties=%" PRIu64 "\n"
+          "late=%" PRIu64 "\nduplicates=%" PRIu64 "\ninvalid=%" PRIu64 "\n",
           st->identities, st->rows, st->rows - st->invalid, st->restated, st->restatements,
           st->ties, st->late, st->duplicates, st->invalid);
   for (int i = 0; i < OC_GEN_INVALID_KINDS; i++)

@@ -44,8 +44,8 @@ struct oc_http_s {
 
 /* ---- listen address ---------------------------------------------------- */
 
-int oc_http_parse_listen(const char *addr, char *host, size_t host_size,
-                         uint16_t *port, oc_err_t *err) {
+int oc_http_parse_listen(const char *addr, char *host, size_t host_size, uint16_t *port,
+                         oc_err_t *err) {
   const char *h, *h_end, *p;
 
   if (!addr || !host || !port)
@@ -54,15 +54,13 @@ int oc_http_parse_listen(const char *addr, char *host, size_t host_size,
     h = addr + 1;
     h_end = strchr(h, ']');
     if (!h_end || h_end[1] != ':')
-      return oc_err_set(err, OC_ERR_CONFIG,
-                        "listen address '%s': expected '[ipv6]:port'", addr);
+      return oc_err_set(err, OC_ERR_CONFIG, "listen address '%s': expected '[ipv6]:port'", addr);
     p = h_end + 2;
   } else {
     h = addr;
     h_end = strrchr(addr, ':');
     if (!h_end)
-      return oc_err_set(err, OC_ERR_CONFIG, "listen address '%s': expected 'host:port'",
-                        addr);
+      return oc_err_set(err, OC_ERR_CONFIG, "listen address '%s': expected 'host:port'", addr);
     if (memchr(h, ':', (size_t)(h_end - h)))
       return oc_err_set(err, OC_ERR_CONFIG,
                         "listen address '%s': put an IPv6 address in brackets, "
@@ -84,14 +82,12 @@ int oc_http_parse_listen(const char *addr, char *host, size_t host_size,
   for (const char *q = p; *q; q++) {
     if (*q < '0' || *q > '9' || v > 65535)
       return oc_err_set(err, OC_ERR_CONFIG,
-                        "listen address '%s': port must be a number from 0 to 65535",
-                        addr);
+                        "listen address '%s': port must be a number from 0 to 65535", addr);
     v = v * 10 + (unsigned long)(*q - '0');
   }
   if (v > 65535)
     return oc_err_set(err, OC_ERR_CONFIG,
-                      "listen address '%s': port must be a number from 0 to 65535",
-                      addr);
+                      "listen address '%s': port must be a number from 0 to 65535", addr);
   memcpy(host, h, hlen);
   host[hlen] = '\0';
   *port = (uint16_t)v;
@@ -100,8 +96,7 @@ int oc_http_parse_listen(const char *addr, char *host, size_t host_size,
 
 /* A bound, listening, close-on-exec socket for addr in *fd_out and its
  * port in *port_out. */
-static int bind_listen(const char *addr, int *fd_out, uint16_t *port_out,
-                       oc_err_t *err) {
+static int bind_listen(const char *addr, int *fd_out, uint16_t *port_out, oc_err_t *err) {
   char host[OC_HTTP_HOST_MAX + 1];
   char service[8];
   uint16_t port = 0;
@@ -120,8 +115,8 @@ static int bind_listen(const char *addr, int *fd_out, uint16_t *port_out,
   hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
   int gai = getaddrinfo(host, service, &hints, &ai);
   if (gai != 0) {
-    rc = oc_err_set(err, OC_ERR_CONFIG, "listen %s: cannot resolve '%s': %s", addr,
-                    host, gai_strerror(gai));
+    rc = oc_err_set(err, OC_ERR_CONFIG, "listen %s: cannot resolve '%s': %s", addr, host,
+                    gai_strerror(gai));
     goto out;
   }
   fd = socket(ai->ai_family, ai->ai_socktype, ai->ai_protocol);
@@ -131,16 +126,13 @@ static int bind_listen(const char *addr, int *fd_out, uint16_t *port_out,
   }
   int fl = fcntl(fd, F_GETFL);
   /* Non-blocking, so that the server thread never sleeps in accept(). */
-  if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) != 0 ||
-      fcntl(fd, F_SETFD, FD_CLOEXEC) != 0 ||
+  if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) != 0 || fcntl(fd, F_SETFD, FD_CLOEXEC) != 0 ||
       setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0) {
-    rc = oc_err_set(err, OC_ERR_IO, "listen %s: socket options: %s", addr,
-                    strerror(errno));
+    rc = oc_err_set(err, OC_ERR_IO, "listen %s: socket options: %s", addr, strerror(errno));
     goto out;
   }
   if (bind(fd, ai->ai_addr, ai->ai_addrlen) != 0) {
-    rc = oc_err_set_retriable(err, OC_ERR_IO, "listen %s: bind: %s", addr,
-                              strerror(errno));
+    rc = oc_err_set_retriable(err, OC_ERR_IO, "listen %s: bind: %s", addr, strerror(errno));
     goto out;
   }
   if (listen(fd, LISTEN_BACKLOG) != 0) {
@@ -148,8 +140,7 @@ static int bind_listen(const char *addr, int *fd_out, uint16_t *port_out,
     goto out;
   }
   if (getsockname(fd, (struct sockaddr *)&ss, &sslen) != 0) {
-    rc = oc_err_set(err, OC_ERR_IO, "listen %s: getsockname: %s", addr,
-                    strerror(errno));
+    rc = oc_err_set(err, OC_ERR_IO, "listen %s: getsockname: %s", addr, strerror(errno));
     goto out;
   }
   if (ss.ss_family == AF_INET6)
@@ -169,8 +160,7 @@ out:
 
 /* ---- requests ---------------------------------------------------------- */
 
-__attribute__((format(printf, 2, 0))) static void mhd_log(void *cls, const char *fmt,
-                                                           va_list ap) {
+__attribute__((format(printf, 2, 0))) static void mhd_log(void *cls, const char *fmt, va_list ap) {
   char msg[512];
   (void)cls;
   vsnprintf(msg, sizeof(msg), fmt, ap);
@@ -183,8 +173,7 @@ __attribute__((format(printf, 2, 0))) static void mhd_log(void *cls, const char 
 /* Queue a response; body is copied unless must_free, in which case it is
  * malloc'd and taken over (freed even on failure). */
 static enum MHD_Result respond(struct MHD_Connection *conn, unsigned status,
-                               const char *content_type, char *body, size_t len,
-                               bool must_free) {
+                               const char *content_type, char *body, size_t len, bool must_free) {
   struct MHD_Response *resp = MHD_create_response_from_buffer(
       len, body, must_free ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_MUST_COPY);
   if (!resp) {
@@ -207,8 +196,7 @@ static enum MHD_Result respond(struct MHD_Connection *conn, unsigned status,
 
 static enum MHD_Result respond_text(struct MHD_Connection *conn, unsigned status,
                                     const char *text) {
-  return respond(conn, status, TEXT_CONTENT_TYPE, (char *)(uintptr_t)text, strlen(text),
-                 false);
+  return respond(conn, status, TEXT_CONTENT_TYPE, (char *)(uintptr_t)text, strlen(text), false);
 }
 
 static enum MHD_Result serve_metrics(oc_http_t *srv, struct MHD_Connection *conn) {
@@ -217,8 +205,7 @@ static enum MHD_Result serve_metrics(oc_http_t *srv, struct MHD_Connection *conn
   oc_err_t err;
 
   if (!srv->metrics)
-    return respond(conn, MHD_HTTP_OK, METRICS_CONTENT_TYPE, (char *)(uintptr_t)"", 0,
-                   false);
+    return respond(conn, MHD_HTTP_OK, METRICS_CONTENT_TYPE, (char *)(uintptr_t) "", 0, false);
   if (oc_metrics_render(srv->metrics, &text, &len, &err) != 0) {
     oc_log_err("http_metrics_failed error=\"%s\"", err.msg);
     return respond_text(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "metrics unavailable\n");
@@ -250,17 +237,16 @@ static enum MHD_Result serve_readyz(oc_http_t *srv, struct MHD_Connection *conn)
 static bool has_body(struct MHD_Connection *conn) {
   const char *cl =
       MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
-  const char *te = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
-                                               MHD_HTTP_HEADER_TRANSFER_ENCODING);
+  const char *te =
+      MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_TRANSFER_ENCODING);
   return te != NULL || (cl != NULL && strcmp(cl, "0") != 0);
 }
 
 /* Every request is answered on its first call, before any body is read:
  * MHD then discards the body and closes the connection. */
 static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char *url,
-                              const char *method, const char *version,
-                              const char *upload_data, size_t *upload_data_size,
-                              void **con_cls) {
+                              const char *method, const char *version, const char *upload_data,
+                              size_t *upload_data_size, void **con_cls) {
   oc_http_t *srv = cls;
   enum MHD_Result (*serve)(oc_http_t *, struct MHD_Connection *) = NULL;
   (void)version;
@@ -316,11 +302,10 @@ int oc_http_start(const oc_http_opts_t *opts, oc_http_t **out, oc_err_t *err) {
   unsigned timeout =
       opts->connection_timeout_s ? opts->connection_timeout_s : DEFAULT_CONNECTION_TIMEOUT_S;
   srv->daemon = MHD_start_daemon(
-      MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG, 0, NULL, NULL,
-      handle, srv, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, (void *)srv,
-      MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd, MHD_OPTION_CONNECTION_LIMIT, limit,
-      MHD_OPTION_CONNECTION_TIMEOUT, timeout, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-      CONNECTION_MEMORY_LIMIT, MHD_OPTION_END);
+      MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG, 0, NULL, NULL, handle, srv,
+      MHD_OPTION_EXTERNAL_LOGGER, mhd_log, (void *)srv, MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd,
+      MHD_OPTION_CONNECTION_LIMIT, limit, MHD_OPTION_CONNECTION_TIMEOUT, timeout,
+      MHD_OPTION_CONNECTION_MEMORY_LIMIT, CONNECTION_MEMORY_LIMIT, MHD_OPTION_END);
   if (!srv->daemon) {
     /* On failure MHD leaves the socket we passed to us. */
     rc = oc_err_set(err, OC_ERR_INTERNAL, "listen %s: libmicrohttpd failed to start", addr);

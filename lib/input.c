@@ -40,10 +40,10 @@ static const char *const col_names[COL_COUNT] = {
 };
 
 #define BIT(c) (1u << (c))
-#define IDENTITY_COLS                                                                  \
+#define IDENTITY_COLS \
   (BIT(COL_ORG) | BIT(COL_FACILITY) | BIT(COL_METRIC) | BIT(COL_GRAIN) | BIT(COL_PERIOD))
 #define ALL_COLS ((1u << COL_COUNT) - 1)
-#define REQUIRED_COLS                                                                  \
+#define REQUIRED_COLS \
   (BIT(COL_ORG) | BIT(COL_METRIC) | BIT(COL_GRAIN) | BIT(COL_PERIOD) | BIT(COL_VALUE) | \
    BIT(COL_SOURCE))
 #define REQUIRED_RETRACT (REQUIRED_COLS & IDENTITY_COLS)
@@ -58,10 +58,10 @@ struct oc_input_s {
 
   /* CSV */
   oc_csv_t *csv;
-  int col_of[COL_COUNT]; /* CSV column index of each field, or -1 */
-  size_t ncols;          /* columns in the header */
+  int col_of[COL_COUNT];                   /* CSV column index of each field, or -1 */
+  size_t ncols;                            /* columns in the header */
   const char *hdr_name[OC_CSV_FIELDS_MAX]; /* column names, for errors */
-  char *hdr_names;       /* storage of hdr_name */
+  char *hdr_names;                         /* storage of hdr_name */
 
   /* JSON Lines */
   char *line;
@@ -224,17 +224,13 @@ static int set_field(oc_input_t *in, int col, field_text_t t, oc_observation_t *
     return 0;
   }
   switch (col) {
-  case COL_ORG:
-    return set_id(col, t.s, t.len, obs->id.org_id, err);
-  case COL_FACILITY:
-    return set_id(col, t.s, t.len, obs->id.facility_id, err);
-  case COL_SOURCE:
-    return set_id(col, t.s, t.len, obs->source, err);
+  case COL_ORG: return set_id(col, t.s, t.len, obs->id.org_id, err);
+  case COL_FACILITY: return set_id(col, t.s, t.len, obs->id.facility_id, err);
+  case COL_SOURCE: return set_id(col, t.s, t.len, obs->source, err);
   case COL_METRIC:
     if (t.len > OC_METRIC_CODE_MAX || memchr(t.s, '\0', t.len))
       return oc_err_set(err, in->cat ? OC_ERR_UNKNOWN_METRIC : OC_ERR_BAD_FIELD,
-                        "metric: unknown metric '%s'",
-                        oc_utf8_quote(t.s, t.len, q, sizeof(q)));
+                        "metric: unknown metric '%s'", oc_utf8_quote(t.s, t.len, q, sizeof(q)));
     memcpy(obs->id.metric, t.s, t.len);
     obs->id.metric[t.len] = '\0';
     return 0;
@@ -250,8 +246,7 @@ static int set_field(oc_input_t *in, int col, field_text_t t, oc_observation_t *
     if ((rc = oc_date_parse(buf, &obs->id.period_start, err)) < 0)
       return oc_err_prefix(err, "period_start: ");
     return 0;
-  case COL_VALUE:
-    return parse_number(col, t.s, t.len, &obs->value, err);
+  case COL_VALUE: return parse_number(col, t.s, t.len, &obs->value, err);
   case COL_NUMERATOR:
     obs->has_numerator = true;
     return parse_number(col, t.s, t.len, &obs->numerator, err);
@@ -352,9 +347,8 @@ static int csv_header(oc_input_t *in, oc_err_t *err) {
     int c = col_from_name(s, len);
     if (c < 0 || !(in->allowed & BIT(c))) {
       unknown++;
-      used += (size_t)snprintf(list + used, used < sizeof(list) ? sizeof(list) - used : 0,
-                               "%s'%s'", unknown > 1 ? ", " : "",
-                               oc_utf8_quote(s, len, q, sizeof(q)));
+      used += (size_t)snprintf(list + used, used < sizeof(list) ? sizeof(list) - used : 0, "%s'%s'",
+                               unknown > 1 ? ", " : "", oc_utf8_quote(s, len, q, sizeof(q)));
       if (used >= sizeof(list))
         used = sizeof(list) - 1;
       continue;
@@ -366,8 +360,8 @@ static int csv_header(oc_input_t *in, oc_err_t *err) {
     in->col_of[c] = (int)i;
   }
   if (unknown)
-    return oc_err_set(err, OC_ERR_BAD_FIELD, "line %ld: unknown column%s %s",
-                      oc_csv_line(in->csv), unknown > 1 ? "s" : "", list);
+    return oc_err_set(err, OC_ERR_BAD_FIELD, "line %ld: unknown column%s %s", oc_csv_line(in->csv),
+                      unknown > 1 ? "s" : "", list);
   if ((seen & in->required) != in->required) {
     int missing = 0;
     used = 0;
@@ -375,11 +369,11 @@ static int csv_header(oc_input_t *in, oc_err_t *err) {
       if (!(in->required & BIT(c)) || (seen & BIT(c)))
         continue;
       missing++;
-      used += (size_t)snprintf(list + used, sizeof(list) - used, "%s'%s'",
-                               missing > 1 ? ", " : "", col_names[c]);
+      used += (size_t)snprintf(list + used, sizeof(list) - used, "%s'%s'", missing > 1 ? ", " : "",
+                               col_names[c]);
     }
-    return oc_err_set(err, OC_ERR_BAD_FIELD, "line %ld: missing column%s %s",
-                      oc_csv_line(in->csv), missing > 1 ? "s" : "", list);
+    return oc_err_set(err, OC_ERR_BAD_FIELD, "line %ld: missing column%s %s", oc_csv_line(in->csv),
+                      missing > 1 ? "s" : "", list);
   }
   return 0;
 }
@@ -481,8 +475,7 @@ static int read_line(oc_input_t *in, size_t *len, oc_err_t *err) {
 
 /* The text of a JSON value for set_field(): strings as they are, numbers
  * printed back exactly, null as absent. nbuf holds a number's text. */
-static int json_text(int col, json_t *v, char *nbuf, size_t cap, field_text_t *t,
-                     oc_err_t *err) {
+static int json_text(int col, json_t *v, char *nbuf, size_t cap, field_text_t *t, oc_err_t *err) {
   t->s = NULL;
   t->len = 0;
   if (!v || json_is_null(v))
@@ -492,8 +485,7 @@ static int json_text(int col, json_t *v, char *nbuf, size_t cap, field_text_t *t
     t->len = json_string_length(v);
     return 0;
   }
-  if (json_is_number(v) && (col == COL_VALUE || col == COL_NUMERATOR ||
-                            col == COL_DENOMINATOR)) {
+  if (json_is_number(v) && (col == COL_VALUE || col == COL_NUMERATOR || col == COL_DENOMINATOR)) {
     double d = json_number_value(v);
     int n = snprintf(nbuf, cap, "%.17g", d);
     t->s = nbuf;
@@ -549,8 +541,8 @@ static int jsonl_next(oc_input_t *in, oc_observation_t *obs, long *line_out, oc_
     }
   }
   for (int c = 0; c < COL_COUNT; c++) {
-    if ((rc = json_text(c, json_object_get(root, col_names[c]), nbuf[c], sizeof(nbuf[c]),
-                        &texts[c], err)) < 0)
+    if ((rc = json_text(c, json_object_get(root, col_names[c]), nbuf[c], sizeof(nbuf[c]), &texts[c],
+                        err)) < 0)
       goto out;
   }
   rc = map_row(in, texts, obs, err);

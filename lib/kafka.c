@@ -42,8 +42,7 @@ bool oc_kafka_property_exists(const char *name) {
   return res != RD_KAFKA_CONF_UNKNOWN;
 }
 
-static void kafka_log_cb(const rd_kafka_t *rk, int level, const char *fac,
-                         const char *buf) {
+static void kafka_log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf) {
   (void)rk;
   /* librdkafka uses syslog levels too. */
   oc_log(level, "kafka_log facility=%s msg=\"%s\"", fac, buf);
@@ -58,9 +57,8 @@ rd_kafka_conf_t *oc_kafka_conf_new(const char *brokers, oc_err_t *err) {
     return NULL;
   }
   rd_kafka_conf_set_log_cb(conf, kafka_log_cb);
-  if (brokers &&
-      rd_kafka_conf_set(conf, "bootstrap.servers", brokers, errstr, sizeof(errstr)) !=
-          RD_KAFKA_CONF_OK) {
+  if (brokers && rd_kafka_conf_set(conf, "bootstrap.servers", brokers, errstr, sizeof(errstr)) !=
+                     RD_KAFKA_CONF_OK) {
     oc_err_set(err, OC_ERR_CONFIG, "kafka: bootstrap.servers: %s", errstr);
     rd_kafka_conf_destroy(conf);
     return NULL;
@@ -74,8 +72,7 @@ int oc_kafka_conf_set(rd_kafka_conf_t *conf, const char *key, const char *value,
 
   if (oc_kafka_key_denied(key))
     return oc_err_set(err, OC_ERR_CONFIG,
-                      "kafka property '%s' is not allowed: it can load code or run commands",
-                      key);
+                      "kafka property '%s' is not allowed: it can load code or run commands", key);
   for (size_t i = 0; reserved && reserved[i]; i++)
     if (strcmp(key, reserved[i]) == 0)
       return oc_err_set(err, OC_ERR_CONFIG,
@@ -85,8 +82,8 @@ int oc_kafka_conf_set(rd_kafka_conf_t *conf, const char *key, const char *value,
   return 0;
 }
 
-int oc_kafka_conf_apply(rd_kafka_conf_t *conf, const oc_config_t *cfg,
-                        const char *const *reserved, oc_err_t *err) {
+int oc_kafka_conf_apply(rd_kafka_conf_t *conf, const oc_config_t *cfg, const char *const *reserved,
+                        oc_err_t *err) {
   size_t n = oc_config_passthrough_count(cfg, "kafka.");
   for (size_t i = 0; i < n; i++) {
     const char *k, *v;
@@ -99,8 +96,7 @@ int oc_kafka_conf_apply(rd_kafka_conf_t *conf, const oc_config_t *cfg,
 }
 
 int oc_kafka_err(oc_err_t *err, rd_kafka_resp_err_t code, const char *what) {
-  int fatal_code = code == RD_KAFKA_RESP_ERR__FATAL ||
-                   code == RD_KAFKA_RESP_ERR__INVALID_ARG ||
+  int fatal_code = code == RD_KAFKA_RESP_ERR__FATAL || code == RD_KAFKA_RESP_ERR__INVALID_ARG ||
                    code == RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED ||
                    code == RD_KAFKA_RESP_ERR_CLUSTER_AUTHORIZATION_FAILED ||
                    code == RD_KAFKA_RESP_ERR__AUTHENTICATION ||
@@ -124,9 +120,8 @@ int oc_kafka_error(oc_err_t *err, const rd_kafka_error_t *error, const char *wha
   return OC_ERR_KAFKA;
 }
 
-int oc_kafka_create_topic(rd_kafka_t *rk, const char *topic, int partitions,
-                          int replication_factor, int timeout_ms, int *created_out,
-                          oc_err_t *err) {
+int oc_kafka_create_topic(rd_kafka_t *rk, const char *topic, int partitions, int replication_factor,
+                          int timeout_ms, int *created_out, oc_err_t *err) {
   char errstr[512];
   rd_kafka_NewTopic_t *nt = NULL;
   rd_kafka_AdminOptions_t *opts = NULL;
@@ -140,8 +135,8 @@ int oc_kafka_create_topic(rd_kafka_t *rk, const char *topic, int partitions,
   if (!nt)
     return oc_err_set(err, OC_ERR_USAGE, "topic '%s': %s", topic, errstr);
   opts = rd_kafka_AdminOptions_new(rk, RD_KAFKA_ADMIN_OP_CREATETOPICS);
-  if (rd_kafka_AdminOptions_set_operation_timeout(opts, timeout_ms, errstr,
-                                                  sizeof(errstr)) != RD_KAFKA_RESP_ERR_NO_ERROR ||
+  if (rd_kafka_AdminOptions_set_operation_timeout(opts, timeout_ms, errstr, sizeof(errstr)) !=
+          RD_KAFKA_RESP_ERR_NO_ERROR ||
       rd_kafka_AdminOptions_set_request_timeout(opts, timeout_ms, errstr, sizeof(errstr)) !=
           RD_KAFKA_RESP_ERR_NO_ERROR) {
     rc = oc_err_set(err, OC_ERR_USAGE, "create topic '%s': %s", topic, errstr);
@@ -151,8 +146,8 @@ int oc_kafka_create_topic(rd_kafka_t *rk, const char *topic, int partitions,
   rd_kafka_CreateTopics(rk, &nt, 1, opts, q);
   ev = rd_kafka_queue_poll(q, timeout_ms + 1000);
   if (!ev) {
-    rc = oc_err_set_retriable(err, OC_ERR_KAFKA, "create topic '%s': timed out after %d ms",
-                              topic, timeout_ms);
+    rc = oc_err_set_retriable(err, OC_ERR_KAFKA, "create topic '%s': timed out after %d ms", topic,
+                              timeout_ms);
     goto out;
   }
   if (rd_kafka_event_error(ev)) {
@@ -190,8 +185,8 @@ out:
   return rc;
 }
 
-int oc_kafka_partition_count(rd_kafka_t *rk, const char *topic, int timeout_ms,
-                             int *count_out, oc_err_t *err) {
+int oc_kafka_partition_count(rd_kafka_t *rk, const char *topic, int timeout_ms, int *count_out,
+                             oc_err_t *err) {
   const struct rd_kafka_metadata *md = NULL;
   rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, topic, NULL);
   rd_kafka_resp_err_t e;
@@ -251,15 +246,14 @@ static void kprod_error_cb(rd_kafka_t *rk, int code, const char *reason, void *o
   if (code == RD_KAFKA_RESP_ERR__FATAL) {
     rd_kafka_resp_err_t orig = rd_kafka_fatal_error(rk, fatal_reason, sizeof(fatal_reason));
     p->fatal = true;
-    oc_err_set(&p->fatal_err, OC_ERR_KAFKA, "kafka fatal error: %s: %s",
-               rd_kafka_err2name(orig), fatal_reason);
-    p->fatal_err.fatal = true;
-    oc_log_err("kafka_fatal_error code=%s reason=\"%s\"", rd_kafka_err2name(orig),
+    oc_err_set(&p->fatal_err, OC_ERR_KAFKA, "kafka fatal error: %s: %s", rd_kafka_err2name(orig),
                fatal_reason);
+    p->fatal_err.fatal = true;
+    oc_log_err("kafka_fatal_error code=%s reason=\"%s\"", rd_kafka_err2name(orig), fatal_reason);
     return;
   }
-  oc_log_warn("kafka_error code=%s reason=\"%s\"",
-              rd_kafka_err2name((rd_kafka_resp_err_t)code), reason);
+  oc_log_warn("kafka_error code=%s reason=\"%s\"", rd_kafka_err2name((rd_kafka_resp_err_t)code),
+              reason);
 }
 
 int oc_kprod_new(rd_kafka_conf_t *conf, const oc_kprod_opts_t *opts, oc_kprod_t **out,

@@ -48,12 +48,11 @@ static int check_period(oc_grain_t g, oc_date_t start, oc_err_t *err) {
 
   if (start < OC_DATE_MIN || start > OC_DATE_MAX)
     return oc_err_set(err, OC_ERR_BAD_KEY,
-                      "period_start: day %ld is outside 0001-01-01..9999-12-31",
-                      (long)start);
+                      "period_start: day %ld is outside 0001-01-01..9999-12-31", (long)start);
   if (!oc_period_is_aligned(g, start)) {
     oc_date_format(start, date);
-    return oc_err_set(err, OC_ERR_BAD_KEY, "period_start: %s is not the start of a %s",
-                      date, grain_names[g]);
+    return oc_err_set(err, OC_ERR_BAD_KEY, "period_start: %s is not the start of a %s", date,
+                      grain_names[g]);
   }
   return 0;
 }
@@ -111,8 +110,7 @@ static bool format_aligned(oc_grain_t g, oc_date_t date, char buf[11]) {
   return false;
 }
 
-int oc_key_encode(const oc_fact_id_t *id, char *buf, size_t cap, size_t *len_out,
-                  oc_err_t *err) {
+int oc_key_encode(const oc_fact_id_t *id, char *buf, size_t cap, size_t *len_out, oc_err_t *err) {
   size_t org_n = field_len(id->org_id, sizeof(id->org_id));
   size_t fac_n = field_len(id->facility_id, sizeof(id->facility_id));
   size_t met_n = field_len(id->metric, sizeof(id->metric));
@@ -134,8 +132,8 @@ int oc_key_encode(const oc_fact_id_t *id, char *buf, size_t cap, size_t *len_out
                       "period_start: day %ld is outside 0001-01-01..9999-12-31",
                       (long)id->period_start);
   if (!format_aligned(id->grain, id->period_start, date))
-    return oc_err_set(err, OC_ERR_BAD_KEY, "period_start: %s is not the start of a %s",
-                      date, grain_names[id->grain]);
+    return oc_err_set(err, OC_ERR_BAD_KEY, "period_start: %s is not the start of a %s", date,
+                      grain_names[id->grain]);
 
   const char *grain = grain_names[id->grain];
   grain_n = strlen(grain);
@@ -143,11 +141,11 @@ int oc_key_encode(const oc_fact_id_t *id, char *buf, size_t cap, size_t *len_out
    * longest key these ids can make (every byte escaped). */
   need = 3 * (org_n + fac_n) + met_n + grain_n + 10 + 4;
   if (need + 1 > cap) {
-    need = escaped_len(id->org_id, org_n) + escaped_len(id->facility_id, fac_n) + met_n +
-           grain_n + 10 + 4;
+    need = escaped_len(id->org_id, org_n) + escaped_len(id->facility_id, fac_n) + met_n + grain_n +
+           10 + 4;
     if (need + 1 > cap)
-      return oc_err_set(err, OC_ERR_LIMIT, "key: needs %zu bytes, the buffer has %zu",
-                        need + 1, cap);
+      return oc_err_set(err, OC_ERR_LIMIT, "key: needs %zu bytes, the buffer has %zu", need + 1,
+                        cap);
   }
 
   p = put_escaped(buf, id->org_id, org_n);
@@ -171,8 +169,7 @@ int oc_key_encode(const oc_fact_id_t *id, char *buf, size_t cap, size_t *len_out
 /* Unescape the id field s[0..n) into dst (OC_ID_MAX + 1 bytes) and check
  * it. An empty field is allowed here; the caller decides whether it may be.
  * (Byte positions in oc_id_check's messages count in the decoded id.) */
-static int decode_id(const char *field, const char *s, size_t n, char *dst,
-                     oc_err_t *err) {
+static int decode_id(const char *field, const char *s, size_t n, char *dst, oc_err_t *err) {
   char q[QUOTE_MAX];
   size_t o = 0;
 
@@ -184,9 +181,8 @@ static int decode_id(const char *field, const char *s, size_t n, char *dst,
       else if (n - i >= 3 && s[i + 1] == '7' && s[i + 2] == 'C')
         c = '|';
       else
-        return oc_err_set(err, OC_ERR_BAD_KEY,
-                          "%s: invalid escape '%s' (only %%25 and %%7C)", field,
-                          oc_utf8_quote(s + i, n - i < 3 ? n - i : 3, q, sizeof(q)));
+        return oc_err_set(err, OC_ERR_BAD_KEY, "%s: invalid escape '%s' (only %%25 and %%7C)",
+                          field, oc_utf8_quote(s + i, n - i < 3 ? n - i : 3, q, sizeof(q)));
       i += 2;
     }
     if (o == OC_ID_MAX) /* one more byte than an id may have */
@@ -208,8 +204,7 @@ int oc_key_decode(const char *key, size_t len, oc_fact_id_t *out, oc_err_t *err)
   if (len == 0)
     return oc_err_set(err, OC_ERR_BAD_KEY, "key: empty");
   if (len > OC_KEY_MAX)
-    return oc_err_set(err, OC_ERR_BAD_KEY, "key: %zu bytes, more than %d", len,
-                      OC_KEY_MAX);
+    return oc_err_set(err, OC_ERR_BAD_KEY, "key: %zu bytes, more than %d", len, OC_KEY_MAX);
   /* Ids never hold a raw '|', so the bars split the fields exactly. */
   for (size_t i = 0; i <= len; i++) {
     if (i < len && key[i] != '|')
@@ -249,8 +244,7 @@ int oc_key_decode(const char *key, size_t len, oc_fact_id_t *out, oc_err_t *err)
   out->grain = (oc_grain_t)g;
 
   if (fn[4] != 10 || memchr(f[4], '\0', 10))
-    return oc_err_set(err, OC_ERR_BAD_KEY,
-                      "period_start: '%s' is not a date (expected YYYY-MM-DD)",
+    return oc_err_set(err, OC_ERR_BAD_KEY, "period_start: '%s' is not a date (expected YYYY-MM-DD)",
                       oc_utf8_quote(f[4], fn[4], q, sizeof(q)));
   memcpy(date, f[4], 10);
   date[10] = '\0';

@@ -64,8 +64,8 @@ void oc_log(int level, const char *fmt, ...) {
     clock_gettime(CLOCK_REALTIME, &ts);
     gmtime_r(&ts.tv_sec, &tm);
     n = strftime(line, sizeof(line), "%Y-%m-%dT%H:%M:%S", &tm);
-    n += (size_t)snprintf(line + n, sizeof(line) - n, ".%03ldZ %s[%s] ",
-                          ts.tv_nsec / 1000000L, log_progname, level_names[level]);
+    n += (size_t)snprintf(line + n, sizeof(line) - n, ".%03ldZ %s[%s] ", ts.tv_nsec / 1000000L,
+                          log_progname, level_names[level]);
   }
   if (n >= sizeof(line))
     n = sizeof(line) - 1;

@@ -15,12 +15,10 @@
 #include "outcomes/buf.h"
 
 #define DROPPED_NAME "outcomes_metrics_series_dropped_total"
-#define DROPPED_HELP \
-  "Label sets refused because their family was at its series limit."
+#define DROPPED_HELP "Label sets refused because their family was at its series limit."
 
-const double oc_metrics_latency_buckets[] = {0.001, 0.0025, 0.005, 0.01, 0.025,
-                                             0.05,  0.1,    0.25,  0.5,  1,
-                                             2.5,   5,      10};
+const double oc_metrics_latency_buckets[] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
+                                             0.25,  0.5,    1,     2.5,  5,     10};
 const size_t oc_metrics_latency_bucket_count =
     sizeof(oc_metrics_latency_buckets) / sizeof(oc_metrics_latency_buckets[0]);
 
@@ -30,9 +28,9 @@ typedef enum kind_e { KIND_COUNTER, KIND_GAUGE, KIND_HISTOGRAM } kind_t;
  * buckets and label values; immutable except for the atomics. */
 typedef struct child_s {
   const struct oc_metrics_family_s *fam; /* borrowed: kind, bounds */
-  const char **values;       /* nlabels label values */
-  _Atomic uint64_t value;    /* counter: count; gauge, histogram sum: double bits */
-  _Atomic uint64_t *buckets; /* histogram: nbounds + 1 counts, not cumulative */
+  const char **values;                   /* nlabels label values */
+  _Atomic uint64_t value;                /* counter: count; gauge, histogram sum: double bits */
+  _Atomic uint64_t *buckets;             /* histogram: nbounds + 1 counts, not cumulative */
 } child_t;
 
 /* The public child types are views of child_t, so that a counter cannot be
@@ -56,8 +54,8 @@ struct oc_metrics_family_s {
   char *labels[OC_METRICS_MAX_LABELS];
   double bounds[OC_METRICS_MAX_BUCKETS];
   size_t nbounds;
-  pthread_mutex_t mu;   /* guards children and nchildren, cap */
-  child_t **children;   /* owned; sorted by label values */
+  pthread_mutex_t mu; /* guards children and nchildren, cap */
+  child_t **children; /* owned; sorted by label values */
   size_t nchildren;
   size_t cap;
   _Atomic uint64_t dropped; /* lookups refused at the limit or out of memory */
@@ -88,8 +86,7 @@ static double bitsd(uint64_t u) {
 static void atomic_add_double(_Atomic uint64_t *p, double delta) {
   uint64_t old = atomic_load_explicit(p, memory_order_relaxed);
   while (!atomic_compare_exchange_weak_explicit(p, &old, dbits(bitsd(old) + delta),
-                                                memory_order_relaxed,
-                                                memory_order_relaxed)) {
+                                                memory_order_relaxed, memory_order_relaxed)) {
   }
 }
 
@@ -203,8 +200,8 @@ static bool valid_name(const char *s, bool colon_ok) {
     return false;
   for (const char *p = s; *p; p++) {
     char c = *p;
-    bool alpha = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' ||
-                 (colon_ok && c == ':');
+    bool alpha =
+        (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || (colon_ok && c == ':');
     if (!alpha && !(p > s && c >= '0' && c <= '9'))
       return false;
   }
@@ -254,9 +251,8 @@ static oc_metrics_family_t *find_family(const oc_metrics_t *reg, const char *nam
 }
 
 static int add_family(oc_metrics_t *reg, kind_t kind, const char *name, const char *help,
-                      const char *const *label_names, size_t nlabels,
-                      const double *bounds, size_t nbounds, oc_metrics_family_t **out,
-                      oc_err_t *err) {
+                      const char *const *label_names, size_t nlabels, const double *bounds,
+                      size_t nbounds, oc_metrics_family_t **out, oc_err_t *err) {
   oc_metrics_family_t *fam = NULL;
   bool locked = false;
   int rc = 0;
@@ -264,23 +260,21 @@ static int add_family(oc_metrics_t *reg, kind_t kind, const char *name, const ch
   if (!reg || !help)
     return oc_err_set(err, OC_ERR_USAGE, "metrics: registry and help are required");
   if (!valid_name(name, true))
-    return oc_err_set(err, OC_ERR_USAGE, "metric name '%s' is not valid",
-                      name ? name : "(null)");
+    return oc_err_set(err, OC_ERR_USAGE, "metric name '%s' is not valid", name ? name : "(null)");
   if (nlabels > OC_METRICS_MAX_LABELS || (nlabels && !label_names))
     return oc_err_set(err, OC_ERR_USAGE, "metric '%s': at most %d label names", name,
                       OC_METRICS_MAX_LABELS);
   for (size_t i = 0; i < nlabels; i++) {
     const char *l = label_names[i];
     if (!valid_name(l, false) || strncmp(l, "__", 2) == 0)
-      return oc_err_set(err, OC_ERR_USAGE, "metric '%s': label name '%s' is not valid",
-                        name, l ? l : "(null)");
+      return oc_err_set(err, OC_ERR_USAGE, "metric '%s': label name '%s' is not valid", name,
+                        l ? l : "(null)");
     if (kind == KIND_HISTOGRAM && strcmp(l, "le") == 0)
       return oc_err_set(err, OC_ERR_USAGE,
                         "metric '%s': label name 'le' is reserved for histograms", name);
     for (size_t j = 0; j < i; j++)
       if (strcmp(label_names[j], l) == 0)
-        return oc_err_set(err, OC_ERR_USAGE, "metric '%s': label name '%s' repeated",
-                          name, l);
+        return oc_err_set(err, OC_ERR_USAGE, "metric '%s': label name '%s' repeated", name, l);
   }
   if (kind == KIND_HISTOGRAM) {
     if (!bounds) {
@@ -288,13 +282,12 @@ static int add_family(oc_metrics_t *reg, kind_t kind, const char *name, const ch
       nbounds = oc_metrics_latency_bucket_count;
     }
     if (nbounds == 0 || nbounds > OC_METRICS_MAX_BUCKETS)
-      return oc_err_set(err, OC_ERR_USAGE, "metric '%s': 1 to %d bucket bounds needed",
-                        name, OC_METRICS_MAX_BUCKETS);
+      return oc_err_set(err, OC_ERR_USAGE, "metric '%s': 1 to %d bucket bounds needed", name,
+                        OC_METRICS_MAX_BUCKETS);
     for (size_t i = 0; i < nbounds; i++)
       if (!isfinite(bounds[i]) || (i > 0 && !(bounds[i] > bounds[i - 1])))
         return oc_err_set(err, OC_ERR_USAGE,
-                          "metric '%s': bucket bounds must be finite and increasing",
-                          name);
+                          "metric '%s': bucket bounds must be finite and increasing", name);
   }
 
   fam = calloc(1, sizeof(*fam));
@@ -362,23 +355,20 @@ out:
 int oc_metrics_add_counter(oc_metrics_t *reg, const char *name, const char *help,
                            const char *const *label_names, size_t nlabels,
                            oc_metrics_family_t **out, oc_err_t *err) {
-  return add_family(reg, KIND_COUNTER, name, help, label_names, nlabels, NULL, 0, out,
-                    err);
+  return add_family(reg, KIND_COUNTER, name, help, label_names, nlabels, NULL, 0, out, err);
 }
 
 int oc_metrics_add_gauge(oc_metrics_t *reg, const char *name, const char *help,
-                         const char *const *label_names, size_t nlabels,
-                         oc_metrics_family_t **out, oc_err_t *err) {
-  return add_family(reg, KIND_GAUGE, name, help, label_names, nlabels, NULL, 0, out,
-                    err);
+                         const char *const *label_names, size_t nlabels, oc_metrics_family_t **out,
+                         oc_err_t *err) {
+  return add_family(reg, KIND_GAUGE, name, help, label_names, nlabels, NULL, 0, out, err);
 }
 
 int oc_metrics_add_histogram(oc_metrics_t *reg, const char *name, const char *help,
-                             const char *const *label_names, size_t nlabels,
-                             const double *bounds, size_t nbounds,
-                             oc_metrics_family_t **out, oc_err_t *err) {
-  return add_family(reg, KIND_HISTOGRAM, name, help, label_names, nlabels, bounds,
-                    nbounds, out, err);
+                             const char *const *label_names, size_t nlabels, const double *bounds,
+                             size_t nbounds, oc_metrics_family_t **out, oc_err_t *err) {
+  return add_family(reg, KIND_HISTOGRAM, name, help, label_names, nlabels, bounds, nbounds, out,
+                    err);
 }
 
 /* ---- children ---------------------------------------------------------- */
@@ -392,8 +382,7 @@ static int compare_values(const char *const *a, const char *const *b, size_t n) 
   return 0;
 }
 
-static child_t *get_child(oc_metrics_family_t *fam, kind_t kind,
-                          const char *const *values) {
+static child_t *get_child(oc_metrics_family_t *fam, kind_t kind, const char *const *values) {
   child_t *found = NULL;
 
   if (!fam || fam->kind != kind)
@@ -450,8 +439,7 @@ oc_metrics_counter_t *oc_metrics_counter(oc_metrics_family_t *fam,
   return (oc_metrics_counter_t *)(void *)get_child(fam, KIND_COUNTER, label_values);
 }
 
-oc_metrics_gauge_t *oc_metrics_gauge(oc_metrics_family_t *fam,
-                                     const char *const *label_values) {
+oc_metrics_gauge_t *oc_metrics_gauge(oc_metrics_family_t *fam, const char *const *label_values) {
   return (oc_metrics_gauge_t *)(void *)get_child(fam, KIND_GAUGE, label_values);
 }
 

@@ -86,8 +86,8 @@ static bool parse_file_name(const char *fn, int *version, char *name, size_t cap
     return false;
   for (size_t i = 0; i < nlen; i++) {
     char c = fn[MIG_VERSION_DIGITS + 1 + i];
-    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-          c == '_' || c == '-'))
+    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+          c == '-'))
       return false;
   }
   memcpy(name, fn + MIG_VERSION_DIGITS + 1, nlen);
@@ -169,19 +169,17 @@ static int scan_dir(mig_ctx_t *cx, oc_err_t *err) {
     qsort(files, n, sizeof(*files), cmp_version);
   for (size_t i = 0; i < n; i++) {
     if (i > 0 && files[i].version == files[i - 1].version) {
-      rc = oc_err_set(err, OC_ERR_CONFIG, "%s: duplicate migration number %04d: %s and %s",
-                      cx->dir, files[i].version, files[i - 1].file, files[i].file);
+      rc = oc_err_set(err, OC_ERR_CONFIG, "%s: duplicate migration number %04d: %s and %s", cx->dir,
+                      files[i].version, files[i - 1].file, files[i].file);
       goto out;
     }
     if (files[i].version != (int)i + 1) {
       if (i == 0)
-        rc = oc_err_set(err, OC_ERR_CONFIG,
-                        "%s: missing migration 0001 (the first file is %s)", cx->dir,
-                        files[i].file);
+        rc = oc_err_set(err, OC_ERR_CONFIG, "%s: missing migration 0001 (the first file is %s)",
+                        cx->dir, files[i].file);
       else
-        rc = oc_err_set(err, OC_ERR_CONFIG,
-                        "%s: missing migration %04zu (between %s and %s)", cx->dir, i + 1,
-                        files[i - 1].file, files[i].file);
+        rc = oc_err_set(err, OC_ERR_CONFIG, "%s: missing migration %04zu (between %s and %s)",
+                        cx->dir, i + 1, files[i - 1].file, files[i].file);
       goto out;
     }
   }
@@ -309,8 +307,8 @@ static int compute_checksums(mig_ctx_t *cx, oc_err_t *err) {
       break;
     }
     const char *params[2] = {stmts.p, f->text};
-    rc = oc_pg_exec_params(cx->conn, "SELECT pg_catalog.md5($1), pg_catalog.md5($2)", 2,
-                           params, &res, err);
+    rc = oc_pg_exec_params(cx->conn, "SELECT pg_catalog.md5($1), pg_catalog.md5($2)", 2, params,
+                           &res, err);
     if (rc < 0) {
       if (err && !err->retriable && !err->fatal)
         cx->report->failed_version = f->version; /* e.g. not UTF-8 */
@@ -349,8 +347,7 @@ static int upgrade_checksums(mig_ctx_t *cx, oc_err_t *err) {
 
   if (cx->dry_run || cx->report->n_upgraded == 0)
     return 0;
-  if ((rc = owner_usable(cx, &as_owner, err)) < 0 ||
-      (rc = oc_pg_exec(cx->conn, "BEGIN", err)) < 0)
+  if ((rc = owner_usable(cx, &as_owner, err)) < 0 || (rc = oc_pg_exec(cx->conn, "BEGIN", err)) < 0)
     goto out;
   if (as_owner && (rc = set_local_role(cx->conn, cx->owner_role, err)) < 0)
     goto out;
@@ -371,13 +368,13 @@ static int upgrade_checksums(mig_ctx_t *cx, oc_err_t *err) {
       rc = oc_err_set(err, OC_ERR_INTERNAL, "%s/%s: checksum row vanished", cx->dir, f->file);
       goto out;
     }
-    oc_log_info("migration_checksum_upgraded version=%d name=%s checksum=%s", f->version,
-                f->name, f->checksum);
+    oc_log_info("migration_checksum_upgraded version=%d name=%s checksum=%s", f->version, f->name,
+                f->checksum);
   }
   rc = oc_pg_exec(cx->conn, "COMMIT", err);
 out:
   if (rc < 0)
-    rollback_quietly(cx->conn);
+    oc_pg_rollback(cx->conn);
   return rc;
 }
 
@@ -437,8 +434,8 @@ static int reconcile(mig_ctx_t *cx, bool table_exists, oc_err_t *err) {
       r->n_upgraded++;
     }
     r->migrations[v - 1].state = OC_MIGRATION_APPLIED;
-    snprintf(r->migrations[v - 1].applied_at, sizeof(r->migrations[v - 1].applied_at),
-             "%s", PQgetvalue(res, row, 3));
+    snprintf(r->migrations[v - 1].applied_at, sizeof(r->migrations[v - 1].applied_at), "%s",
+             PQgetvalue(res, row, 3));
     if (v > max_applied)
       max_applied = v;
   }
@@ -457,8 +454,7 @@ out:
 }
 
 /* Report a failed migration script as "<dir>/<file>:<line>: ...". */
-static int script_err(mig_ctx_t *cx, const mig_file_t *f, const PGresult *res,
-                      oc_err_t *err) {
+static int script_err(mig_ctx_t *cx, const mig_file_t *f, const PGresult *res, oc_err_t *err) {
   const char *pos = res ? PQresultErrorField(res, PG_DIAG_STATEMENT_POSITION) : NULL;
   char what[4200];
 
@@ -516,8 +512,8 @@ static int apply_one(mig_ctx_t *cx, size_t i, oc_err_t *err) {
   info->as_owner = as_owner;
   memcpy(info->applied_at, applied_at, sizeof(info->applied_at));
   cx->report->n_new++;
-  oc_log_info("migration_applied version=%d name=%s checksum=%s role=%s", f->version,
-              f->name, f->checksum, as_owner ? cx->owner_role : "session");
+  oc_log_info("migration_applied version=%d name=%s checksum=%s role=%s", f->version, f->name,
+              f->checksum, as_owner ? cx->owner_role : "session");
 out:
   PQclear(res);
   if (rc < 0) {
@@ -561,16 +557,16 @@ static bool num_eq(const PGresult *res, int row, int col, double d) {
 static bool row_matches(const PGresult *res, int row, const oc_metric_t *m) {
   return text_eq(res, row, 1, m->name) && text_eq(res, row, 2, m->unit) &&
          text_eq(res, row, 3, oc_kind_name(m->kind)) &&
-         text_eq(res, row, 4, oc_direction_name(m->direction)) &&
-         num_eq(res, row, 5, m->min) && num_eq(res, row, 6, m->max) &&
-         text_eq(res, row, 7, m->seed) && text_eq(res, row, 8, m->description);
+         text_eq(res, row, 4, oc_direction_name(m->direction)) && num_eq(res, row, 5, m->min) &&
+         num_eq(res, row, 6, m->max) && text_eq(res, row, 7, m->seed) &&
+         text_eq(res, row, 8, m->description);
 }
 
 static int upsert_metric(PGconn *conn, const oc_metric_t *m, oc_err_t *err) {
   char min[40], max[40];
-  const char *params[9] = {m->code, m->name, m->unit, oc_kind_name(m->kind),
-                           oc_direction_name(m->direction), min, max, m->seed,
-                           m->description};
+  const char *params[9] = {
+      m->code, m->name, m->unit, oc_kind_name(m->kind), oc_direction_name(m->direction),
+      min,     max,     m->seed, m->description};
   int rc;
 
   snprintf(min, sizeof(min), "%.17g", m->min);
@@ -614,8 +610,8 @@ static int sync_catalog(mig_ctx_t *cx, const char *path, oc_err_t *err) {
     goto out;
   if (!exists && !cx->dry_run) {
     rc = oc_err_set(err, OC_ERR_CONFIG,
-                    "%s: no migration creates outcomes.metric_catalog: cannot load %s",
-                    cx->dir, path);
+                    "%s: no migration creates outcomes.metric_catalog: cannot load %s", cx->dir,
+                    path);
     goto out;
   }
   if (!cx->dry_run) {
@@ -626,15 +622,15 @@ static int sync_catalog(mig_ctx_t *cx, const char *path, oc_err_t *err) {
       goto out;
   }
   if (exists) {
-    rc = oc_pg_exec_params(cx->conn,
-                           cx->dry_run
-                               ? "SELECT code, name, unit, kind, direction, min_value, "
-                                 "max_value, seed, description FROM outcomes.metric_catalog "
-                                 "ORDER BY code COLLATE \"C\""
-                               : "SELECT code, name, unit, kind, direction, min_value, "
-                                 "max_value, seed, description FROM outcomes.metric_catalog "
-                                 "ORDER BY code COLLATE \"C\" FOR UPDATE",
-                           0, NULL, &res, err);
+    rc =
+        oc_pg_exec_params(cx->conn,
+                          cx->dry_run ? "SELECT code, name, unit, kind, direction, min_value, "
+                                        "max_value, seed, description FROM outcomes.metric_catalog "
+                                        "ORDER BY code COLLATE \"C\""
+                                      : "SELECT code, name, unit, kind, direction, min_value, "
+                                        "max_value, seed, description FROM outcomes.metric_catalog "
+                                        "ORDER BY code COLLATE \"C\" FOR UPDATE",
+                          0, NULL, &res, err);
     if (rc < 0)
       goto out;
   }
@@ -659,8 +655,8 @@ static int sync_catalog(mig_ctx_t *cx, const char *path, oc_err_t *err) {
       continue;
     if ((rc = note_removed(r, code, err)) < 0)
       goto out;
-    oc_log_warn("catalog_metric_not_in_file code=%s file=%s: kept in outcomes.metric_catalog",
-                code, path);
+    oc_log_warn("catalog_metric_not_in_file code=%s file=%s: kept in outcomes.metric_catalog", code,
+                path);
   }
   if (!cx->dry_run && (rc = oc_pg_exec(cx->conn, "COMMIT", err)) < 0)
     goto out;
@@ -680,8 +676,7 @@ out:
 /* ---- the run -------------------------------------------------------- */
 
 int oc_migrate_run(PGconn *conn, const char *sql_dir, const char *catalog_path,
-                   const oc_migrate_opts_t *opts, oc_migrate_report_t *report,
-                   oc_err_t *err) {
+                   const oc_migrate_opts_t *opts, oc_migrate_report_t *report, oc_err_t *err) {
   oc_migrate_report_t local;
   mig_ctx_t cx;
   bool locked = false, exists = false;
@@ -703,8 +698,8 @@ int oc_migrate_run(PGconn *conn, const char *sql_dir, const char *catalog_path,
     return oc_err_set(err, OC_ERR_USAGE, "migrate: the connection is inside a transaction");
   if ((rc = scan_dir(&cx, err)) < 0)
     goto out;
-  if ((rc = oc_pg_exec(conn, "SELECT pg_catalog.pg_advisory_lock(" OC_MIGRATE_LOCK_KEY ")",
-                       err)) < 0)
+  if ((rc = oc_pg_exec(conn, "SELECT pg_catalog.pg_advisory_lock(" OC_MIGRATE_LOCK_KEY ")", err)) <
+      0)
     goto out;
   locked = true;
   if ((rc = compute_checksums(&cx, err)) < 0)

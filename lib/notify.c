@@ -26,8 +26,7 @@ static int send_state(const char *state) {
 
 /* Append "STATUS=<fmt...>" to buf holding prefix; the text stops at the
  * first newline (a newline would start another assignment). */
-static void format_status(char *buf, size_t size, const char *prefix, const char *fmt,
-                          va_list ap) {
+static void format_status(char *buf, size_t size, const char *prefix, const char *fmt, va_list ap) {
   size_t n = (size_t)snprintf(buf, size, "%sSTATUS=", prefix);
   char *text = buf + n;
 

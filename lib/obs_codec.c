@@ -73,8 +73,7 @@ static bool parse_version(const char *name, unsigned long *v) {
   const char *d = name + plen;
   char *end;
 
-  if (n <= plen + slen || strncmp(name, PREFIX, plen) != 0 ||
-      strcmp(name + n - slen, SUFFIX) != 0)
+  if (n <= plen + slen || strncmp(name, PREFIX, plen) != 0 || strcmp(name + n - slen, SUFFIX) != 0)
     return false;
   if (*d < '1' || *d > '9')
     return false;
@@ -167,8 +166,8 @@ static int field_index(const oc_avro_node_t *root, const char *name, avro_type_t
   return oc_err_set(err, OC_ERR_SCHEMA, "observation schema: no field '%s'", name);
 }
 
-static int opt_field(const oc_avro_node_t *root, const char *name, avro_type_t type,
-                     opt_field_t *f, oc_err_t *err) {
+static int opt_field(const oc_avro_node_t *root, const char *name, avro_type_t type, opt_field_t *f,
+                     oc_err_t *err) {
   int rc = field_index(root, name, AVRO_UNION, &f->index, err);
   const oc_avro_node_t *u;
   if (rc != 0)
@@ -233,9 +232,10 @@ static int fill_unknown_fields(oc_obs_codec_t *c, const oc_avro_node_t *root, oc
         i == c->f_denominator.index || i == c->f_source || i == c->f_observed)
       continue;
     if (!root->dflt[i].set)
-      return oc_err_set(err, OC_ERR_SCHEMA,
-                        "observation schema: field '%s' is unknown to this build and has no default",
-                        root->names[i]);
+      return oc_err_set(
+          err, OC_ERR_SCHEMA,
+          "observation schema: field '%s' is unknown to this build and has no default",
+          root->names[i]);
     if (avro_value_get_by_index(&c->enc, i, &v, NULL) != 0 ||
         avro_value_copy_fast(&v, &root->dflt[i].value) != 0)
       return oc_avro_err(err, OC_ERR_SCHEMA, "observation schema: default of a field: ");
@@ -370,12 +370,12 @@ void oc_obs_codec_destroy(oc_obs_codec_t *c) {
 
 /* ---- Encode ---------------------------------------------------------- */
 
-#define AVRO_TRY(call, what)                                                  \
-  do {                                                                        \
-    if ((call) != 0) {                                                        \
-      rc = oc_avro_err(err, OC_ERR_INTERNAL, what ": ");                      \
-      goto out;                                                               \
-    }                                                                         \
+#define AVRO_TRY(call, what) \
+  do { \
+    if ((call) != 0) { \
+      rc = oc_avro_err(err, OC_ERR_INTERNAL, what ": "); \
+      goto out; \
+    } \
   } while (0)
 
 /* The Avro binary encoding, written straight into the caller's buffer:
@@ -463,7 +463,8 @@ int oc_obs_encode(oc_obs_codec_t *c, const oc_observation_t *obs, void *buf, siz
     return oc_err_set(err, OC_ERR_BAD_FIELD, "grain: %d is not a grain of the schema",
                       (int)id->grain);
   if (id->period_start < OC_DATE_MIN || id->period_start > OC_DATE_MAX)
-    return oc_err_set(err, OC_ERR_BAD_FIELD, "period_start: %" PRId32 " days outside 0001-01-01..9999-12-31",
+    return oc_err_set(err, OC_ERR_BAD_FIELD,
+                      "period_start: %" PRId32 " days outside 0001-01-01..9999-12-31",
                       id->period_start);
   fac_n = strnlen(id->facility_id, OC_ID_MAX + 1);
   if (fac_n > OC_ID_MAX)
@@ -540,8 +541,8 @@ static int get_field_string(avro_value_t *rec, size_t index, const char *field, 
 }
 
 /* A nullable field: *present tells which branch; value into d or s. */
-static int get_optional(avro_value_t *rec, const opt_field_t *f, const char *field,
-                        bool *present, double *d, char *s, oc_err_t *err) {
+static int get_optional(avro_value_t *rec, const opt_field_t *f, const char *field, bool *present,
+                        double *d, char *s, oc_err_t *err) {
   avro_value_t v, b;
   int disc;
   if (avro_value_get_by_index(rec, f->index, &v, NULL) != 0 ||

@@ -58,10 +58,10 @@ static int cas_run(PGconn *conn, const char *group_id, const char *topic,
       (rc = exec_arrays(conn, want_new ? OC_STMT_OFFSETS_CAS_INSERT : OC_STMT_OFFSETS_CAS_UPDATE,
                         group_id, topic, a, 3, &rows, err)) == 0 &&
       rows != (long)k)
-      rc = oc_err_set(err, OC_ERR_CONFLICT,
-                      "offsets compare-and-set: %ld of %zu %s partitions of topic '%s' "
-                      "group '%s' matched: another instance moved on",
-                      rows, k, want_new ? "new" : "stored", topic, group_id);
+    rc = oc_err_set(err, OC_ERR_CONFLICT,
+                    "offsets compare-and-set: %ld of %zu %s partitions of topic '%s' "
+                    "group '%s' matched: another instance moved on",
+                    rows, k, want_new ? "new" : "stored", topic, group_id);
   for (int i = 0; i < 3; i++)
     oc_pgarr_release(&a[i]);
   return rc;
@@ -84,8 +84,8 @@ int oc_offsets_cas(PGconn *conn, const char *group_id, const char *topic,
   return rc;
 }
 
-int oc_offsets_load(PGconn *conn, const char *group_id, const char *topic,
-                    const int32_t *parts, size_t n, int64_t *next_out, oc_err_t *err) {
+int oc_offsets_load(PGconn *conn, const char *group_id, const char *topic, const int32_t *parts,
+                    size_t n, int64_t *next_out, oc_err_t *err) {
   oc_pgarr_t arr;
   PGresult *res = NULL;
   const char *vals[3] = {group_id, topic, NULL};
@@ -116,9 +116,9 @@ out:
   return rc;
 }
 
-int oc_offsets_count(PGconn *conn, const char *group_id, const char *topic,
-                     const int32_t *parts, const int64_t *applied, const int64_t *stale,
-                     const int64_t *dead, size_t n, oc_err_t *err) {
+int oc_offsets_count(PGconn *conn, const char *group_id, const char *topic, const int32_t *parts,
+                     const int64_t *applied, const int64_t *stale, const int64_t *dead, size_t n,
+                     oc_err_t *err) {
   oc_pgarr_t a[4];
   long rows = 0;
   int rc;

@@ -79,8 +79,7 @@ int oc_pg_connect(const char *conninfo, const oc_pg_connect_opts_t *opts, PGconn
    * environment variables lose to explicit values, so defer to them. */
   if (!getenv("PGAPPNAME") || (opts && opts->application_name)) {
     keys[k] = "application_name";
-    vals[k++] = opts && opts->application_name ? opts->application_name
-                                               : PG_APPNAME_DEFAULT;
+    vals[k++] = opts && opts->application_name ? opts->application_name : PG_APPNAME_DEFAULT;
   }
   if (!getenv("PGCONNECT_TIMEOUT") || (opts && opts->connect_timeout > 0)) {
     snprintf(timeout, sizeof(timeout), "%d",
@@ -145,8 +144,8 @@ int oc_pg_connect_config(const oc_config_t *cfg, const char *application_name, P
   }
   for (size_t i = 0; i < n; i++)
     oc_config_passthrough_at(cfg, "pg.", i, &keys[i], &vals[i]);
-  oc_pg_connect_opts_t opts = {application_name, NULL, OC_PG_CONNECT_TIMEOUT_DEFAULT,
-                               keys, vals, n};
+  oc_pg_connect_opts_t opts = {
+      application_name, NULL, OC_PG_CONNECT_TIMEOUT_DEFAULT, keys, vals, n};
   rc = oc_pg_connect(oc_config_get_str(cfg, "conninfo"), &opts, out, err);
   free(keys);
   free(vals);
@@ -235,8 +234,8 @@ int oc_pg_exec(PGconn *conn, const char *sql, oc_err_t *err) {
   return oc_pg_exec_what(conn, sql, NULL, err);
 }
 
-int oc_pg_exec_params(PGconn *conn, const char *sql, int nparams,
-                      const char *const *values, PGresult **out, oc_err_t *err) {
+int oc_pg_exec_params(PGconn *conn, const char *sql, int nparams, const char *const *values,
+                      PGresult **out, oc_err_t *err) {
   char label[80];
   PGresult *res = NULL;
   int rc = 0;
@@ -261,9 +260,8 @@ out:
   return rc;
 }
 
-int oc_pg_query_value(PGconn *conn, const char *sql, int nparams,
-                      const char *const *values, char *buf, size_t cap, bool *is_null,
-                      oc_err_t *err) {
+int oc_pg_query_value(PGconn *conn, const char *sql, int nparams, const char *const *values,
+                      char *buf, size_t cap, bool *is_null, oc_err_t *err) {
   PGresult *res = NULL;
   int rc;
 

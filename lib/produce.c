@@ -29,7 +29,7 @@
 #define POLL_EVERY 64
 
 const char *const oc_produce_reserved_keys[] = {
-    "enable.idempotence", "acks", "request.required.acks", "delivery.report.only.error",
+    "enable.idempotence",       "acks", "request.required.acks", "delivery.report.only.error",
     "enable.gapless.guarantee", NULL,
 };
 
@@ -47,7 +47,7 @@ const char *const oc_produce_kafka_defaults[][2] = {
 
 /* Per-file delivery counters, updated by the delivery report callback. */
 typedef struct file_state_s {
-  uint64_t produced;  /* handed to librdkafka */
+  uint64_t produced; /* handed to librdkafka */
   uint64_t acked;
   uint64_t failed;
   uint64_t possibly_persisted;
@@ -80,8 +80,8 @@ static void on_delivery(void *opaque, const rd_kafka_message_t *m) {
   }
 }
 
-int oc_producer_new(rd_kafka_conf_t *conf, const oc_produce_opts_t *opts,
-                    oc_producer_t **out, oc_err_t *err) {
+int oc_producer_new(rd_kafka_conf_t *conf, const oc_produce_opts_t *opts, oc_producer_t **out,
+                    oc_err_t *err) {
   oc_producer_t *p = NULL;
   int rc = 0;
 
@@ -231,9 +231,8 @@ static int spool_to_tmp(FILE *in, FILE **out, oc_err_t *err) {
 
 /* One pass over the file: validate every row and, when send, publish the
  * valid ones. */
-static int one_pass(oc_producer_t *p, FILE *f, oc_input_format_t fmt, const char *name,
-                    bool send, oc_reject_fn reject, void *opaque, oc_produce_stats_t *st,
-                    oc_err_t *err) {
+static int one_pass(oc_producer_t *p, FILE *f, oc_input_format_t fmt, const char *name, bool send,
+                    oc_reject_fn reject, void *opaque, oc_produce_stats_t *st, oc_err_t *err) {
   oc_input_t *in = NULL;
   oc_observation_t obs;
   oc_err_t rowerr;
@@ -295,8 +294,8 @@ static int one_pass(oc_producer_t *p, FILE *f, oc_input_format_t fmt, const char
         reject(opaque, name, line, rowerr.msg);
       continue;
     }
-    rc = send_one(p, key, key_len, p->opts.retract ? NULL : val,
-                  p->opts.retract ? 0 : val_len, &rowerr);
+    rc = send_one(p, key, key_len, p->opts.retract ? NULL : val, p->opts.retract ? 0 : val_len,
+                  &rowerr);
     if (rc == OC_KPROD_GAVE_UP) {
       st->interrupted = stop_level(p) >= 1;
       break;
@@ -316,8 +315,7 @@ static int one_pass(oc_producer_t *p, FILE *f, oc_input_format_t fmt, const char
   if (valid > p->cur->acked) {
     rc = oc_err_set(err, OC_ERR_KAFKA, "%s: %llu record%s not delivered%s%s", name,
                     (unsigned long long)(valid - p->cur->acked),
-                    valid - p->cur->acked == 1 ? "" : "s",
-                    p->cur->first_err ? ": " : "",
+                    valid - p->cur->acked == 1 ? "" : "s", p->cur->first_err ? ": " : "",
                     p->cur->first_err ? rd_kafka_err2str(p->cur->first_err) : "");
     if (err && !oc_producer_fatal(p))
       err->retriable = true;
@@ -329,9 +327,8 @@ out:
   return rc;
 }
 
-int oc_producer_file(oc_producer_t *p, const char *path, const char *name,
-                     oc_reject_fn reject, void *opaque, oc_produce_stats_t *st,
-                     oc_err_t *err) {
+int oc_producer_file(oc_producer_t *p, const char *path, const char *name, oc_reject_fn reject,
+                     void *opaque, oc_produce_stats_t *st, oc_err_t *err) {
   file_state_t fs;
   FILE *f = NULL, *tmp = NULL;
   bool owned = false;

@@ -144,8 +144,7 @@ int oc_id_check(const char *field, const char *s, size_t len, oc_err_t *err) {
   if (len == 0)
     return oc_err_set(err, OC_ERR_BAD_FIELD, "%s: must not be empty", field);
   if (len > OC_ID_MAX)
-    return oc_err_set(err, OC_ERR_BAD_FIELD, "%s: %zu bytes, more than %d", field, len,
-                      OC_ID_MAX);
+    return oc_err_set(err, OC_ERR_BAD_FIELD, "%s: %zu bytes, more than %d", field, len, OC_ID_MAX);
   while (i < len) {
     if (u[i] >= 0x20 && u[i] < 0x7F) { /* printable ASCII: the common case */
       i++;
@@ -153,11 +152,10 @@ int oc_id_check(const char *field, const char *s, size_t len, oc_err_t *err) {
     }
     size_t n = utf8_decode(u + i, len - i, &cp);
     if (n == 0)
-      return oc_err_set(err, OC_ERR_BAD_FIELD, "%s: invalid UTF-8 at byte %zu", field,
-                        i);
+      return oc_err_set(err, OC_ERR_BAD_FIELD, "%s: invalid UTF-8 at byte %zu", field, i);
     if (is_control(cp))
-      return oc_err_set(err, OC_ERR_BAD_FIELD, "%s: control character U+%04X at byte %zu",
-                        field, (unsigned)cp, i);
+      return oc_err_set(err, OC_ERR_BAD_FIELD, "%s: control character U+%04X at byte %zu", field,
+                        (unsigned)cp, i);
     i += n;
   }
   return 0;
@@ -184,26 +182,22 @@ static const char *fmt_num(double v, char buf[NUM_MAX]) {
 }
 
 /* Checks shared by numerator and denominator of a ratio metric. */
-static int check_ratio_part(const char *field, double v, const oc_metric_t *m,
-                            oc_err_t *err) {
+static int check_ratio_part(const char *field, double v, const oc_metric_t *m, oc_err_t *err) {
   char n[NUM_MAX];
   bool is_den = field[0] == 'd';
 
   if (!isfinite(v))
-    return oc_err_set(err, OC_ERR_BAD_FIELD, "%s: not a finite number (%s)", field,
-                      fmt_num(v, n));
+    return oc_err_set(err, OC_ERR_BAD_FIELD, "%s: not a finite number (%s)", field, fmt_num(v, n));
   if (is_den && !(v > 0))
-    return oc_err_set(err, OC_ERR_RANGE, "%s: %s is not greater than 0", field,
-                      fmt_num(v, n));
+    return oc_err_set(err, OC_ERR_RANGE, "%s: %s is not greater than 0", field, fmt_num(v, n));
   /* A metric whose values cannot be negative has no negative numerators. */
   if (!is_den && m->min >= 0 && v < 0)
-    return oc_err_set(err, OC_ERR_RANGE, "%s: %s is negative for metric '%s'", field,
-                      fmt_num(v, n), m->code);
+    return oc_err_set(err, OC_ERR_RANGE, "%s: %s is negative for metric '%s'", field, fmt_num(v, n),
+                      m->code);
   return 0;
 }
 
-static int validate_ratio(const oc_observation_t *obs, const oc_metric_t *m,
-                          oc_err_t *err) {
+static int validate_ratio(const oc_observation_t *obs, const oc_metric_t *m, oc_err_t *err) {
   char a[NUM_MAX], b[NUM_MAX];
   int rc;
 
@@ -212,8 +206,7 @@ static int validate_ratio(const oc_observation_t *obs, const oc_metric_t *m,
       return oc_err_set(err, OC_ERR_BAD_FIELD, "numerator: not allowed for %s metric '%s'",
                         oc_kind_name(m->kind), m->code);
     if (obs->has_denominator)
-      return oc_err_set(err, OC_ERR_BAD_FIELD,
-                        "denominator: not allowed for %s metric '%s'",
+      return oc_err_set(err, OC_ERR_BAD_FIELD, "denominator: not allowed for %s metric '%s'",
                         oc_kind_name(m->kind), m->code);
     return 0;
   }
@@ -221,8 +214,8 @@ static int validate_ratio(const oc_observation_t *obs, const oc_metric_t *m,
     return oc_err_set(err, OC_ERR_RATIO_MISSING, "numerator: required for ratio metric '%s'",
                       m->code);
   if (!obs->has_denominator)
-    return oc_err_set(err, OC_ERR_RATIO_MISSING,
-                      "denominator: required for ratio metric '%s'", m->code);
+    return oc_err_set(err, OC_ERR_RATIO_MISSING, "denominator: required for ratio metric '%s'",
+                      m->code);
   if ((rc = check_ratio_part("numerator", obs->numerator, m, err)) < 0)
     return rc;
   if ((rc = check_ratio_part("denominator", obs->denominator, m, err)) < 0)
@@ -237,16 +230,14 @@ static int validate_ratio(const oc_observation_t *obs, const oc_metric_t *m,
   return 0;
 }
 
-int oc_observation_validate(const oc_observation_t *obs, const oc_catalog_t *cat,
-                            oc_err_t *err) {
+int oc_observation_validate(const oc_observation_t *obs, const oc_catalog_t *cat, oc_err_t *err) {
   const oc_fact_id_t *id = &obs->id;
   const oc_metric_t *m;
   char q[QUOTE_MAX], a[NUM_MAX], b[NUM_MAX], c[NUM_MAX], date[11];
   size_t len;
   int rc;
 
-  if ((rc = oc_id_check("org_id", id->org_id, field_len(id->org_id, sizeof(id->org_id)),
-                        err)) < 0)
+  if ((rc = oc_id_check("org_id", id->org_id, field_len(id->org_id, sizeof(id->org_id)), err)) < 0)
     return rc;
   len = field_len(id->facility_id, sizeof(id->facility_id));
   if (len > 0 && (rc = oc_id_check("facility_id", id->facility_id, len, err)) < 0)
@@ -268,8 +259,8 @@ int oc_observation_validate(const oc_observation_t *obs, const oc_catalog_t *cat
                       (long)id->period_start);
   if (!oc_period_is_aligned(id->grain, id->period_start)) {
     oc_date_format(id->period_start, date);
-    return oc_err_set(err, OC_ERR_MISALIGNED, "period_start: %s is not the start of a %s",
-                      date, oc_grain_name(id->grain));
+    return oc_err_set(err, OC_ERR_MISALIGNED, "period_start: %s is not the start of a %s", date,
+                      oc_grain_name(id->grain));
   }
 
   if (!isfinite(obs->value))
@@ -277,21 +268,20 @@ int oc_observation_validate(const oc_observation_t *obs, const oc_catalog_t *cat
                       fmt_num(obs->value, a));
   if (obs->value < m->min || obs->value > m->max)
     return oc_err_set(err, OC_ERR_RANGE, "value: %s outside [%s, %s] for metric '%s'",
-                      fmt_num(obs->value, a), fmt_num(m->min, b), fmt_num(m->max, c),
-                      m->code);
+                      fmt_num(obs->value, a), fmt_num(m->min, b), fmt_num(m->max, c), m->code);
   if ((rc = validate_ratio(obs, m, err)) < 0)
     return rc;
 
-  if ((rc = oc_id_check("source", obs->source, field_len(obs->source, sizeof(obs->source)),
-                        err)) < 0)
+  if ((rc = oc_id_check("source", obs->source, field_len(obs->source, sizeof(obs->source)), err)) <
+      0)
     return rc;
   if (obs->observed_at == 0)
     return oc_err_set(err, OC_ERR_BAD_FIELD, "observed_at: not set");
   if (obs->observed_at < 0 || obs->observed_at > OC_TIMESTAMP_MAX) {
     char ts[32];
     oc_timestamp_format(obs->observed_at, ts);
-    return oc_err_set(err, OC_ERR_BAD_FIELD,
-                      "observed_at: %s is outside 1970-01-01..9999-12-31", ts);
+    return oc_err_set(err, OC_ERR_BAD_FIELD, "observed_at: %s is outside 1970-01-01..9999-12-31",
+                      ts);
   }
   return 0;
 }

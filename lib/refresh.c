@@ -159,8 +159,9 @@ int oc_refresh_drain(PGconn *conn, int64_t max_facts, const oc_refresh_hooks_t *
       return rc;
     if (one.busy) {
       if (!pause(LOCK_POLL_MS, arg))
-        return oc_err_set(err, OC_ERR_IO, "rollup refresh: stopped while waiting for another "
-                                          "refresh");
+        return oc_err_set(err, OC_ERR_IO,
+                          "rollup refresh: stopped while waiting for another "
+                          "refresh");
       continue;
     }
     res->facts += one.facts;

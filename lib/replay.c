@@ -35,9 +35,16 @@ static const oc_conf_def_t conf_defs[] = {
 };
 
 static const char *const reserved_kafka[] = {
-    "bootstrap.servers", "group.id", "enable.auto.commit", "enable.auto.offset.store",
-    "enable.partition.eof", "enable.idempotence", "acks", "request.required.acks",
-    "delivery.report.only.error", NULL,
+    "bootstrap.servers",
+    "group.id",
+    "enable.auto.commit",
+    "enable.auto.offset.store",
+    "enable.partition.eof",
+    "enable.idempotence",
+    "acks",
+    "request.required.acks",
+    "delivery.report.only.error",
+    NULL,
 };
 
 const oc_conf_def_t *oc_replay_conf_defs(void) { return conf_defs; }
@@ -118,8 +125,7 @@ static int parse_i64(const char *s, size_t len, int64_t max, int64_t *out) {
   return 0;
 }
 
-int oc_replay_parse_offsets(const char *s, oc_part_offset_t **out, size_t *n_out,
-                            oc_err_t *err) {
+int oc_replay_parse_offsets(const char *s, oc_part_offset_t **out, size_t *n_out, oc_err_t *err) {
   size_t cap = 1;
   for (const char *p = s; *p; p++)
     cap += *p == ',';
@@ -138,14 +144,12 @@ int oc_replay_parse_offsets(const char *s, oc_part_offset_t **out, size_t *n_out
     if (!colon || parse_i64(p, (size_t)(colon - p), INT32_MAX, &part) != 0 ||
         parse_i64(colon + 1, len - (size_t)(colon - p) - 1, INT64_MAX, &off) != 0) {
       free(v);
-      return oc_err_set(err, OC_ERR_USAGE,
-                        "'%s': want PARTITION:OFFSET[,PARTITION:OFFSET...]", s);
+      return oc_err_set(err, OC_ERR_USAGE, "'%s': want PARTITION:OFFSET[,PARTITION:OFFSET...]", s);
     }
     for (size_t i = 0; i < n; i++)
       if (v[i].partition == part) {
         free(v);
-        return oc_err_set(err, OC_ERR_USAGE, "'%s': partition %" PRId64 " given twice", s,
-                          part);
+        return oc_err_set(err, OC_ERR_USAGE, "'%s': partition %" PRId64 " given twice", s, part);
       }
     v[n].partition = (int32_t)part;
     v[n++].offset = off;
@@ -296,8 +300,8 @@ int oc_replay_watermarks(oc_replay_t *r, const char *topic, int32_t partition, i
   return 0;
 }
 
-int oc_replay_offsets_for_time(oc_replay_t *r, const char *topic, const int32_t *parts,
-                               size_t n, int64_t time_ms, int64_t *out, oc_err_t *err) {
+int oc_replay_offsets_for_time(oc_replay_t *r, const char *topic, const int32_t *parts, size_t n,
+                               int64_t time_ms, int64_t *out, oc_err_t *err) {
   rd_kafka_t *rk;
   rd_kafka_topic_partition_list_t *l = NULL;
   int rc;
@@ -330,8 +334,8 @@ out:
   return rc;
 }
 
-int oc_replay_select_partitions(oc_replay_t *r, const char *topic, const int32_t *req,
-                                size_t n_req, int32_t **out, size_t *n_out, oc_err_t *err) {
+int oc_replay_select_partitions(oc_replay_t *r, const char *topic, const int32_t *req, size_t n_req,
+                                int32_t **out, size_t *n_out, oc_err_t *err) {
   rd_kafka_t *rk;
   int count = 0, rc;
 
@@ -349,8 +353,8 @@ int oc_replay_select_partitions(oc_replay_t *r, const char *topic, const int32_t
     v[i] = req && n_req ? req[i] : (int32_t)i;
     if (v[i] >= count) {
       free(v);
-      return oc_err_set(err, OC_ERR_USAGE, "topic '%s' has no partition %" PRId32
-                        " (it has %d)", topic, req[i], count);
+      return oc_err_set(err, OC_ERR_USAGE, "topic '%s' has no partition %" PRId32 " (it has %d)",
+                        topic, req[i], count);
     }
   }
   *out = v;
@@ -414,9 +418,9 @@ int oc_replay_group_members(oc_replay_t *r, const char *group, size_t *members, 
   *members = rd_kafka_ConsumerGroupDescription_member_count(gd[0]);
   if (desc && cap) {
     size_t len = 0;
-    int k = snprintf(desc, cap, "state=%s members=",
-                     rd_kafka_consumer_group_state_name(
-                         rd_kafka_ConsumerGroupDescription_state(gd[0])));
+    int k = snprintf(
+        desc, cap, "state=%s members=",
+        rd_kafka_consumer_group_state_name(rd_kafka_ConsumerGroupDescription_state(gd[0])));
     len = k > 0 && (size_t)k < cap ? (size_t)k : cap - 1;
     for (size_t i = 0; i < *members && len + 1 < cap; i++) {
       const rd_kafka_MemberDescription_t *m = rd_kafka_ConsumerGroupDescription_member(gd[0], i);
@@ -449,8 +453,8 @@ static int check_group(oc_replay_t *r, const char *group, bool force, oc_err_t *
                       "group '%s' has %zu live member(s) (%s): stop them first, or use --force",
                       group, members, desc);
   oc_log_warn("group_live_members group=%s count=%zu %s forced=true", group, members, desc);
-  oc_replay_printf(r, "warning: group '%s' has %zu live member(s) (%s); going on (--force)",
-                   group, members, desc);
+  oc_replay_printf(r, "warning: group '%s' has %zu live member(s) (%s); going on (--force)", group,
+                   members, desc);
   return 0;
 }
 
@@ -489,8 +493,8 @@ static int rewind_targets(oc_replay_t *r, const oc_rewind_opts_t *o, rw_part_t *
       p[i].target = o->offsets[i].offset;
       if (p[i].target < lo || p[i].target > hi) {
         rc = oc_err_set(err, OC_ERR_USAGE,
-                        "offset %" PRId64 " of %s [%" PRId32 "] is outside [%" PRId64
-                        ", %" PRId64 "], the partition's low and high-water marks",
+                        "offset %" PRId64 " of %s [%" PRId32 "] is outside [%" PRId64 ", %" PRId64
+                        "], the partition's low and high-water marks",
                         p[i].target, o->topic, p[i].partition, lo, hi);
         goto out;
       }
@@ -541,8 +545,7 @@ int oc_replay_rewind(oc_replay_t *r, const oc_rewind_opts_t *o, oc_err_t *err) {
     rc = oc_replay_select_partitions(r, o->topic, req, o->n_offsets, &sel, &n, err);
     free(req);
   } else {
-    rc = oc_replay_select_partitions(r, o->topic, o->partitions, o->n_partitions, &sel, &n,
-                                     err);
+    rc = oc_replay_select_partitions(r, o->topic, o->partitions, o->n_partitions, &sel, &n, err);
   }
   if (rc != 0)
     goto out;
@@ -603,11 +606,10 @@ int oc_replay_rewind(oc_replay_t *r, const oc_rewind_opts_t *o, oc_err_t *err) {
         goto out;
     } else {
       int64_t d = q->stored - q->target;
-      oc_replay_printf(r,
-                       "%s [%" PRId32 "] %s: next_offset %" PRId64 " -> %" PRId64
-                       " (%s %" PRId64 " records)",
-                       o->topic, q->partition, verb, q->stored, q->target,
-                       d > 0 ? "rewound" : "skipped", d > 0 ? d : -d);
+      oc_replay_printf(
+          r, "%s [%" PRId32 "] %s: next_offset %" PRId64 " -> %" PRId64 " (%s %" PRId64 " records)",
+          o->topic, q->partition, verb, q->stored, q->target, d > 0 ? "rewound" : "skipped",
+          d > 0 ? d : -d);
       total += d;
       if (!o->dry_run) {
         if ((rc = oc_pg_exec_params(pg, sql_update, 5, v, &res, err)) != 0)
@@ -627,7 +629,8 @@ int oc_replay_rewind(oc_replay_t *r, const oc_rewind_opts_t *o, oc_err_t *err) {
   if ((rc = oc_pg_exec_what(pg, o->dry_run ? "ROLLBACK" : "COMMIT",
                             o->dry_run ? "rollback" : "commit", err)) != 0)
     goto out;
-  oc_replay_printf(r, "group %s topic %s: %" PRId64 " of %zu partitions %s, net %" PRId64
+  oc_replay_printf(r,
+                   "group %s topic %s: %" PRId64 " of %zu partitions %s, net %" PRId64
                    " records to consume again%s",
                    o->group, o->topic, moved, n, o->dry_run ? "would move" : "moved", total,
                    o->dry_run ? " (dry run: nothing changed)" : "");

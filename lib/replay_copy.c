@@ -215,9 +215,8 @@ static int rp_plan(oc_replay_t *r, const oc_republish_opts_t *o, rd_kafka_t *c, 
     oc_replay_printf(r,
                      "%s [%" PRId32 "] -> %s: %s offsets [%" PRId64 ", %" PRId64 "): %" PRId64
                      " records (watermarks %" PRId64 "..%" PRId64 "%s)",
-                     o->from_topic, q->partition, o->to_topic,
-                     o->dry_run ? "would copy" : "copy", q->start, q->end, q->end - q->start,
-                     q->lo, q->hi, cp);
+                     o->from_topic, q->partition, o->to_topic, o->dry_run ? "would copy" : "copy",
+                     q->start, q->end, q->end - q->start, q->lo, q->hi, cp);
   }
 out:
   if (l)
@@ -278,8 +277,8 @@ static int rp_copy(const oc_republish_opts_t *o, oc_rprod_t *prod, const rd_kafk
     int64_t t = rd_kafka_message_timestamp(m, &tt);
     ts = t > 0 ? t : 0;
   }
-  return oc_rprod_send(prod, o->to_topic, m->key, m->key_len, m->payload, m->len, hdrs, ts,
-                       NULL, err);
+  return oc_rprod_send(prod, o->to_topic, m->key, m->key_len, m->payload, m->len, hdrs, ts, NULL,
+                       err);
 }
 
 int oc_replay_republish(oc_replay_t *r, const oc_republish_opts_t *o, oc_err_t *err) {
@@ -298,8 +297,8 @@ int oc_replay_republish(oc_replay_t *r, const oc_republish_opts_t *o, oc_err_t *
   snprintf(group, sizeof(group), OC_REPLAY_CHECKPOINT_GROUP_PREFIX "%s", o->to_topic);
   if ((rc = oc_replay_meta(r, &meta, err)) != 0 ||
       (rc = oc_kafka_partition_count(meta, o->to_topic, r->timeout_ms, &to_count, err)) != 0 ||
-      (rc = oc_replay_select_partitions(r, o->from_topic, o->partitions, o->n_partitions, &sel,
-                                        &n, err)) != 0)
+      (rc = oc_replay_select_partitions(r, o->from_topic, o->partitions, o->n_partitions, &sel, &n,
+                                        err)) != 0)
     goto out;
   if (!(p = calloc(n ? n : 1, sizeof(*p)))) {
     rc = oc_err_set(err, OC_ERR_NOMEM, "out of memory");
@@ -313,8 +312,7 @@ int oc_replay_republish(oc_replay_t *r, const oc_republish_opts_t *o, oc_err_t *
   for (size_t i = 0; i < n; i++)
     planned += p[i].end - p[i].start;
   if (o->dry_run) {
-    oc_replay_printf(r, "total: would copy %" PRId64 " records (dry run: nothing sent)",
-                     planned);
+    oc_replay_printf(r, "total: would copy %" PRId64 " records (dry run: nothing sent)", planned);
     goto out;
   }
   if (planned == 0) {
@@ -326,8 +324,7 @@ int oc_replay_republish(oc_replay_t *r, const oc_republish_opts_t *o, oc_err_t *
   assign = rd_kafka_topic_partition_list_new((int)n);
   for (size_t i = 0; i < n; i++)
     if (!p[i].done)
-      rd_kafka_topic_partition_list_add(assign, o->from_topic, p[i].partition)->offset =
-          p[i].start;
+      rd_kafka_topic_partition_list_add(assign, o->from_topic, p[i].partition)->offset = p[i].start;
   rd_kafka_resp_err_t e = rd_kafka_assign(c, assign);
   if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
     rc = oc_kafka_err(err, e, "assign");
@@ -402,8 +399,10 @@ int oc_replay_republish(oc_replay_t *r, const oc_republish_opts_t *o, oc_err_t *
   if (rc == 0)
     oc_replay_printf(r, "total: copied %" PRId64 " records", total);
   else
-    oc_replay_printf(r, "total: %" PRId64 " records sent, not all of them checkpointed: "
-                     "re-run to go on from the checkpoint", total);
+    oc_replay_printf(r,
+                     "total: %" PRId64 " records sent, not all of them checkpointed: "
+                     "re-run to go on from the checkpoint",
+                     total);
 out:
   if (assign)
     rd_kafka_topic_partition_list_destroy(assign);

@@ -85,9 +85,8 @@ int oc_replay_dlq_show(oc_replay_t *r, int64_t id, oc_err_t *err) {
       "SELECT h.n, h.v FROM outcomes.dead_letters d,"
       " unnest(d.header_names, d.header_values) WITH ORDINALITY AS h(n, v, i)"
       " WHERE d.id = $1 ORDER BY h.i";
-  static const char *const names[] = {"id", "group", "topic", "partition", "offset",
-                                      "timestamp", "code", "message", "created_at",
-                                      "redriven_at"};
+  static const char *const names[] = {"id",        "group", "topic",   "partition",  "offset",
+                                      "timestamp", "code",  "message", "created_at", "redriven_at"};
   PGconn *pg;
   PGresult *res = NULL, *hres = NULL;
   unsigned char *b = NULL;
@@ -146,9 +145,8 @@ static const char sql_headers[] =
     " unnest(d.header_names, d.header_values) WITH ORDINALITY AS h(n, v, i)"
     " WHERE d.id = ANY ($1::bigint[]) ORDER BY d.id, h.i";
 
-static const char sql_mark[] =
-    "UPDATE outcomes.dead_letters SET redriven_at = now()"
-    " WHERE id = ANY ($1::bigint[]) AND redriven_at IS NULL";
+static const char sql_mark[] = "UPDATE outcomes.dead_letters SET redriven_at = now()"
+                               " WHERE id = ANY ($1::bigint[]) AND redriven_at IS NULL";
 
 /* Checked target topics, so that a missing topic fails at once instead of
  * after librdkafka's message timeout. */
@@ -298,8 +296,8 @@ out:
   return rc;
 }
 
-int oc_replay_dlq_redrive(oc_replay_t *r, const oc_dlq_filter_t *f, const char *topic,
-                          bool dry_run, oc_err_t *err) {
+int oc_replay_dlq_redrive(oc_replay_t *r, const oc_dlq_filter_t *f, const char *topic, bool dry_run,
+                          oc_err_t *err) {
   PGconn *pg;
   oc_rprod_t *prod = NULL;
   topics_t topics = {NULL, 0};
@@ -332,8 +330,8 @@ int oc_replay_dlq_redrive(oc_replay_t *r, const oc_dlq_filter_t *f, const char *
     oc_replay_printf(r, "would redrive %" PRId64 " dead letter(s) (dry run: nothing sent)",
                      n_taken);
   else
-    oc_replay_printf(r, "redriven %" PRId64 " dead letter(s), %" PRId64 " not delivered",
-                     n_done, n_taken - n_done);
+    oc_replay_printf(r, "redriven %" PRId64 " dead letter(s), %" PRId64 " not delivered", n_done,
+                     n_taken - n_done);
   if (rc == 0 && oc_replay_stopping(r))
     rc = oc_err_set(err, OC_ERR_IO, "stopped on request: re-run to redrive the rest");
 out:

@@ -53,13 +53,13 @@ int oc_replay_watermarks(oc_replay_t *r, const char *topic, int32_t partition, i
 
 /* The first offset with a timestamp >= time_ms of each partition in
  * parts[0..n) into out[i] (-1: none, the caller decides). */
-int oc_replay_offsets_for_time(oc_replay_t *r, const char *topic, const int32_t *parts,
-                               size_t n, int64_t time_ms, int64_t *out, oc_err_t *err);
+int oc_replay_offsets_for_time(oc_replay_t *r, const char *topic, const int32_t *parts, size_t n,
+                               int64_t time_ms, int64_t *out, oc_err_t *err);
 
 /* Select partitions: the requested ones, checked against the topic's
  * count, or every partition. *out is malloc'ed (caller frees). */
-int oc_replay_select_partitions(oc_replay_t *r, const char *topic, const int32_t *req,
-                                size_t n_req, int32_t **out, size_t *n_out, oc_err_t *err);
+int oc_replay_select_partitions(oc_replay_t *r, const char *topic, const int32_t *req, size_t n_req,
+                                int32_t **out, size_t *n_out, oc_err_t *err);
 
 /* ---- an idempotent producer whose every delivery report is counted ----
  * (oc_kprod_t of kafka.h, with per-partition counts and per-flush

@@ -44,8 +44,8 @@ static bool stop_requested(void *arg) { return oc_replay_stopping(arg); }
 
 /* --dry-run: every metric queued and refreshed in one transaction, rolled
  * back. */
-static int dry_run(oc_replay_t *r, PGconn *pg, const char *const *metrics, size_t n, const char *from,
-                   const char *to, int64_t batch, oc_err_t *err) {
+static int dry_run(oc_replay_t *r, PGconn *pg, const char *const *metrics, size_t n,
+                   const char *from, const char *to, int64_t batch, oc_err_t *err) {
   oc_refresh_result_t res;
   int64_t queued = 0, q;
   bool got = false;
@@ -107,8 +107,8 @@ static int pick_metrics(PGconn *pg, const oc_rebuild_opts_t *o, oc_catalog_t **c
       continue;
     }
     if (!oc_catalog_find(*cat, o->metrics[i]))
-      return oc_err_set(err, OC_ERR_USAGE,
-                        "unknown metric '%s' (not in outcomes.metric_catalog)", o->metrics[i]);
+      return oc_err_set(err, OC_ERR_USAGE, "unknown metric '%s' (not in outcomes.metric_catalog)",
+                        o->metrics[i]);
     (*out)[i] = o->metrics[i];
   }
   return 0;
@@ -121,8 +121,8 @@ int oc_replay_rebuild(oc_replay_t *r, const oc_rebuild_opts_t *o, oc_err_t *err)
   const char **metrics = NULL;
   size_t n = 0;
   char from[11] = "", to[11] = "";
-  int64_t batch = o->batch_changes > 0 ? o->batch_changes
-                                       : oc_config_get_int(r->cfg, "rebuild.batch.changes");
+  int64_t batch =
+      o->batch_changes > 0 ? o->batch_changes : oc_config_get_int(r->cfg, "rebuild.batch.changes");
   int rc;
 
   if ((o->has_from && (rc = widen(o->from, false, from, err)) != 0) ||
@@ -130,8 +130,8 @@ int oc_replay_rebuild(oc_replay_t *r, const oc_rebuild_opts_t *o, oc_err_t *err)
     return rc;
   if (o->has_from && o->has_to && strcmp(from, to) > 0)
     return oc_err_set(err, OC_ERR_USAGE, "--from %s is after --to %s", o->from, o->to);
-  if ((rc = oc_replay_check_schema(r, OC_STMT_SCHEMA_MIN, err)) != 0 || (rc = oc_replay_pg(r, &pg, err)) != 0 ||
-      (rc = oc_apply_prepare(pg, err)) != 0)
+  if ((rc = oc_replay_check_schema(r, OC_STMT_SCHEMA_MIN, err)) != 0 ||
+      (rc = oc_replay_pg(r, &pg, err)) != 0 || (rc = oc_apply_prepare(pg, err)) != 0)
     return rc;
   if (o->has_from || o->has_to)
     oc_replay_printf(r, "period %s .. %s (widened to whole years)", o->has_from ? from : "-",

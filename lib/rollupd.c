@@ -59,8 +59,13 @@ static const oc_conf_def_t conf_defs[] = {
 };
 
 static const char *const reserved_kafka[] = {
-    "enable.auto.commit", "enable.auto.offset.store", "group.id", "bootstrap.servers",
-    "partition.assignment.strategy", "enable.partition.eof", NULL,
+    "enable.auto.commit",
+    "enable.auto.offset.store",
+    "group.id",
+    "bootstrap.servers",
+    "partition.assignment.strategy",
+    "enable.partition.eof",
+    NULL,
 };
 
 const oc_conf_def_t *oc_rollupd_conf_defs(void) { return conf_defs; }
@@ -78,8 +83,7 @@ static void watchdog(oc_rd_t *d) {
 bool oc_rd_idle_poll(oc_rd_t *d, int64_t ms) {
   int64_t until = oc_clock_ms() + ms;
   while (oc_rd_stop_level(d) == 0 && oc_clock_ms() < until) {
-    rd_kafka_message_t *m = d->rk ? rd_kafka_consumer_poll(d->rk, OC_ROLLUPD_POLL_SLICE_MS)
-                                  : NULL;
+    rd_kafka_message_t *m = d->rk ? rd_kafka_consumer_poll(d->rk, OC_ROLLUPD_POLL_SLICE_MS) : NULL;
     if (m)
       rd_kafka_message_destroy(m);
     else if (!d->rk)
@@ -112,8 +116,7 @@ static int pg_setup(oc_rd_t *d, oc_err_t *err) {
       goto out;
   }
   if ((rc = oc_stmt_check_schema(conn, OC_STMT_SCHEMA_MIN, "run with --migrate", err)) != 0 ||
-      (rc = oc_apply_prepare(conn, err)) != 0 ||
-      (rc = oc_catalog_load_pg(conn, &cat, err)) != 0)
+      (rc = oc_apply_prepare(conn, err)) != 0 || (rc = oc_catalog_load_pg(conn, &cat, err)) != 0)
     goto out;
   if (oc_catalog_count(cat) == 0) {
     rc = oc_err_set(err, OC_ERR_CONFIG, "outcomes.metric_catalog is empty: run with --migrate");
@@ -278,8 +281,8 @@ static int drain_rollups(oc_rd_t *d, oc_err_t *err) {
 
   for (;;) {
     oc_err_clear(err);
-    int rc = oc_refresh_drain(d->pg, oc_config_get_int(d->cfg, "refresh.max.changes"), &hooks,
-                              &res, err);
+    int rc = oc_refresh_drain(d->pg, oc_config_get_int(d->cfg, "refresh.max.changes"), &hooks, &res,
+                              err);
     if (rc == 0)
       break;
     if (oc_rd_stop_level(d)) { /* the changes stay pending for the next refresh */
@@ -305,8 +308,8 @@ static int drain_rollups(oc_rd_t *d, oc_err_t *err) {
 /* The log level is set by the configuration loader (config_cli.c). */
 static int startup(oc_rd_t *d, oc_err_t *err) {
   int rc;
-  if ((rc = oc_rmetrics_new(oc_config_get_str(d->cfg, "metrics.listen"), d->topic,
-                            &d->metrics, err)) != 0)
+  if ((rc = oc_rmetrics_new(oc_config_get_str(d->cfg, "metrics.listen"), d->topic, &d->metrics,
+                            err)) != 0)
     return rc;
   if (oc_rmetrics_port(d->metrics))
     oc_log_info("metrics_listening port=%u", (unsigned)oc_rmetrics_port(d->metrics));
@@ -329,15 +332,14 @@ static int startup(oc_rd_t *d, oc_err_t *err) {
   oc_backoff_reset(&d->backoff);
   oc_rd_pg_state(d, true, NULL);
   d->batch = oc_batch_new(d->topic, (size_t)oc_config_get_int(d->cfg, "batch.max.records"),
-                          (size_t)oc_config_get_int(d->cfg, "batch.max.bytes"), d->codec,
-                          d->cat);
+                          (size_t)oc_config_get_int(d->cfg, "batch.max.bytes"), d->codec, d->cat);
   if (!d->batch)
     return oc_err_set(err, OC_ERR_NOMEM, "batch: out of memory");
   if ((rc = oc_rd_kafka_open(d, err)) != 0)
     return rc;
   if ((rc = oc_refresher_start(d->cfg, d->metrics, oc_config_get_int(d->cfg, "refresh.interval"),
-                               oc_config_get_int(d->cfg, "refresh.max.changes"),
-                               d->backoff.max_ms, &d->refresher, err)) != 0)
+                               oc_config_get_int(d->cfg, "refresh.max.changes"), d->backoff.max_ms,
+                               &d->refresher, err)) != 0)
     return rc;
   char target[256];
   oc_pg_conninfo_describe(oc_config_get_str(d->cfg, "conninfo"), target, sizeof(target));

@@ -14,12 +14,9 @@
 /* Defaults for librdkafka that kafka.* keys may override. Prefetch is
  * bounded on purpose: it is most of the daemon's memory. */
 static const char *const kafka_defaults[][2] = {
-    {"auto.offset.reset", "earliest"},
-    {"queued.max.messages.kbytes", "32768"},
-    {"queued.min.messages", "20000"},
-    {"session.timeout.ms", "10000"},
-    {"client.id", "outcomes-rollupd"},
-    {NULL, NULL},
+    {"auto.offset.reset", "earliest"}, {"queued.max.messages.kbytes", "32768"},
+    {"queued.min.messages", "20000"},  {"session.timeout.ms", "10000"},
+    {"client.id", "outcomes-rollupd"}, {NULL, NULL},
 };
 
 oc_rd_part_t *oc_rd_part_find(oc_rd_t *d, int32_t partition) {
@@ -99,8 +96,8 @@ static void log_partitions(const char *event, const rd_kafka_topic_partition_lis
   for (int i = 0; i < l->cnt && n < sizeof(buf) - 32; i++)
     n += (size_t)snprintf(buf + n, sizeof(buf) - n, "%s%" PRId32 "@%" PRId64, i ? "," : "",
                           l->elems[i].partition, l->elems[i].offset);
-  oc_log_info("%s topic=%s count=%d partitions=%s", event, l->cnt ? l->elems[0].topic : "",
-              l->cnt, buf);
+  oc_log_info("%s topic=%s count=%d partitions=%s", event, l->cnt ? l->elems[0].topic : "", l->cnt,
+              buf);
 }
 
 static void error_cb(rd_kafka_t *rk, int code, const char *reason, void *opaque) {
@@ -215,12 +212,11 @@ int oc_rd_kafka_open(oc_rd_t *d, oc_err_t *err) {
       (rc = oc_kafka_conf_set(conf, "enable.auto.commit", "false", NULL, err)) != 0 ||
       (rc = oc_kafka_conf_set(conf, "enable.auto.offset.store", "false", NULL, err)) != 0 ||
       (rc = oc_kafka_conf_set(conf, "enable.partition.eof", "false", NULL, err)) != 0 ||
-      (rc = oc_kafka_conf_set(conf, "partition.assignment.strategy", "range,roundrobin",
-                              NULL, err)) != 0)
+      (rc = oc_kafka_conf_set(conf, "partition.assignment.strategy", "range,roundrobin", NULL,
+                              err)) != 0)
     goto out;
   for (size_t i = 0; kafka_defaults[i][0]; i++)
-    if ((rc = oc_kafka_conf_set(conf, kafka_defaults[i][0], kafka_defaults[i][1], NULL,
-                                err)) != 0)
+    if ((rc = oc_kafka_conf_set(conf, kafka_defaults[i][0], kafka_defaults[i][1], NULL, err)) != 0)
       goto out;
   if ((rc = oc_kafka_conf_apply(conf, d->cfg, oc_rollupd_reserved_kafka_keys(), err)) != 0)
     goto out;

@@ -66,8 +66,7 @@ void oc_rd_log_stats(oc_rd_t *d, const char *event) {
               " dead_lettered=%" PRId64 " conflicts=%" PRId64 " retries=%" PRId64
               " records_per_s=%.0f%s",
               event, d->n_batches, d->n_consumed, d->n_applied, d->n_stale, d->n_dead,
-              d->n_conflicts, d->n_retries, secs > 0 ? (double)d->n_consumed / secs : 0.0,
-              reasons);
+              d->n_conflicts, d->n_retries, secs > 0 ? (double)d->n_consumed / secs : 0.0, reasons);
   d->t_stats = oc_clock_ms();
 }
 
@@ -128,8 +127,9 @@ void oc_rd_batch_committed(oc_rd_t *d, size_t count, int64_t ms) {
  * which may quote row data. */
 static void fail_reason(char *buf, size_t cap, int rc, const char *msg) {
   if (rc == OC_ERR_CONFLICT) {
-    snprintf(buf, cap, "%s", strncmp(msg, "offsets", 7) == 0 ? "offsets conflict"
-                                                             : "facts changed by other writers");
+    snprintf(buf, cap, "%s",
+             strncmp(msg, "offsets", 7) == 0 ? "offsets conflict"
+                                             : "facts changed by other writers");
     return;
   }
   const char *s = strstr(msg, "SQLSTATE ");
@@ -148,8 +148,7 @@ static void fail_reason(char *buf, size_t cap, int rc, const char *msg) {
  * ready, then at most once per stats.interval. */
 static void still_failing(oc_rd_t *d, const oc_err_t *err) {
   int64_t t = oc_clock_ms();
-  if (d->failures < d->ready_max_failures ||
-      (d->t_fail_log && t - d->t_fail_log < d->stats_ms))
+  if (d->failures < d->ready_max_failures || (d->t_fail_log && t - d->t_fail_log < d->stats_ms))
     return;
   d->t_fail_log = t;
   oc_log_warn("batch_still_failing attempts=%" PRId64 " failing_s=%" PRId64 " error=\"%s\"",
@@ -168,8 +167,8 @@ void oc_rd_batch_failed(oc_rd_t *d, size_t count, int rc, const oc_err_t *err) {
   if (rc == OC_ERR_CONFLICT) {
     d->n_conflicts++;
     oc_log_warn("%s messages=%zu error=\"%s\"",
-                strncmp(err->msg, "offsets", 7) == 0 ? "offsets_conflict" : "facts_conflict",
-                count, err->msg);
+                strncmp(err->msg, "offsets", 7) == 0 ? "offsets_conflict" : "facts_conflict", count,
+                err->msg);
   } else if (rc == OC_ERR_PG && (!d->pg || PQstatus(d->pg) != CONNECTION_OK)) {
     oc_rd_pg_state(d, false, err);
   } else if (strcmp(err->msg, d->last_failure) != 0) {

@@ -22,7 +22,7 @@
 #include "rollupd_metrics.h"
 #include "rollupd_refresh.h"
 
-#define OC_ROLLUPD_POLL_SLICE_MS 100 /* every loop wakes at least this often */
+#define OC_ROLLUPD_POLL_SLICE_MS 100   /* every loop wakes at least this often */
 #define OC_ROLLUPD_FAIL_REASON_MAX 160 /* the error as shown by /readyz */
 
 typedef struct oc_rd_part_s {
@@ -64,10 +64,10 @@ typedef struct oc_rd_s {
   bool pg_up, kafka_up;
   int last_kafka_err;
   oc_backoff_t backoff;
-  int64_t failures;                 /* consecutive failed batches */
-  char last_failure[OC_ERR_MSG_MAX]; /* logged once until it changes */
-  int64_t t_fail_first;              /* when the current run of failures began */
-  int64_t t_fail_log;                /* last batch_still_failing line, 0 none yet */
+  int64_t failures;                             /* consecutive failed batches */
+  char last_failure[OC_ERR_MSG_MAX];            /* logged once until it changes */
+  int64_t t_fail_first;                         /* when the current run of failures began */
+  int64_t t_fail_log;                           /* last batch_still_failing line, 0 none yet */
   char fail_reason[OC_ROLLUPD_FAIL_REASON_MAX]; /* the last failure, short, for /readyz */
 
   /* counters since start, for the stats line */

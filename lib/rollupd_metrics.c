@@ -33,8 +33,8 @@ int oc_rmetrics_new(const char *listen, const char *topic, oc_rmetrics_t **out, 
   /* From a facts commit to its refresh: around refresh.interval at rest,
    * seconds to minutes while a backlog drains. */
   static const double wait_bounds[] = {0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300, 900};
-  oc_metrics_family_t *f_consumed, *f_applied, *f_stale, *f_batches, *f_duration, *f_last,
-      *f_pg, *f_kafka, *f_build, *f_consecutive, *f_retries, *f_refreshes, *f_changes, *f_rows,
+  oc_metrics_family_t *f_consumed, *f_applied, *f_stale, *f_batches, *f_duration, *f_last, *f_pg,
+      *f_kafka, *f_build, *f_consecutive, *f_retries, *f_refreshes, *f_changes, *f_rows,
       *f_refresh_duration, *f_wait;
   oc_rmetrics_t *m = calloc(1, sizeof(*m));
   int rc;
@@ -45,38 +45,38 @@ int oc_rmetrics_new(const char *listen, const char *topic, oc_rmetrics_t **out, 
     return oc_err_set(err, OC_ERR_NOMEM, "metrics: out of memory");
   }
   m->topic = topic;
-  if ((rc = oc_metrics_add_gauge(m->reg, "outcomes_build_info", "build of the daemon",
-                                 l_version, 1, &f_build, err)) != 0 ||
+  if ((rc = oc_metrics_add_gauge(m->reg, "outcomes_build_info", "build of the daemon", l_version, 1,
+                                 &f_build, err)) != 0 ||
       (rc = oc_metrics_add_counter(m->reg, "outcomes_records_consumed_total",
-                                   "records in committed batches", l_topic, 1, &f_consumed,
-                                   err)) != 0 ||
+                                   "records in committed batches", l_topic, 1, &f_consumed, err)) !=
+          0 ||
       (rc = oc_metrics_add_counter(m->reg, "outcomes_records_applied_total",
                                    "records that changed or retracted a fact", l_topic, 1,
                                    &f_applied, err)) != 0 ||
       (rc = oc_metrics_add_counter(m->reg, "outcomes_records_stale_total",
-                                   "records skipped as stale or duplicate", l_topic, 1,
-                                   &f_stale, err)) != 0 ||
+                                   "records skipped as stale or duplicate", l_topic, 1, &f_stale,
+                                   err)) != 0 ||
       (rc = oc_metrics_add_counter(m->reg, "outcomes_dead_letters_total",
                                    "records written to dead_letters, by reason", l_reason, 2,
                                    &m->dead, err)) != 0 ||
-      (rc = oc_metrics_add_counter(m->reg, "outcomes_batches_total", "batches by result",
-                                   l_result, 1, &f_batches, err)) != 0 ||
+      (rc = oc_metrics_add_counter(m->reg, "outcomes_batches_total", "batches by result", l_result,
+                                   1, &f_batches, err)) != 0 ||
       (rc = oc_metrics_add_histogram(m->reg, "outcomes_batch_duration_seconds",
-                                     "apply and commit of a batch", NULL, 0, NULL, 0,
-                                     &f_duration, err)) != 0 ||
+                                     "apply and commit of a batch", NULL, 0, NULL, 0, &f_duration,
+                                     err)) != 0 ||
       (rc = oc_metrics_add_counter(m->reg, "outcomes_batch_retries_total",
                                    "batch transactions run again because another writer "
                                    "changed one of their facts first",
                                    NULL, 0, &f_retries, err)) != 0 ||
       (rc = oc_metrics_add_counter(m->reg, "outcomes_rollup_refreshes_total",
-                                   "rollup refreshes by result", l_result, 1, &f_refreshes,
-                                   err)) != 0 ||
+                                   "rollup refreshes by result", l_result, 1, &f_refreshes, err)) !=
+          0 ||
       (rc = oc_metrics_add_counter(m->reg, "outcomes_rollup_changes_refreshed_total",
                                    "fact changes taken from the invalidation log by refreshes",
                                    NULL, 0, &f_changes, err)) != 0 ||
       (rc = oc_metrics_add_counter(m->reg, "outcomes_rollup_rows_recomputed_total",
-                                   "rollup rows recomputed by refreshes", NULL, 0, &f_rows,
-                                   err)) != 0 ||
+                                   "rollup rows recomputed by refreshes", NULL, 0, &f_rows, err)) !=
+          0 ||
       (rc = oc_metrics_add_histogram(m->reg, "outcomes_rollup_refresh_duration_seconds",
                                      "one rollup refresh, claim to commit", NULL, 0, NULL, 0,
                                      &f_refresh_duration, err)) != 0 ||
@@ -84,28 +84,28 @@ int oc_rmetrics_new(const char *listen, const char *topic, oc_rmetrics_t **out, 
                                      "from a fact change's commit to the refresh of the "
                                      "rollups over it",
                                      NULL, 0, wait_bounds,
-                                     sizeof(wait_bounds) / sizeof(wait_bounds[0]), &f_wait,
-                                     err)) != 0 ||
+                                     sizeof(wait_bounds) / sizeof(wait_bounds[0]), &f_wait, err)) !=
+          0 ||
       (rc = oc_metrics_add_gauge(m->reg, "outcomes_batch_consecutive_failures",
                                  "batches failed in a row since the last commit", NULL, 0,
                                  &f_consecutive, err)) != 0 ||
       (rc = oc_metrics_add_gauge(m->reg, "outcomes_last_commit_timestamp_seconds",
-                                 "Unix time of the last committed batch", NULL, 0, &f_last,
-                                 err)) != 0 ||
+                                 "Unix time of the last committed batch", NULL, 0, &f_last, err)) !=
+          0 ||
       (rc = oc_metrics_add_gauge(m->reg, "outcomes_consumer_lag",
                                  "high-water mark minus the next offset to apply", l_part, 2,
                                  &m->lag, err)) != 0 ||
       (rc = oc_metrics_add_gauge(m->reg, "outcomes_consumer_committed_offset",
-                                 "next offset stored in consumer_offsets", l_part, 2,
-                                 &m->offset, err)) != 0 ||
+                                 "next offset stored in consumer_offsets", l_part, 2, &m->offset,
+                                 err)) != 0 ||
       (rc = oc_metrics_add_gauge(m->reg, "outcomes_partition_assigned",
                                  "1 while assigned to this instance", l_part, 2, &m->assigned,
                                  err)) != 0 ||
       (rc = oc_metrics_add_gauge(m->reg, "outcomes_pg_connected",
                                  "1 while the PostgreSQL connection is usable", NULL, 0, &f_pg,
                                  err)) != 0 ||
-      (rc = oc_metrics_add_gauge(m->reg, "outcomes_kafka_connected",
-                                 "1 while the broker answers", NULL, 0, &f_kafka, err)) != 0)
+      (rc = oc_metrics_add_gauge(m->reg, "outcomes_kafka_connected", "1 while the broker answers",
+                                 NULL, 0, &f_kafka, err)) != 0)
     goto fail;
   const char *version[] = {OC_VERSION};
   const char *t[] = {topic};

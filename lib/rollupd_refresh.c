@@ -23,9 +23,9 @@ struct oc_refresher_s {
   pthread_t thread;
   pthread_mutex_t mu;
   pthread_cond_t cond;
-  bool stop, nudged;     /* guarded by mu */
-  PGcancel *cancel;      /* guarded by mu: of the live connection */
-  PGconn *conn;          /* the thread's */
+  bool stop, nudged; /* guarded by mu */
+  PGcancel *cancel;  /* guarded by mu: of the live connection */
+  PGconn *conn;      /* the thread's */
   char last_error[OC_ERR_MSG_MAX];
 };
 

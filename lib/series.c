@@ -161,8 +161,8 @@ out:
   return rc;
 }
 
-int oc_series_resolve(oc_series_cache_t *c, PGconn *conn, const oc_fact_id_t *const *ids,
-                      size_t n, int32_t *out, oc_err_t *err) {
+int oc_series_resolve(oc_series_cache_t *c, PGconn *conn, const oc_fact_id_t *const *ids, size_t n,
+                      int32_t *out, oc_err_t *err) {
   const oc_fact_id_t **miss = NULL;
   size_t n_miss = 0;
   int rc = 0;

@@ -37,7 +37,7 @@ typedef struct spool_s {
   int ino_fd;                             /* -1 without inotify */
   oc_backoff_t backoff;                   /* between attempts at a file */
   int64_t wait_ms;                        /* before the next attempt */
-  bool retry; /* the last round ended on a Kafka failure */
+  bool retry;                             /* the last round ended on a Kafka failure */
   /* Metrics (all NULL without metrics_listen; updates accept NULL). */
   oc_metrics_t *reg;
   oc_http_t *http;
@@ -157,8 +157,7 @@ static void report_reject(void *opaque, const char *name, long line, const char 
 }
 
 /* Move processing/<name> (and its report, when there is one) into dest. */
-static int finish(spool_t *s, const char *name, report_t *rep, const char *dest,
-                  oc_err_t *err) {
+static int finish(spool_t *s, const char *name, report_t *rep, const char *dest, oc_err_t *err) {
   char *from = path_join(s->processing, name);
   char *to = path_join(dest, name);
   char *rep_to = NULL;
@@ -372,20 +371,20 @@ static int metrics_start(spool_t *s, oc_err_t *err) {
     return 0;
   if (!(s->reg = oc_metrics_new()))
     return oc_err_set(err, OC_ERR_NOMEM, "metrics: out of memory");
-  if ((rc = oc_metrics_add_gauge(s->reg, "outcomes_build_info", "build of the program",
-                                 l_version, 1, &f_build, err)) != 0 ||
+  if ((rc = oc_metrics_add_gauge(s->reg, "outcomes_build_info", "build of the program", l_version,
+                                 1, &f_build, err)) != 0 ||
       (rc = oc_metrics_add_counter(s->reg, "outcomes_spool_files_total",
                                    "files by result: done, failed, retried (Kafka failure)",
                                    l_result, 1, &f_files, err)) != 0 ||
       (rc = oc_metrics_add_counter(s->reg, "outcomes_records_published_total",
-                                   "rows acknowledged by the broker", l_topic, 1, &f_pub,
-                                   err)) != 0 ||
+                                   "rows acknowledged by the broker", l_topic, 1, &f_pub, err)) !=
+          0 ||
       (rc = oc_metrics_add_counter(s->reg, "outcomes_records_rejected_total",
                                    "rows refused by parsing or validation", NULL, 0, &f_rej,
                                    err)) != 0 ||
       (rc = oc_metrics_add_histogram(s->reg, "outcomes_spool_file_duration_seconds",
-                                     "from picking a file up to done/ or failed/", NULL, 0,
-                                     NULL, 0, &f_dur, err)) != 0 ||
+                                     "from picking a file up to done/ or failed/", NULL, 0, NULL, 0,
+                                     &f_dur, err)) != 0 ||
       (rc = oc_metrics_add_counter(s->reg, "outcomes_records_publish_failed_total",
                                    "valid rows not acknowledged (failed, purged or timed out)",
                                    l_topic, 1, &f_failed, err)) != 0 ||

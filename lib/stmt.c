@@ -34,9 +34,7 @@ static const stmt_def_t defs[OC_STMT_COUNT] = {
 };
 #undef DEF
 
-const char *oc_stmt_name(oc_stmt_t s) {
-  return s >= 0 && s < OC_STMT_COUNT ? defs[s].name : "?";
-}
+const char *oc_stmt_name(oc_stmt_t s) { return s >= 0 && s < OC_STMT_COUNT ? defs[s].name : "?"; }
 
 const char *oc_stmt_text(oc_stmt_t s) { return s >= 0 && s < OC_STMT_COUNT ? defs[s].text : ""; }
 
@@ -45,14 +43,12 @@ const char *oc_stmt_session_sql(void) { return oc_sql_session; }
 int oc_stmt_check_schema(PGconn *conn, int min, const char *fix, oc_err_t *err) {
   char buf[32];
   bool is_null = true;
-  int rc = oc_pg_query_value(conn, oc_sql_schema_version, 0, NULL, buf, sizeof(buf), &is_null,
-                             err);
+  int rc = oc_pg_query_value(conn, oc_sql_schema_version, 0, NULL, buf, sizeof(buf), &is_null, err);
   if (rc != 0) {
     if (err && !err->retriable) {
       char why[OC_ERR_MSG_MAX];
       snprintf(why, sizeof(why), "%s", err->msg);
-      return oc_err_set(err, OC_ERR_CONFIG, "schema outcomes is not migrated (%s): %s", why,
-                        fix);
+      return oc_err_set(err, OC_ERR_CONFIG, "schema outcomes is not migrated (%s): %s", why, fix);
     }
     return rc;
   }
@@ -86,9 +82,8 @@ int oc_stmt_prepare(PGconn *conn, oc_err_t *err) {
   return 0;
 }
 
-int oc_stmt_exec(PGconn *conn, oc_stmt_t s, int n, const char *const *values,
-                 const int *lengths, const int *formats, int binary_result, PGresult **out,
-                 oc_err_t *err) {
+int oc_stmt_exec(PGconn *conn, oc_stmt_t s, int n, const char *const *values, const int *lengths,
+                 const int *formats, int binary_result, PGresult **out, oc_err_t *err) {
   char name[64];
   PGresult *res;
   int rc = 0;

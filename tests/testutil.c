@@ -1,6 +1,7 @@
 /* testutil.c - helpers shared by the tests. */
 #include "testutil.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,8 +60,7 @@ const char *oc_test_write_tmp(const char *content) {
 const char *oc_test_unique_name(const char *prefix) {
   static char name[128];
   static unsigned seq;
-  snprintf(name, sizeof(name), "%s_%ld_%ld_%u", prefix, (long)getpid(),
-           (long)time(NULL), ++seq);
+  snprintf(name, sizeof(name), "%s_%ld_%ld_%u", prefix, (long)getpid(), (long)time(NULL), ++seq);
   return name;
 }
 

@@ -25,24 +25,23 @@ enum { OPT_MIGRATE = 256, OPT_EXIT_AT_END, OPT_VERSION };
 static volatile sig_atomic_t g_signals;
 
 static void usage(const oc_conf_program_t *prog, FILE *f) {
-  fprintf(f,
-          "usage: " PROG " [-c FILE] [-X key=value]... [--migrate] [--exit-at-end]\n"
-          "       " PROG " -X list\n"
-          "Consume outcome observations from Kafka and apply them to PostgreSQL facts\n"
-          "and rollups, exactly once.\n"
-          "\n"
-          "  -c, --config FILE   read key=value lines from FILE\n"
-          "  -X key=value        set a key (after the file and the environment); kafka.*\n"
-          "                      keys (or bare librdkafka properties) go to librdkafka,\n"
-          "                      pg.* keys to libpq\n"
-          "  -X list             print the keys below and exit\n"
-          "      --migrate       apply the SQL migrations and sync the catalog first\n"
-          "      --exit-at-end   exit 0 once caught up with the high-water marks seen\n"
-          "                      when the partitions were assigned\n"
-          "      --version       print the version and exit\n"
-          "  -h, --help          print this help and exit\n"
-          "\n"
-          "keys (default):\n");
+  fprintf(f, "usage: " PROG " [-c FILE] [-X key=value]... [--migrate] [--exit-at-end]\n"
+             "       " PROG " -X list\n"
+             "Consume outcome observations from Kafka and apply them to PostgreSQL facts\n"
+             "and rollups, exactly once.\n"
+             "\n"
+             "  -c, --config FILE   read key=value lines from FILE\n"
+             "  -X key=value        set a key (after the file and the environment); kafka.*\n"
+             "                      keys (or bare librdkafka properties) go to librdkafka,\n"
+             "                      pg.* keys to libpq\n"
+             "  -X list             print the keys below and exit\n"
+             "      --migrate       apply the SQL migrations and sync the catalog first\n"
+             "      --exit-at-end   exit 0 once caught up with the high-water marks seen\n"
+             "                      when the partitions were assigned\n"
+             "      --version       print the version and exit\n"
+             "  -h, --help          print this help and exit\n"
+             "\n"
+             "keys (default):\n");
   oc_config_print_help(prog, f);
   fprintf(f, "\nSIGTERM/SIGINT finish the batch in flight and exit 0; a second one exits at once.\n"
              "Exit status: 0 ok, 64 usage, 65 bad schema, 69 unavailable, 70 internal error,\n"
@@ -81,12 +80,8 @@ int main(int argc, char **argv) {
       break;
     case OPT_MIGRATE: opts.migrate = true; break;
     case OPT_EXIT_AT_END: opts.exit_at_end = true; break;
-    case OPT_VERSION:
-      printf(PROG " %s\n", OC_VERSION);
-      goto out;
-    case 'h':
-      usage(&prog, stdout);
-      goto out;
+    case OPT_VERSION: printf(PROG " %s\n", OC_VERSION); goto out;
+    case 'h': usage(&prog, stdout); goto out;
     default:
       usage(&prog, stderr);
       status = OC_EX_USAGE;

@@ -45,8 +45,8 @@ int oc_apply_prepare(PGconn *conn, oc_err_t *err);
  * caller re-reads the stored offsets in every failure case. Errors:
  * OC_ERR_CONFLICT (an expected offset did not match: another instance moved
  * on), OC_ERR_PG (retriable/fatal as set by oc_pg_result_err), OC_ERR_NOMEM. */
-int oc_batch_apply(oc_batch_t *b, PGconn *conn, oc_series_cache_t *series,
-                   const char *group_id, oc_err_t *err);
+int oc_batch_apply(oc_batch_t *b, PGconn *conn, oc_series_cache_t *series, const char *group_id,
+                   oc_err_t *err);
 
 #ifdef __cplusplus
 }

@@ -51,8 +51,7 @@ uint64_t oc_avro_crc64(const void *data, size_t len);
  * frees with free(), *out_len (may be NULL) its length. Errors:
  * OC_ERR_SCHEMA (invalid JSON with line:column, unknown type name, bad name,
  * bad size, missing attribute; the message names the place), OC_ERR_NOMEM. */
-int oc_avro_canonical(const char *json, size_t len, char **out, size_t *out_len,
-                      oc_err_t *err);
+int oc_avro_canonical(const char *json, size_t len, char **out, size_t *out_len, oc_err_t *err);
 
 /* ---- Schemas --------------------------------------------------------- */
 
@@ -87,8 +86,7 @@ void oc_schema_destroy(oc_schema_t *s);
 
 /* Read the header of a single-object message: checks the marker and the
  * length, gives the writer fingerprint. Errors: OC_ERR_DECODE. */
-int oc_avro_header_read(const void *buf, size_t len, uint64_t *fingerprint,
-                        oc_err_t *err);
+int oc_avro_header_read(const void *buf, size_t len, uint64_t *fingerprint, oc_err_t *err);
 
 /* Write the OC_AVRO_HEADER_LEN-byte header (marker and fingerprint) into
  * buf[0..cap). Errors: OC_ERR_LIMIT (cap too small). */
@@ -98,15 +96,15 @@ int oc_avro_header_write(void *buf, size_t cap, uint64_t fingerprint, oc_err_t *
  * as a single-object message into buf[0..cap); *len_out gets the length.
  * Errors: OC_ERR_LIMIT (cap too small), OC_ERR_USAGE (value of another
  * schema), OC_ERR_SCHEMA (avro-c refused the value). */
-int oc_avro_encode(const oc_schema_t *writer, avro_value_t *value, void *buf,
-                   size_t cap, size_t *len_out, oc_err_t *err);
+int oc_avro_encode(const oc_schema_t *writer, avro_value_t *value, void *buf, size_t cap,
+                   size_t *len_out, oc_err_t *err);
 
 /* Decode a single-object message written with writer into dest (a value of
  * writer's schema, reset first; the caller keeps ownership). The fingerprint
  * must be writer's and the body is validated before avro-c reads it.
  * Errors: OC_ERR_DECODE, OC_ERR_UNKNOWN_SCHEMA (another fingerprint). */
-int oc_avro_decode(const oc_schema_t *writer, const void *buf, size_t len,
-                   avro_value_t *dest, oc_err_t *err);
+int oc_avro_decode(const oc_schema_t *writer, const void *buf, size_t len, avro_value_t *dest,
+                   oc_err_t *err);
 
 /* ---- Registry: one reader schema, writers by fingerprint --------------- */
 
@@ -116,8 +114,7 @@ typedef struct oc_registry_s oc_registry_t;
  * known writer. Takes ownership of reader (also on failure). max_message is
  * the bound on a whole message (0 = OC_AVRO_MAX_MESSAGE_DEFAULT). Caller
  * frees *out with oc_registry_destroy(). Errors: OC_ERR_NOMEM, OC_ERR_SCHEMA. */
-int oc_registry_new(oc_schema_t *reader, size_t max_message, oc_registry_t **out,
-                    oc_err_t *err);
+int oc_registry_new(oc_schema_t *reader, size_t max_message, oc_registry_t **out, oc_err_t *err);
 
 /* Add a writer schema; its projection onto the reader is planned here, once.
  * Takes ownership of writer (also on failure). Adding a fingerprint already
@@ -135,14 +132,14 @@ size_t oc_registry_count(const oc_registry_t *reg);
  * decode or oc_registry_destroy(). writer_fp (may be NULL) gets the writer's
  * fingerprint. Errors: OC_ERR_DECODE (bad marker, too long, invalid body,
  * union branch or enum symbol the reader lacks), OC_ERR_UNKNOWN_SCHEMA. */
-int oc_registry_decode(oc_registry_t *reg, const void *buf, size_t len,
-                       avro_value_t **out, uint64_t *writer_fp, oc_err_t *err);
+int oc_registry_decode(oc_registry_t *reg, const void *buf, size_t len, avro_value_t **out,
+                       uint64_t *writer_fp, oc_err_t *err);
 
 /* Encode value (of the known writer schema with fingerprint writer_fp) as a
  * single-object message, reusing the registry's avro writer. Errors as
  * oc_avro_encode, and OC_ERR_UNKNOWN_SCHEMA. */
-int oc_registry_encode(oc_registry_t *reg, uint64_t writer_fp, avro_value_t *value,
-                       void *buf, size_t cap, size_t *len_out, oc_err_t *err);
+int oc_registry_encode(oc_registry_t *reg, uint64_t writer_fp, avro_value_t *value, void *buf,
+                       size_t cap, size_t *len_out, oc_err_t *err);
 
 /* NULL is accepted. Values handed out by the registry die with it. */
 void oc_registry_destroy(oc_registry_t *reg);

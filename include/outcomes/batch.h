@@ -34,11 +34,11 @@ typedef struct oc_batch_s oc_batch_t;
  * every message in it. applied + stale + dead_lettered = messages. */
 typedef struct oc_batch_part_s {
   int32_t partition;
-  int64_t expected;   /* stored next_offset the batch continues from; -1: none stored */
-  int64_t first;      /* offset of the first message */
-  int64_t next;       /* last offset + 1: the next_offset stored on commit */
-  int64_t applied;    /* records and tombstones that changed a fact */
-  int64_t stale;      /* skipped as stale or duplicate */
+  int64_t expected; /* stored next_offset the batch continues from; -1: none stored */
+  int64_t first;    /* offset of the first message */
+  int64_t next;     /* last offset + 1: the next_offset stored on commit */
+  int64_t applied;  /* records and tombstones that changed a fact */
+  int64_t stale;    /* skipped as stale or duplicate */
   int64_t dead_lettered;
 } oc_batch_part_t;
 
@@ -73,8 +73,7 @@ const oc_batch_part_t *oc_batch_part_at(const oc_batch_t *b, size_t i);
 /* Dead letters of the batch by reason: calls fn(code_name, count, arg) for
  * each reason present. */
 void oc_batch_dead_letter_counts(const oc_batch_t *b,
-                                 void (*fn)(const char *code, int64_t n, void *arg),
-                                 void *arg);
+                                 void (*fn)(const char *code, int64_t n, void *arg), void *arg);
 
 /* How many times the last oc_batch_apply ran its transaction again because
  * another writer changed one of its facts meanwhile (see apply.h). */

@@ -48,7 +48,7 @@ typedef struct oc_metric_s {
   oc_direction_t direction;
   double min; /* inclusive bounds of value */
   double max;
-  char *seed;        /* the seed figure this metric serves */
+  char *seed; /* the seed figure this metric serves */
   char *description;
 } oc_metric_t;
 
@@ -63,8 +63,8 @@ int oc_catalog_add(oc_catalog_t *cat, const oc_metric_t *m, oc_err_t *err);
 
 /* Parse the TSV format above. Errors name "<name>:<line>: <column>: reason".
  * On success *out is a new catalog the caller frees. */
-int oc_catalog_parse(const char *buf, size_t len, const char *name,
-                     oc_catalog_t **out, oc_err_t *err);
+int oc_catalog_parse(const char *buf, size_t len, const char *name, oc_catalog_t **out,
+                     oc_err_t *err);
 int oc_catalog_load_file(const char *path, oc_catalog_t **out, oc_err_t *err);
 
 /* Load the catalog from outcomes.metric_catalog on conn (statement

@@ -40,20 +40,21 @@ typedef enum oc_conf_type_e {
   OC_CONF_BYTES, /* size: "512", "64k", "16M", "1G" (powers of 1024) */
 } oc_conf_type_t;
 
-#define OC_CONF_SECRET 0x1u   /* never printed; only from files */
-#define OC_CONF_CONNINFO 0x2u /* a libpq conninfo: a password in it is a
+#define OC_CONF_SECRET 0x1u /* never printed; only from files */
+#define OC_CONF_CONNINFO \
+  0x2u /* a libpq conninfo: a password in it is a
                                  secret (only from files); its .file holds
                                  lines joined with spaces, '#' lines
                                  skipped, and should be mode 0600 */
 
 typedef struct oc_conf_def_s {
-  const char *name;    /* "batch.max.records"; NULL ends the table */
+  const char *name; /* "batch.max.records"; NULL ends the table */
   oc_conf_type_t type;
-  const char *def;     /* default as text; NULL = unset */
-  int64_t min, max;    /* bounds for INT, MS and BYTES (0, 0 = unbounded) */
+  const char *def;  /* default as text; NULL = unset */
+  int64_t min, max; /* bounds for INT, MS and BYTES (0, 0 = unbounded) */
   unsigned flags;
-  const char *env;     /* environment variable read for it, or NULL */
-  const char *help;    /* one line */
+  const char *env;  /* environment variable read for it, or NULL */
+  const char *help; /* one line */
 } oc_conf_def_t;
 
 /* What a configuration passes through (besides its declared keys). */
@@ -70,8 +71,8 @@ oc_config_t *oc_config_new(const oc_conf_def_t *defs, unsigned pass);
 /* Set one key from a source named by origin ("-X", "env OUTCOMES_X",
  * "/etc/outcomes/prod.conf:12"). Errors name the origin and the key:
  * "-X: unknown key 'batch.size'". */
-int oc_config_set(oc_config_t *cfg, const char *key, const char *value,
-                  const char *origin, oc_err_t *err);
+int oc_config_set(oc_config_t *cfg, const char *key, const char *value, const char *origin,
+                  oc_err_t *err);
 
 /* Parse "key=value" (as given to -X) and set it. */
 int oc_config_set_arg(oc_config_t *cfg, const char *arg, oc_err_t *err);
@@ -96,8 +97,8 @@ bool oc_config_get_bool(const oc_config_t *cfg, const char *name);
  * position and its last value). prefix is "kafka." or "pg."; the returned
  * key has the prefix removed. Strings are borrowed from cfg. */
 size_t oc_config_passthrough_count(const oc_config_t *cfg, const char *prefix);
-int oc_config_passthrough_at(const oc_config_t *cfg, const char *prefix, size_t i,
-                             const char **key, const char **value);
+int oc_config_passthrough_at(const oc_config_t *cfg, const char *prefix, size_t i, const char **key,
+                             const char **value);
 
 /* True when key names a secret (contains "password" or "secret"). */
 bool oc_config_key_is_secret(const char *key);
@@ -141,8 +142,8 @@ int oc_conf_cli_x(oc_conf_cli_t *cli, const oc_conf_program_t *prog, const char 
 /* Record an option that stands for a key ("--catalog F" is catalog=F);
  * origin names it in errors. Strings are borrowed. OC_ERR_USAGE past
  * OC_CONF_CLI_MAX. */
-int oc_conf_cli_option(oc_conf_cli_t *cli, const char *key, const char *value,
-                       const char *origin, oc_err_t *err);
+int oc_conf_cli_option(oc_conf_cli_t *cli, const char *key, const char *value, const char *origin,
+                       oc_err_t *err);
 
 /* The one configuration path of every program: the table's defaults, then
  * cli->file, then the environment variables of the table, then cli's -X

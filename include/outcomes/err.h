@@ -20,35 +20,35 @@ extern "C" {
  * dead-letter reason codes stored in PostgreSQL and exposed as metrics. */
 typedef enum oc_errcode_e {
   OC_OK = 0,
-  OC_ERR_INTERNAL = -1,      /* a bug: an invariant did not hold */
-  OC_ERR_NOMEM = -2,         /* allocation failed */
-  OC_ERR_IO = -3,            /* file or socket I/O */
-  OC_ERR_USAGE = -4,         /* bad arguments from the caller or user */
-  OC_ERR_CONFIG = -5,        /* bad configuration key or value */
-  OC_ERR_LIMIT = -6,         /* a size or count bound was exceeded */
-  OC_ERR_KAFKA = -7,         /* librdkafka reported an error */
-  OC_ERR_PG = -8,            /* libpq / PostgreSQL reported an error */
-  OC_ERR_CONFLICT = -9,      /* compare-and-set lost: another writer moved on */
-  OC_ERR_NOT_FOUND = -10,    /* a looked-up item does not exist */
+  OC_ERR_INTERNAL = -1,   /* a bug: an invariant did not hold */
+  OC_ERR_NOMEM = -2,      /* allocation failed */
+  OC_ERR_IO = -3,         /* file or socket I/O */
+  OC_ERR_USAGE = -4,      /* bad arguments from the caller or user */
+  OC_ERR_CONFIG = -5,     /* bad configuration key or value */
+  OC_ERR_LIMIT = -6,      /* a size or count bound was exceeded */
+  OC_ERR_KAFKA = -7,      /* librdkafka reported an error */
+  OC_ERR_PG = -8,         /* libpq / PostgreSQL reported an error */
+  OC_ERR_CONFLICT = -9,   /* compare-and-set lost: another writer moved on */
+  OC_ERR_NOT_FOUND = -10, /* a looked-up item does not exist */
   /* Data errors: the record is bad, not the system. */
-  OC_ERR_DECODE = -20,       /* bytes are not a valid encoding */
-  OC_ERR_SCHEMA = -21,       /* a schema is invalid or cannot be resolved */
+  OC_ERR_DECODE = -20,         /* bytes are not a valid encoding */
+  OC_ERR_SCHEMA = -21,         /* a schema is invalid or cannot be resolved */
   OC_ERR_UNKNOWN_SCHEMA = -22, /* fingerprint not in the registry */
-  OC_ERR_BAD_KEY = -23,      /* Kafka key missing, malformed or not matching */
-  OC_ERR_BAD_FIELD = -24,    /* a field is missing or malformed */
+  OC_ERR_BAD_KEY = -23,        /* Kafka key missing, malformed or not matching */
+  OC_ERR_BAD_FIELD = -24,      /* a field is missing or malformed */
   OC_ERR_UNKNOWN_METRIC = -25, /* metric code not in the catalog */
-  OC_ERR_RANGE = -26,        /* value outside the metric's valid range */
-  OC_ERR_MISALIGNED = -27,   /* period_start not aligned to the grain */
-  OC_ERR_RATIO_MISSING = -28, /* ratio metric without numerator/denominator */
+  OC_ERR_RANGE = -26,          /* value outside the metric's valid range */
+  OC_ERR_MISALIGNED = -27,     /* period_start not aligned to the grain */
+  OC_ERR_RATIO_MISSING = -28,  /* ratio metric without numerator/denominator */
   OC_ERR_RATIO_MISMATCH = -29, /* value inconsistent with num/den */
 } oc_errcode_t;
 
 #define OC_ERR_MSG_MAX 512
 
 typedef struct oc_err_s {
-  int code;        /* OC_OK or an OC_ERR_* value */
-  bool retriable;  /* trying the same operation again may succeed */
-  bool fatal;      /* the object that failed cannot be used any more */
+  int code;       /* OC_OK or an OC_ERR_* value */
+  bool retriable; /* trying the same operation again may succeed */
+  bool fatal;     /* the object that failed cannot be used any more */
   char msg[OC_ERR_MSG_MAX];
 } oc_err_t;
 
@@ -58,8 +58,7 @@ void oc_err_clear(oc_err_t *err);
 /* Fill err (if not NULL) with code and a printf-style message, clearing the
  * retriable and fatal flags. Returns code, so that callers can write
  * `return oc_err_set(err, OC_ERR_IO, "open '%s': %s", path, strerror(errno));` */
-int oc_err_set(oc_err_t *err, int code, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+int oc_err_set(oc_err_t *err, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 /* As oc_err_set, and marks the error retriable. */
 int oc_err_set_retriable(oc_err_t *err, int code, const char *fmt, ...)
@@ -67,8 +66,7 @@ int oc_err_set_retriable(oc_err_t *err, int code, const char *fmt, ...)
 
 /* Prepend context ("file.csv:12: ") to the message already in err.
  * Returns err->code (or OC_ERR_INTERNAL when err is NULL). */
-int oc_err_prefix(oc_err_t *err, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+int oc_err_prefix(oc_err_t *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* Stable snake_case name of a code, e.g. "unknown_metric". Never NULL. */
 const char *oc_err_code_name(int code);

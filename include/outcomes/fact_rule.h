@@ -70,7 +70,7 @@ typedef struct oc_fact_state_s {
    * marker retracted, when has_observed_at. */
   bool has_observed_at;
   oc_timestamp_t observed_at;
-  int64_t src_offset;     /* the standing version's, or the tombstone's */
+  int64_t src_offset; /* the standing version's, or the tombstone's */
   /* STANDING, when has_content: the version's content, to tell a duplicate
    * (same observed_at and content) from a tie (same observed_at, new
    * content, which goes to the later offset). */

@@ -112,8 +112,8 @@ typedef struct oc_gen_stats_s {
   uint64_t duplicates;   /* exact duplicate rows */
   uint64_t invalid;      /* invalid rows */
   uint64_t invalid_by_kind[OC_GEN_INVALID_KINDS];
-  uint64_t tombstones;   /* retracted identities */
-  uint64_t facts;        /* expected standing facts */
+  uint64_t tombstones; /* retracted identities */
+  uint64_t facts;      /* expected standing facts */
 } oc_gen_stats_t;
 
 /* Where oc_gen_run() writes; every stream is borrowed and left open. Only
@@ -147,8 +147,8 @@ int oc_gen_check(const oc_gen_opts_t *opts, const oc_catalog_t *cat, unsigned *o
  * Errors: OC_ERR_USAGE (bad options), OC_ERR_IO (a write failed),
  * OC_ERR_NOMEM, OC_ERR_INTERNAL (an invalid row did not fail validation
  * with its intended code, or a valid one failed). */
-int oc_gen_run(const oc_gen_opts_t *opts, const oc_catalog_t *cat,
-               const oc_gen_sinks_t *sinks, oc_gen_stats_t *stats, oc_err_t *err);
+int oc_gen_run(const oc_gen_opts_t *opts, const oc_catalog_t *cat, const oc_gen_sinks_t *sinks,
+               oc_gen_stats_t *stats, oc_err_t *err);
 
 /* Generate the files listed at the top of this header into dir, which must
  * exist. Errors as oc_gen_run, with the path in the message. */

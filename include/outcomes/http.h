@@ -34,12 +34,12 @@ extern "C" {
 typedef struct oc_http_s oc_http_t;
 
 typedef struct oc_http_opts_s {
-  const char *listen;          /* "host:port" or "[v6]:port"; NULL = default;
+  const char *listen;            /* "host:port" or "[v6]:port"; NULL = default;
                                   port 0 = ephemeral (see oc_http_port) */
-  oc_metrics_t *metrics;       /* borrowed, must outlive the server; NULL
+  oc_metrics_t *metrics;         /* borrowed, must outlive the server; NULL
                                   serves an empty /metrics */
-  unsigned health_max_age_ms;  /* 0 = 30000 */
-  unsigned connection_limit;   /* 0 = 16 concurrent connections */
+  unsigned health_max_age_ms;    /* 0 = 30000 */
+  unsigned connection_limit;     /* 0 = 16 concurrent connections */
   unsigned connection_timeout_s; /* 0 = 10 s idle per connection */
 } oc_http_opts_t;
 
@@ -49,8 +49,8 @@ typedef struct oc_http_opts_s {
  * OC_HTTP_HOST_MAX + 1 bytes) receives the host without brackets. The host
  * may not be empty. Errors: OC_ERR_CONFIG naming the address.
  */
-int oc_http_parse_listen(const char *listen, char *host, size_t host_size,
-                         uint16_t *port, oc_err_t *err);
+int oc_http_parse_listen(const char *listen, char *host, size_t host_size, uint16_t *port,
+                         oc_err_t *err);
 
 /*
  * Bind the address (resolved with getaddrinfo, first result) and start

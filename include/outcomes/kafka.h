@@ -37,8 +37,8 @@ int oc_kafka_conf_set(rd_kafka_conf_t *conf, const char *key, const char *value,
 
 /* Set every kafka.* key of cfg (the prefix removed) with
  * oc_kafka_conf_set(), in the order given; the first refusal stops. */
-int oc_kafka_conf_apply(rd_kafka_conf_t *conf, const oc_config_t *cfg,
-                        const char *const *reserved, oc_err_t *err);
+int oc_kafka_conf_apply(rd_kafka_conf_t *conf, const oc_config_t *cfg, const char *const *reserved,
+                        oc_err_t *err);
 
 /* True when key is on the deny-list above. */
 int oc_kafka_key_denied(const char *key);
@@ -52,14 +52,13 @@ bool oc_kafka_property_exists(const char *name);
 /* Create a topic with the given partitions and replication factor through
  * the Admin API of an existing client handle. An existing topic is not an
  * error (*created_out, if not NULL, tells which). */
-int oc_kafka_create_topic(rd_kafka_t *rk, const char *topic, int partitions,
-                          int replication_factor, int timeout_ms, int *created_out,
-                          oc_err_t *err);
+int oc_kafka_create_topic(rd_kafka_t *rk, const char *topic, int partitions, int replication_factor,
+                          int timeout_ms, int *created_out, oc_err_t *err);
 
 /* Number of partitions of topic, from a metadata request. OC_ERR_NOT_FOUND
  * when the topic does not exist. */
-int oc_kafka_partition_count(rd_kafka_t *rk, const char *topic, int timeout_ms,
-                             int *count_out, oc_err_t *err);
+int oc_kafka_partition_count(rd_kafka_t *rk, const char *topic, int timeout_ms, int *count_out,
+                             oc_err_t *err);
 
 /* Fill err from a librdkafka error code: retriable unless the code is one
  * that no retry can fix. Returns OC_ERR_KAFKA. */

@@ -37,8 +37,7 @@ extern "C" {
 /* Encode id into buf (capacity cap, NUL-terminated); *len_out gets the
  * length without the NUL. Fails with OC_ERR_LIMIT when cap is too small and
  * OC_ERR_BAD_KEY when the identity itself is invalid. */
-int oc_key_encode(const oc_fact_id_t *id, char *buf, size_t cap, size_t *len_out,
-                  oc_err_t *err);
+int oc_key_encode(const oc_fact_id_t *id, char *buf, size_t cap, size_t *len_out, oc_err_t *err);
 
 /* Decode key[0..len) (not necessarily NUL-terminated) into *out.
  * Every failure is OC_ERR_BAD_KEY with the reason, naming the field first,

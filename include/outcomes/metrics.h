@@ -33,8 +33,8 @@
 extern "C" {
 #endif
 
-typedef struct oc_metrics_s oc_metrics_t;                /* the registry */
-typedef struct oc_metrics_family_s oc_metrics_family_t;  /* one metric name */
+typedef struct oc_metrics_s oc_metrics_t;               /* the registry */
+typedef struct oc_metrics_family_s oc_metrics_family_t; /* one metric name */
 typedef struct oc_metrics_counter_s oc_metrics_counter_t;
 typedef struct oc_metrics_gauge_s oc_metrics_gauge_t;
 typedef struct oc_metrics_histogram_s oc_metrics_histogram_t;
@@ -83,12 +83,11 @@ int oc_metrics_add_counter(oc_metrics_t *reg, const char *name, const char *help
                            const char *const *label_names, size_t nlabels,
                            oc_metrics_family_t **out, oc_err_t *err);
 int oc_metrics_add_gauge(oc_metrics_t *reg, const char *name, const char *help,
-                         const char *const *label_names, size_t nlabels,
-                         oc_metrics_family_t **out, oc_err_t *err);
+                         const char *const *label_names, size_t nlabels, oc_metrics_family_t **out,
+                         oc_err_t *err);
 int oc_metrics_add_histogram(oc_metrics_t *reg, const char *name, const char *help,
-                             const char *const *label_names, size_t nlabels,
-                             const double *bounds, size_t nbounds,
-                             oc_metrics_family_t **out, oc_err_t *err);
+                             const char *const *label_names, size_t nlabels, const double *bounds,
+                             size_t nbounds, oc_metrics_family_t **out, oc_err_t *err);
 
 /*
  * The child of fam for the given label values (one per label name, in
@@ -100,10 +99,8 @@ int oc_metrics_add_histogram(oc_metrics_t *reg, const char *name, const char *he
  * outcomes_metrics_series_dropped_total when the family is at its child
  * limit or memory runs out. The child is borrowed from the registry.
  */
-oc_metrics_counter_t *oc_metrics_counter(oc_metrics_family_t *fam,
-                                         const char *const *label_values);
-oc_metrics_gauge_t *oc_metrics_gauge(oc_metrics_family_t *fam,
-                                     const char *const *label_values);
+oc_metrics_counter_t *oc_metrics_counter(oc_metrics_family_t *fam, const char *const *label_values);
+oc_metrics_gauge_t *oc_metrics_gauge(oc_metrics_family_t *fam, const char *const *label_values);
 oc_metrics_histogram_t *oc_metrics_histogram(oc_metrics_family_t *fam,
                                              const char *const *label_values);
 

@@ -73,10 +73,10 @@ typedef struct oc_migration_info_s {
 typedef struct oc_migrate_report_s {
   oc_migration_info_t *migrations; /* every file, in version order */
   size_t n_migrations;
-  size_t n_new;         /* migrations applied by this run (dry run: would be) */
-  size_t n_upgraded;    /* rows whose checksum was rewritten (dry run: would be) */
-  int failed_version;   /* the migration whose SQL failed, 0 if none */
-  bool catalog_synced;  /* the catalog step ran (dry run: was computed) */
+  size_t n_new;        /* migrations applied by this run (dry run: would be) */
+  size_t n_upgraded;   /* rows whose checksum was rewritten (dry run: would be) */
+  int failed_version;  /* the migration whose SQL failed, 0 if none */
+  bool catalog_synced; /* the catalog step ran (dry run: was computed) */
   size_t cat_inserted, cat_updated, cat_unchanged;
   char **cat_removed; /* codes in the table but not in the file */
   size_t n_cat_removed;
@@ -130,8 +130,7 @@ const char *oc_migrate_default_sql_dir(void);
  * A failed migration is rolled back whole; earlier ones stay applied. The
  * advisory lock is released before returning. */
 int oc_migrate_run(PGconn *conn, const char *sql_dir, const char *catalog_path,
-                   const oc_migrate_opts_t *opts, oc_migrate_report_t *report,
-                   oc_err_t *err);
+                   const oc_migrate_opts_t *opts, oc_migrate_report_t *report, oc_err_t *err);
 
 #ifdef __cplusplus
 }

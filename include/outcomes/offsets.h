@@ -40,15 +40,15 @@ int oc_offsets_cas(PGconn *conn, const char *group_id, const char *topic,
 
 /* Read the stored next_offset of each partition in parts[0..n) into
  * next_out[i] (-1 where none is stored). */
-int oc_offsets_load(PGconn *conn, const char *group_id, const char *topic,
-                    const int32_t *parts, size_t n, int64_t *next_out, oc_err_t *err);
+int oc_offsets_load(PGconn *conn, const char *group_id, const char *topic, const int32_t *parts,
+                    size_t n, int64_t *next_out, oc_err_t *err);
 
 /* What became of a batch's records, per partition: add applied[i],
  * stale[i] and dead[i] to the counters of partition parts[i] (rows locked
  * by oc_offsets_cas in the same transaction). */
-int oc_offsets_count(PGconn *conn, const char *group_id, const char *topic,
-                     const int32_t *parts, const int64_t *applied, const int64_t *stale,
-                     const int64_t *dead, size_t n, oc_err_t *err);
+int oc_offsets_count(PGconn *conn, const char *group_id, const char *topic, const int32_t *parts,
+                     const int64_t *applied, const int64_t *stale, const int64_t *dead, size_t n,
+                     oc_err_t *err);
 
 #ifdef __cplusplus
 }

@@ -84,16 +84,15 @@ void oc_pg_rollback(PGconn *conn);
  * through PQexecParams; results are in text form. When out is not NULL,
  * *out receives the result (PGRES_COMMAND_OK or PGRES_TUPLES_OK), which the
  * caller frees with PQclear(); otherwise it is cleared here. */
-int oc_pg_exec_params(PGconn *conn, const char *sql, int nparams,
-                      const char *const *values, PGresult **out, oc_err_t *err);
+int oc_pg_exec_params(PGconn *conn, const char *sql, int nparams, const char *const *values,
+                      PGresult **out, oc_err_t *err);
 
 /* As oc_pg_exec_params, returning the value of row 0, column 0 copied into
  * buf (capacity cap, NUL-terminated; "" for NULL) and *is_null (may be
  * NULL). Fails with OC_ERR_NOT_FOUND when there is no row and OC_ERR_LIMIT
  * when the value does not fit. */
-int oc_pg_query_value(PGconn *conn, const char *sql, int nparams,
-                      const char *const *values, char *buf, size_t cap, bool *is_null,
-                      oc_err_t *err);
+int oc_pg_query_value(PGconn *conn, const char *sql, int nparams, const char *const *values,
+                      char *buf, size_t cap, bool *is_null, oc_err_t *err);
 
 #ifdef __cplusplus
 }

@@ -47,9 +47,9 @@ extern "C" {
 #define OC_PG_EPOCH_MICROS ((int64_t)OC_PG_EPOCH_DAYS * 86400 * 1000000)
 
 typedef struct oc_pgarr_s {
-  oc_buf_t buf;  /* header space, then the elements */
-  uint32_t oid;  /* element type */
-  uint32_t n;    /* elements */
+  oc_buf_t buf; /* header space, then the elements */
+  uint32_t oid; /* element type */
+  uint32_t n;   /* elements */
   bool has_null;
 } oc_pgarr_t;
 
@@ -95,9 +95,7 @@ static inline double oc_pgbin_float8(const char *p) {
   return d;
 }
 static inline bool oc_pgbin_bool(const char *p) { return p[0] != 0; }
-static inline oc_date_t oc_pgbin_date(const char *p) {
-  return oc_pgbin_int4(p) + OC_PG_EPOCH_DAYS;
-}
+static inline oc_date_t oc_pgbin_date(const char *p) { return oc_pgbin_int4(p) + OC_PG_EPOCH_DAYS; }
 static inline oc_timestamp_t oc_pgbin_timestamptz(const char *p) {
   return oc_pgbin_int8(p) + OC_PG_EPOCH_MICROS;
 }

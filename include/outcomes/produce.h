@@ -38,14 +38,14 @@ extern "C" {
 typedef void (*oc_reject_fn)(void *opaque, const char *name, long line, const char *msg);
 
 typedef struct oc_produce_opts_s {
-  const char *topic;            /* borrowed */
-  const oc_catalog_t *catalog;  /* borrowed */
-  oc_obs_codec_t *codec;        /* borrowed; may be NULL for dry runs and retractions */
-  oc_input_format_t format;     /* OC_INPUT_AUTO: by each file's extension */
-  bool strict;                  /* a file with a bad row publishes nothing */
-  bool dry_run;                 /* validate only; no Kafka at all */
-  bool retract;                 /* identity rows → tombstones */
-  int64_t flush_timeout_ms;     /* bound on the flush after a stop request */
+  const char *topic;                  /* borrowed */
+  const oc_catalog_t *catalog;        /* borrowed */
+  oc_obs_codec_t *codec;              /* borrowed; may be NULL for dry runs and retractions */
+  oc_input_format_t format;           /* OC_INPUT_AUTO: by each file's extension */
+  bool strict;                        /* a file with a bad row publishes nothing */
+  bool dry_run;                       /* validate only; no Kafka at all */
+  bool retract;                       /* identity rows → tombstones */
+  int64_t flush_timeout_ms;           /* bound on the flush after a stop request */
   oc_timestamp_t default_observed_at; /* observed_at of rows without one */
   /* Borrowed stop request, set by the caller's signal handler: 0 run, 1 stop
    * reading and flush within flush_timeout_ms, 2 or more give up at once. */
@@ -53,15 +53,15 @@ typedef struct oc_produce_opts_s {
 } oc_produce_opts_t;
 
 typedef struct oc_produce_stats_s {
-  uint64_t read;          /* rows read (good and bad) */
-  uint64_t published;     /* rows acknowledged by the broker */
-  uint64_t rejected;      /* rows that failed parsing or validation */
-  uint64_t not_delivered; /* valid rows not acknowledged (failed, purged, or
+  uint64_t read;               /* rows read (good and bad) */
+  uint64_t published;          /* rows acknowledged by the broker */
+  uint64_t rejected;           /* rows that failed parsing or validation */
+  uint64_t not_delivered;      /* valid rows not acknowledged (failed, purged, or
                              never sent after a failure or a stop) */
   uint64_t possibly_persisted; /* of not_delivered: failed while in flight,
                                   so the broker may have them after all */
-  bool withheld;          /* --strict: valid rows not sent because of a bad row */
-  bool interrupted;       /* a stop request ended reading early */
+  bool withheld;               /* --strict: valid rows not sent because of a bad row */
+  bool interrupted;            /* a stop request ended reading early */
 } oc_produce_stats_t;
 
 typedef struct oc_producer_s oc_producer_t;
@@ -72,8 +72,8 @@ typedef struct oc_producer_s oc_producer_t;
  * (OC_PRODUCE_RESERVED_KEYS with oc_kafka_conf_set). opts is copied; what it
  * points to is borrowed and must outlive the producer. Caller frees *out
  * with oc_producer_destroy(). Errors: OC_ERR_CONFIG, OC_ERR_KAFKA. */
-int oc_producer_new(rd_kafka_conf_t *conf, const oc_produce_opts_t *opts,
-                    oc_producer_t **out, oc_err_t *err);
+int oc_producer_new(rd_kafka_conf_t *conf, const oc_produce_opts_t *opts, oc_producer_t **out,
+                    oc_err_t *err);
 
 /* librdkafka properties that oc_producer_new() sets itself (NULL-ended). */
 extern const char *const oc_produce_reserved_keys[];
@@ -97,9 +97,8 @@ extern const char *const oc_produce_kafka_defaults[][2];
  *                    unless the producer hit a fatal error
  *   OC_ERR_USAGE     the format cannot be told from the name
  * A stop request is not an error: st->interrupted tells it. */
-int oc_producer_file(oc_producer_t *p, const char *path, const char *name,
-                     oc_reject_fn reject, void *opaque, oc_produce_stats_t *st,
-                     oc_err_t *err);
+int oc_producer_file(oc_producer_t *p, const char *path, const char *name, oc_reject_fn reject,
+                     void *opaque, oc_produce_stats_t *st, oc_err_t *err);
 
 /* Change the observed_at given to rows without one (the spool daemon uses
  * the time each file is taken). */

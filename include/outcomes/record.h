@@ -95,8 +95,7 @@ int oc_id_check(const char *field, const char *s, size_t len, oc_err_t *err);
  *   observed_at  not 0 ("not set"), within 1970-01-01..OC_TIMESTAMP_MAX
  *                                                               BAD_FIELD
  * obs and cat are borrowed; nothing is allocated. */
-int oc_observation_validate(const oc_observation_t *obs, const oc_catalog_t *cat,
-                            oc_err_t *err);
+int oc_observation_validate(const oc_observation_t *obs, const oc_catalog_t *cat, oc_err_t *err);
 
 /* Fact identities compare equal when every component does. */
 bool oc_fact_id_equal(const oc_fact_id_t *a, const oc_fact_id_t *b);

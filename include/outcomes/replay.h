@@ -72,8 +72,7 @@ typedef struct oc_part_offset_s {
 
 /* Parse "P:O[,P:O...]" (partitions >= 0, offsets >= 0, no partition twice)
  * into *out (caller frees with free()). OC_ERR_USAGE on bad text. */
-int oc_replay_parse_offsets(const char *s, oc_part_offset_t **out, size_t *n_out,
-                            oc_err_t *err);
+int oc_replay_parse_offsets(const char *s, oc_part_offset_t **out, size_t *n_out, oc_err_t *err);
 
 /* Parse "0,1,5" into *out (caller frees with free()). OC_ERR_USAGE. */
 int oc_replay_parse_partitions(const char *s, int32_t **out, size_t *n_out, oc_err_t *err);
@@ -102,8 +101,8 @@ typedef struct oc_rewind_opts_s {
   const char *group; /* borrowed */
   const char *topic; /* borrowed */
   oc_rewind_to_t to;
-  int64_t time_ms;                  /* OC_REWIND_TIME */
-  const oc_part_offset_t *offsets;  /* OC_REWIND_OFFSETS: the partitions moved */
+  int64_t time_ms;                 /* OC_REWIND_TIME */
+  const oc_part_offset_t *offsets; /* OC_REWIND_OFFSETS: the partitions moved */
   size_t n_offsets;
   const int32_t *partitions; /* BEGINNING/TIME: the partitions; NULL = all */
   size_t n_partitions;
@@ -126,7 +125,7 @@ int oc_replay_rewind(oc_replay_t *r, const oc_rewind_opts_t *o, oc_err_t *err);
 typedef struct oc_republish_opts_s {
   const char *from_topic, *to_topic; /* borrowed; must differ */
   bool has_from_time, has_to_time;
-  int64_t from_time_ms, to_time_ms; /* [from, to): by record timestamp */
+  int64_t from_time_ms, to_time_ms;     /* [from, to): by record timestamp */
   const oc_part_offset_t *from_offsets; /* per partition start (inclusive) */
   size_t n_from_offsets;
   const oc_part_offset_t *to_offsets; /* per partition end (exclusive) */
@@ -158,8 +157,8 @@ typedef struct oc_rebuild_opts_s {
   size_t n_metrics;
   bool has_from, has_to;
   char from[11], to[11]; /* YYYY-MM-DD; widened to whole years */
-  int64_t batch_changes;  /* fact changes per refresh transaction (0: the config's) */
-  bool dry_run;           /* everything in one transaction, rolled back */
+  int64_t batch_changes; /* fact changes per refresh transaction (0: the config's) */
+  bool dry_run;          /* everything in one transaction, rolled back */
 } oc_rebuild_opts_t;
 
 /* Recompute rollups from facts with the daemon's own refresh (refresh.h),
@@ -178,8 +177,8 @@ int oc_replay_rebuild(oc_replay_t *r, const oc_rebuild_opts_t *o, oc_err_t *err)
 /* ---- dead letters ------------------------------------------------------ */
 
 typedef struct oc_dlq_filter_s {
-  const char *code;  /* error_code, or NULL */
-  const char *group; /* group_id, or NULL */
+  const char *code;   /* error_code, or NULL */
+  const char *group;  /* group_id, or NULL */
   const int64_t *ids; /* explicit ids, or NULL */
   size_t n_ids;
   bool all;          /* redrive: no filter needed */
@@ -201,8 +200,8 @@ int oc_replay_dlq_show(oc_replay_t *r, int64_t id, oc_err_t *err);
  * in the same transaction. A filter selecting nothing is OC_ERR_USAGE
  * unless f->all or ids or code is set. Errors: OC_ERR_KAFKA (some rows not
  * delivered: they stay pending), OC_ERR_PG. */
-int oc_replay_dlq_redrive(oc_replay_t *r, const oc_dlq_filter_t *f, const char *topic,
-                          bool dry_run, oc_err_t *err);
+int oc_replay_dlq_redrive(oc_replay_t *r, const oc_dlq_filter_t *f, const char *topic, bool dry_run,
+                          oc_err_t *err);
 
 #ifdef __cplusplus
 }

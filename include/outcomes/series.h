@@ -42,8 +42,8 @@ size_t oc_series_cache_count(const oc_series_cache_t *c);
  * misses from PostgreSQL on conn (idle: this runs its own transaction,
  * statement series_ids prepared by oc_stmt_prepare), then cached. The ids
  * may repeat. OC_ERR_PG (retriable as libpq says) or OC_ERR_NOMEM. */
-int oc_series_resolve(oc_series_cache_t *c, PGconn *conn, const oc_fact_id_t *const *ids,
-                      size_t n, int32_t *out, oc_err_t *err);
+int oc_series_resolve(oc_series_cache_t *c, PGconn *conn, const oc_fact_id_t *const *ids, size_t n,
+                      int32_t *out, oc_err_t *err);
 
 #ifdef __cplusplus
 }

@@ -42,10 +42,10 @@ extern "C" {
 #endif
 
 typedef struct oc_spool_opts_s {
-  const char *dir;           /* borrowed */
-  int64_t rescan_ms;         /* periodic rescan; 0 = 5000 */
-  int64_t retry_min_ms;      /* first backoff after a Kafka failure; 0 = 1000 */
-  int64_t retry_max_ms;      /* largest backoff; 0 = 60000 */
+  const char *dir;      /* borrowed */
+  int64_t rescan_ms;    /* periodic rescan; 0 = 5000 */
+  int64_t retry_min_ms; /* first backoff after a Kafka failure; 0 = 1000 */
+  int64_t retry_max_ms; /* largest backoff; 0 = 60000 */
   /* Borrowed stop request (as in oc_produce_opts_t): the file being
    * published is flushed within the flush timeout and left in processing/. */
   const volatile sig_atomic_t *stop;

@@ -71,9 +71,8 @@ int oc_stmt_prepare(PGconn *conn, oc_err_t *err);
  * binary_result asks for binary columns. When out is not NULL, *out gets
  * the result (COMMAND_OK or TUPLES_OK), which the caller frees with
  * PQclear(); else it is cleared here. Errors name the statement. */
-int oc_stmt_exec(PGconn *conn, oc_stmt_t s, int n, const char *const *values,
-                 const int *lengths, const int *formats, int binary_result, PGresult **out,
-                 oc_err_t *err);
+int oc_stmt_exec(PGconn *conn, oc_stmt_t s, int n, const char *const *values, const int *lengths,
+                 const int *formats, int binary_result, PGresult **out, oc_err_t *err);
 
 #ifdef __cplusplus
 }

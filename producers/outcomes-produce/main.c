@@ -171,9 +171,9 @@ static void print_reject(void *opaque, const char *name, long line, const char *
 
 /* Exit statuses by severity: a worse one wins over a milder one. */
 static int worse(int a, int b) {
-  static const int order[] = {OC_EX_OK,    OC_EX_DATAERR,     OC_EX_TEMPFAIL,
-                              OC_EX_NOINPUT, OC_EX_IOERR,     OC_EX_USAGE,
-                              OC_EX_UNAVAILABLE, OC_EX_CONFIG, OC_EX_SOFTWARE};
+  static const int order[] = {OC_EX_OK,          OC_EX_DATAERR, OC_EX_TEMPFAIL,
+                              OC_EX_NOINPUT,     OC_EX_IOERR,   OC_EX_USAGE,
+                              OC_EX_UNAVAILABLE, OC_EX_CONFIG,  OC_EX_SOFTWARE};
   int ra = 0, rb = 0;
   for (int i = 0; i < (int)(sizeof(order) / sizeof(order[0])); i++) {
     if (order[i] == a)
@@ -218,45 +218,22 @@ static int parse_args(int argc, char **argv, cli_t *cli) {
         c = 0;
       }
     switch (c) {
-    case 0:
-      break;
+    case 0: break;
     case 'c':
-    case 'F':
-      cli->conf.file = optarg;
-      break;
-    case 'X':
-      rc = oc_conf_cli_x(&cli->conf, &program, optarg, &err);
-      break;
-    case OPT_FORMAT:
-      cli->format = optarg;
-      break;
-    case OPT_STRICT:
-      cli->strict = true;
-      break;
-    case OPT_DRY_RUN:
-      cli->dry_run = true;
-      break;
-    case OPT_RETRACT:
-      cli->retract = true;
-      break;
-    case OPT_WATCH:
-      cli->watch = optarg;
-      break;
-    case 'v':
-      cli->verbosity = 1;
-      break;
-    case 'q':
-      cli->verbosity = -1;
-      break;
-    case 'h':
-      usage(stdout);
-      return -1;
+    case 'F': cli->conf.file = optarg; break;
+    case 'X': rc = oc_conf_cli_x(&cli->conf, &program, optarg, &err); break;
+    case OPT_FORMAT: cli->format = optarg; break;
+    case OPT_STRICT: cli->strict = true; break;
+    case OPT_DRY_RUN: cli->dry_run = true; break;
+    case OPT_RETRACT: cli->retract = true; break;
+    case OPT_WATCH: cli->watch = optarg; break;
+    case 'v': cli->verbosity = 1; break;
+    case 'q': cli->verbosity = -1; break;
+    case 'h': usage(stdout); return -1;
     case 'V':
       printf("%s %s (librdkafka %s)\n", progname, OC_VERSION, rd_kafka_version_str());
       return -1;
-    default:
-      fprintf(stderr, "Try '%s --help'.\n", progname);
-      return OC_EX_USAGE;
+    default: fprintf(stderr, "Try '%s --help'.\n", progname); return OC_EX_USAGE;
     }
     if (rc != 0) {
       fprintf(stderr, "%s: %s\n", progname, err.msg);
@@ -298,8 +275,7 @@ int main(int argc, char **argv) {
     goto out;
   }
   if (cli.watch && optind < argc) {
-    fprintf(stderr, "%s: --watch takes no FILE arguments\nTry '%s --help'.\n", progname,
-            progname);
+    fprintf(stderr, "%s: --watch takes no FILE arguments\nTry '%s --help'.\n", progname, progname);
     status = OC_EX_USAGE;
     goto out;
   }
@@ -404,8 +380,8 @@ int main(int argc, char **argv) {
       fprintf(stderr, "%s: %s\n", progname, err.msg);
     if (rc == 0 && st.withheld)
       fprintf(stderr, "%s: %s: --strict: nothing published (%llu rejected row%s)\n", progname,
-              strcmp(files[i], "-") == 0 ? "<stdin>" : files[i],
-              (unsigned long long)st.rejected, st.rejected == 1 ? "" : "s");
+              strcmp(files[i], "-") == 0 ? "<stdin>" : files[i], (unsigned long long)st.rejected,
+              st.rejected == 1 ? "" : "s");
     if (rc == 0 && st.interrupted)
       fprintf(stderr, "%s: %s: interrupted: the rest of the file was not read\n", progname,
               strcmp(files[i], "-") == 0 ? "<stdin>" : files[i]);
@@ -422,8 +398,7 @@ int main(int argc, char **argv) {
     status = OC_EX_TEMPFAIL;
   if (cli.dry_run)
     fprintf(stderr, "rows read %llu, valid %llu, rejected %llu (dry run: nothing sent)\n",
-            (unsigned long long)total.read,
-            (unsigned long long)(total.read - total.rejected),
+            (unsigned long long)total.read, (unsigned long long)(total.read - total.rejected),
             (unsigned long long)total.rejected);
   else if (total.not_delivered && total.possibly_persisted)
     fprintf(stderr,

@@ -43,9 +43,11 @@
 #include <librdkafka/rdkafka.h>
 
 #include "outcomes/apply.h"
+#include "outcomes/buf.h"
 #include "outcomes/catalog.h"
 #include "outcomes/input.h"
 #include "outcomes/key.h"
+#include "outcomes/metrics.h"
 #include "outcomes/obs_codec.h"
 #include "outcomes/record.h"
 
@@ -57,8 +59,8 @@
 #define PHASE __attribute__((noipa))
 #endif
 
-#define VALUE_MAX 4096       /* as lib/produce.c */
-#define BATCH_RECORDS 5000   /* rollupd's batch.max.records default */
+#define VALUE_MAX 4096          /* as lib/produce.c */
+#define BATCH_RECORDS 5000      /* rollupd's batch.max.records default */
 #define BATCH_BYTES (16u << 20) /* rollupd's batch.max.bytes default */
 
 typedef struct msg_s {
@@ -89,48 +91,6 @@ typedef struct bench_s {
   char first_add_error[OC_ERR_MSG_MAX];
 } bench_t;
 
-static double now_s(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static int read_file(const char *path, char **out, size_t *len_out) {
-  FILE *f = fopen(path, "rb");
-  char *buf = NULL;
-  size_t len = 0, cap = 0, n;
-
-  if (!f)
-    return -1;
-  for (;;) {
-    if (cap - len < 65536) {
-      size_t ncap = cap ? 2 * cap : 1u << 20;
-      char *nb = realloc(buf, ncap);
-      if (!nb) {
-        free(buf);
-        fclose(f);
-        errno = ENOMEM;
-        return -1;
-      }
-      buf = nb;
-      cap = ncap;
-    }
-    n = fread(buf + len, 1, cap - len, f);
-    len += n;
-    if (n == 0)
-      break;
-  }
-  if (ferror(f)) {
-    free(buf);
-    fclose(f);
-    errno = EIO;
-    return -1;
-  }
-  fclose(f);
-  *out = buf;
-  *len_out = len;
-  return 0;
-}
 
 /* Phase 1: CSV bytes to validated observations, as the producer reads a
  * file. Returns 0, or -1 when the input cannot be opened at all. */
@@ -340,11 +300,15 @@ int main(int argc, char **argv) {
     goto out;
   }
   b.cat = cat;
-  if (read_file(path, &b.csv, &b.csv_len) < 0) {
-    fprintf(stderr, "bench_codec: %s: %s\n", path, strerror(errno));
+  oc_buf_t text;
+  oc_err_t rerr;
+  oc_buf_init(&text, 0);
+  if (oc_buf_read_file(&text, path, &rerr) != 0) {
+    fprintf(stderr, "bench_codec: %s\n", rerr.msg);
     status = 66;
     goto out;
   }
+  b.csv = oc_buf_detach(&text, &b.csv_len);
   if (b.csv_len == 0) {
     fprintf(stderr, "bench_codec: %s: empty\n", path);
     goto out;
@@ -365,24 +329,24 @@ int main(int argc, char **argv) {
 
   /* Each phase, then its checks; verify() before the daemon's phase, so
    * that no message can become a dead letter there. */
-  t[0] = now_s();
+  t[0] = oc_metrics_now();
   if (bench_parse_validate(&b) < 0) {
     status = 66;
     goto out;
   }
-  t[1] = now_s();
+  t[1] = oc_metrics_now();
   if (b.n == 0) {
     fprintf(stderr, "bench_codec: %s: no records\n", path);
     goto out;
   }
   if (b.rejected) {
-    fprintf(stderr, "bench_codec: %s: %zu rejected rows, the first at %s\n", path,
-            b.rejected, b.first_reject);
+    fprintf(stderr, "bench_codec: %s: %zu rejected rows, the first at %s\n", path, b.rejected,
+            b.first_reject);
     goto out;
   }
-  t[2] = now_s();
+  t[2] = oc_metrics_now();
   bench_encode(&b);
-  t[3] = now_s();
+  t[3] = oc_metrics_now();
   if (b.encode_failed) {
     fprintf(stderr, "bench_codec: %zu records not encoded, the first: %s\n", b.encode_failed,
             b.first_encode_error);
@@ -390,9 +354,9 @@ int main(int argc, char **argv) {
   }
   if (verify(&b) < 0)
     goto out;
-  t[4] = now_s();
+  t[4] = oc_metrics_now();
   bench_decode_validate(&b, batch);
-  t[5] = now_s();
+  t[5] = oc_metrics_now();
   if (b.add_failed || b.dead || b.batched != b.n) {
     fprintf(stderr,
             "bench_codec: of %zu messages %zu were records, %" PRId64

@@ -48,8 +48,7 @@ static void setup(void) {
     die("reader", &err);
   if (oc_registry_new(reader, 0, &reg, &err) != 0)
     die("registry", &err);
-  if (oc_schema_load_file(OC_TEST_DATA_DIR "/avro/messageV1/test_schema.avsc", &writer,
-                          &err) != 0)
+  if (oc_schema_load_file(OC_TEST_DATA_DIR "/avro/messageV1/test_schema.avsc", &writer, &err) != 0)
     die("writer", &err);
   test_fp = oc_schema_fingerprint(writer);
   if (oc_registry_add(reg, writer, &err) != 0)

@@ -82,8 +82,7 @@ static void read_rows(const uint8_t *data, size_t size, unsigned flags) {
 
   if (!f)
     return;
-  if (oc_input_open(f, OC_INPUT_CSV, flags, catalog(), INT64_C(1700000000000000), &in, &err) ==
-      0) {
+  if (oc_input_open(f, OC_INPUT_CSV, flags, catalog(), INT64_C(1700000000000000), &in, &err) == 0) {
     while ((rc = oc_input_next(in, &obs, &line, &err)) != 0) {
       if (rc < 0 && err.fatal)
         break;

@@ -23,8 +23,7 @@ static int text_ok(const char *s, size_t n) {
     return 0;
   for (size_t i = 0; i < n; i++) {
     unsigned char c = (unsigned char)s[i];
-    if (c < 0x20 || c == 0x7F ||
-        (c == 0xC2 && i + 1 < n && (unsigned char)s[i + 1] <= 0x9F))
+    if (c < 0x20 || c == 0x7F || (c == 0xC2 && i + 1 < n && (unsigned char)s[i + 1] <= 0x9F))
       return 0;
   }
   return 1;

@@ -79,8 +79,8 @@ static inline PGconn *h_db_create(const char *name) {
   PGconn *c = h_connect(name);
   oc_migrate_report_t rep;
   oc_migrate_report_init(&rep);
-  if (oc_migrate_run(c, oc_test_source_path("schemas/sql"),
-                     OC_SOURCE_DIR "/schemas/catalog.tsv", NULL, &rep, &err) != 0)
+  if (oc_migrate_run(c, oc_test_source_path("schemas/sql"), OC_SOURCE_DIR "/schemas/catalog.tsv",
+                     NULL, &rep, &err) != 0)
     fail_msg("migrate %s: %s", name, err.msg);
   oc_migrate_report_release(&rep);
   return c;
@@ -205,16 +205,15 @@ static inline void h_send(rd_kafka_t *rk, const char *topic, const void *key, si
   for (;;) {
     rd_kafka_resp_err_t e;
     if (with_header)
-      e = rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(topic),
-                            RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-                            RD_KAFKA_V_KEY(key, klen), RD_KAFKA_V_VALUE((void *)(uintptr_t)val, vlen),
+      e = rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                            RD_KAFKA_V_KEY(key, klen),
+                            RD_KAFKA_V_VALUE((void *)(uintptr_t)val, vlen),
                             RD_KAFKA_V_HEADER("trace-id", "abc\0def", 7),
                             RD_KAFKA_V_HEADER("empty", NULL, 0), RD_KAFKA_V_END);
     else
-      e = rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(topic),
-                            RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-                            RD_KAFKA_V_KEY(key, klen), RD_KAFKA_V_VALUE((void *)(uintptr_t)val, vlen),
-                            RD_KAFKA_V_END);
+      e = rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                            RD_KAFKA_V_KEY(key, klen),
+                            RD_KAFKA_V_VALUE((void *)(uintptr_t)val, vlen), RD_KAFKA_V_END);
     if (e == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
       rd_kafka_poll(rk, 50);
       continue;
@@ -254,8 +253,8 @@ static inline unsigned h_rnd(unsigned long long *s) {
 
 /* Identity i: distinct i give distinct identities (mixed radix). */
 static inline void h_ident(size_t i, oc_fact_id_t *id) {
-  static const oc_grain_t grains[] = {OC_GRAIN_DAY, OC_GRAIN_WEEK, OC_GRAIN_MONTH,
-                                      OC_GRAIN_QUARTER, OC_GRAIN_YEAR};
+  static const oc_grain_t grains[] = {OC_GRAIN_DAY, OC_GRAIN_WEEK, OC_GRAIN_MONTH, OC_GRAIN_QUARTER,
+                                      OC_GRAIN_YEAR};
   memset(id, 0, sizeof(*id));
   snprintf(id->org_id, sizeof(id->org_id), "org-%02zu%s", i % 7, i % 7 == 3 ? " A|B%" : "");
   size_t f = (i / 7) % 4;
@@ -273,8 +272,7 @@ static inline void h_ident(size_t i, oc_fact_id_t *id) {
   id->period_start = oc_period_floor(id->grain, d);
 }
 
-static inline void h_obs(const oc_fact_id_t *id, double v, oc_timestamp_t t,
-                         oc_observation_t *o) {
+static inline void h_obs(const oc_fact_id_t *id, double v, oc_timestamp_t t, oc_observation_t *o) {
   memset(o, 0, sizeof(*o));
   o->id = *id;
   if (strcmp(id->metric, "readmission_rate_30d") == 0) {
@@ -327,16 +325,37 @@ static inline void h_load_produce(h_load_t *L, rd_kafka_t *rk, const char *topic
         code = OC_ERR_BAD_KEY;
         bad.id.period_start = oc_period_next(bad.id.grain, bad.id.period_start);
         break;
-      case 1: code = OC_ERR_UNKNOWN_METRIC; snprintf(bad.id.metric, sizeof(bad.id.metric), "zz_nope"); break;
-      case 2: code = OC_ERR_RANGE; if (!bad.has_numerator) bad.value = -5; else { bad.numerator = 5000; bad.value = bad.numerator / bad.denominator; } break;
-      case 3: code = OC_ERR_MISALIGNED; bad.id.grain = OC_GRAIN_YEAR; bad.id.period_start += 40; break;
+      case 1:
+        code = OC_ERR_UNKNOWN_METRIC;
+        snprintf(bad.id.metric, sizeof(bad.id.metric), "zz_nope");
+        break;
+      case 2:
+        code = OC_ERR_RANGE;
+        if (!bad.has_numerator)
+          bad.value = -5;
+        else {
+          bad.numerator = 5000;
+          bad.value = bad.numerator / bad.denominator;
+        }
+        break;
+      case 3:
+        code = OC_ERR_MISALIGNED;
+        bad.id.grain = OC_GRAIN_YEAR;
+        bad.id.period_start += 40;
+        break;
       case 4:
-        if (bad.has_numerator) { code = OC_ERR_RATIO_MISMATCH; bad.value = bad.value * 0.5 + 0.25; }
-        else { code = OC_ERR_BAD_FIELD; bad.has_numerator = true; bad.numerator = 1; }
+        if (bad.has_numerator) {
+          code = OC_ERR_RATIO_MISMATCH;
+          bad.value = bad.value * 0.5 + 0.25;
+        } else {
+          code = OC_ERR_BAD_FIELD;
+          bad.has_numerator = true;
+          bad.numerator = 1;
+        }
         break;
       case 5: code = OC_ERR_DECODE; break;
       case 6: code = OC_ERR_UNKNOWN_SCHEMA; break;
-      case 7: code = OC_ERR_BAD_KEY; break; /* tombstone with a malformed key */
+      case 7: code = OC_ERR_BAD_KEY; break;  /* tombstone with a malformed key */
       default: code = OC_ERR_BAD_KEY; break; /* record without a key */
       }
       if (oc_obs_encode(codec, &bad, buf, sizeof(buf), &len, &err) != 0)
@@ -464,8 +483,7 @@ static inline void h_check_dead_letters(PGconn *c, const h_load_t *L) {
     if (!L->dead_by_code[i])
       continue;
     char sql[256];
-    snprintf(sql, sizeof(sql),
-             "SELECT count(*) FROM outcomes.dead_letters WHERE error_code = '%s'",
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM outcomes.dead_letters WHERE error_code = '%s'",
              oc_err_code_name(-i));
     long long got = h_value_ll(c, sql);
     if (got != L->dead_by_code[i])
@@ -479,8 +497,7 @@ static inline void h_check_dead_letters(PGconn *c, const h_load_t *L) {
 /* Start the daemon on db/topic/group with extra -X settings (NULL-ended);
  * its stderr goes to log (appended). */
 static inline pid_t h_daemon_start(const char *db, const char *topic, const char *group,
-                                   const char *log, bool exit_at_end,
-                                   const char *const *extra) {
+                                   const char *log, bool exit_at_end, const char *const *extra) {
   static char x[16][300];
   const char *argv[48];
   int a = 0, k = 0;

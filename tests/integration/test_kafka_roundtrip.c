@@ -38,11 +38,9 @@ static void make_obs(int i, oc_observation_t *o) {
   snprintf(o->id.org_id, sizeof(o->id.org_id), "%s", orgs[i % 4]);
   if (i % 3)
     snprintf(o->id.facility_id, sizeof(o->id.facility_id), "fac %d", i % 5);
-  snprintf(o->id.metric, sizeof(o->id.metric), "%s",
-           i % 2 ? "readmission_rate_30d" : "er_visits");
+  snprintf(o->id.metric, sizeof(o->id.metric), "%s", i % 2 ? "readmission_rate_30d" : "er_visits");
   o->id.grain = OC_GRAIN_MONTH;
-  assert_int_equal(oc_date_from_ymd(2020 + i / 12, 1 + i % 12, 1, &o->id.period_start, NULL),
-                   0);
+  assert_int_equal(oc_date_from_ymd(2020 + i / 12, 1 + i % 12, 1, &o->id.period_start, NULL), 0);
   if (i % 2) {
     o->has_numerator = o->has_denominator = true;
     o->numerator = 10 + i;
@@ -123,9 +121,9 @@ static void test_observation_round_trips_through_real_broker(void **state) {
       if (oc_obs_encode(codec, &sent[i], buf, sizeof(buf), &len, &err) != 0)
         fail_msg("encode %d: %s", i, err.msg);
       assert_int_equal(oc_key_encode(&sent[i].id, key, sizeof(key), &klen, &err), 0);
-      rd_kafka_resp_err_t e = rd_kafka_producev(
-          prod, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-          RD_KAFKA_V_KEY(key, klen), RD_KAFKA_V_VALUE(buf, len), RD_KAFKA_V_END);
+      rd_kafka_resp_err_t e =
+          rd_kafka_producev(prod, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                            RD_KAFKA_V_KEY(key, klen), RD_KAFKA_V_VALUE(buf, len), RD_KAFKA_V_END);
       assert_int_equal(e, RD_KAFKA_RESP_ERR_NO_ERROR);
     }
   }

@@ -192,40 +192,39 @@ static char *query_text(PGconn *conn, const char *sql) {
 /* Everything a migration defines, one line per fact, in a fixed order. */
 static char *schema_snapshot(PGconn *conn) {
   return query_text(
-      conn,
-      "SELECT string_agg(line, E'\\n' ORDER BY line COLLATE \"C\") FROM ("
-      " SELECT 'schema ' || n.nspname || ' owner=' || pg_get_userbyid(n.nspowner)"
-      "   || ' acl=' || COALESCE(n.nspacl::text, '')"
-      "   FROM pg_namespace n WHERE n.nspname = 'outcomes'"
-      " UNION ALL SELECT 'table ' || table_name || ' ' || table_type"
-      "   FROM information_schema.tables WHERE table_schema = 'outcomes'"
-      " UNION ALL SELECT 'column ' || table_name || '.' || column_name || ' #'"
-      "   || ordinal_position || ' ' || data_type || ' nullable=' || is_nullable"
-      "   || ' default=' || COALESCE(column_default, '') || ' identity=' || is_identity"
-      "   FROM information_schema.columns WHERE table_schema = 'outcomes'"
-      " UNION ALL SELECT 'constraint ' || c.conrelid::regclass::text || ' ' || c.conname"
-      "   || ' ' || pg_get_constraintdef(c.oid)"
-      "   FROM pg_constraint c JOIN pg_namespace n ON n.oid = c.connamespace"
-      "   WHERE n.nspname = 'outcomes'"
-      " UNION ALL SELECT 'index ' || indexname || ' ' || indexdef"
-      "   FROM pg_indexes WHERE schemaname = 'outcomes'"
-      " UNION ALL SELECT 'view ' || viewname || ' ' || definition"
-      "   FROM pg_views WHERE schemaname = 'outcomes'"
-      " UNION ALL SELECT 'relation ' || c.relname || ' kind=' || c.relkind::text || ' owner='"
-      "   || pg_get_userbyid(c.relowner) || ' acl=' || COALESCE(c.relacl::text, '')"
-      "   FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
-      "   WHERE n.nspname = 'outcomes'"
-      " UNION ALL SELECT 'function ' || p.oid::regprocedure::text || ' owner='"
-      "   || pg_get_userbyid(p.proowner) || ' acl=' || COALESCE(p.proacl::text, '')"
-      "   FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace"
-      "   WHERE n.nspname = 'outcomes'"
-      " UNION ALL SELECT 'role ' || r.rolname || ' login=' || r.rolcanlogin"
-      "   FROM pg_roles r WHERE r.rolname LIKE 'outcomes\\_%'"
-      " UNION ALL SELECT 'member ' || m.rolname || ' of ' || g.rolname"
-      "   FROM pg_auth_members a JOIN pg_roles m ON m.oid = a.member"
-      "   JOIN pg_roles g ON g.oid = a.roleid WHERE g.rolname LIKE 'outcomes\\_%'"
-      "     AND m.rolname NOT LIKE 'oc\\_test\\_%'"
-      ") AS s(line)");
+      conn, "SELECT string_agg(line, E'\\n' ORDER BY line COLLATE \"C\") FROM ("
+            " SELECT 'schema ' || n.nspname || ' owner=' || pg_get_userbyid(n.nspowner)"
+            "   || ' acl=' || COALESCE(n.nspacl::text, '')"
+            "   FROM pg_namespace n WHERE n.nspname = 'outcomes'"
+            " UNION ALL SELECT 'table ' || table_name || ' ' || table_type"
+            "   FROM information_schema.tables WHERE table_schema = 'outcomes'"
+            " UNION ALL SELECT 'column ' || table_name || '.' || column_name || ' #'"
+            "   || ordinal_position || ' ' || data_type || ' nullable=' || is_nullable"
+            "   || ' default=' || COALESCE(column_default, '') || ' identity=' || is_identity"
+            "   FROM information_schema.columns WHERE table_schema = 'outcomes'"
+            " UNION ALL SELECT 'constraint ' || c.conrelid::regclass::text || ' ' || c.conname"
+            "   || ' ' || pg_get_constraintdef(c.oid)"
+            "   FROM pg_constraint c JOIN pg_namespace n ON n.oid = c.connamespace"
+            "   WHERE n.nspname = 'outcomes'"
+            " UNION ALL SELECT 'index ' || indexname || ' ' || indexdef"
+            "   FROM pg_indexes WHERE schemaname = 'outcomes'"
+            " UNION ALL SELECT 'view ' || viewname || ' ' || definition"
+            "   FROM pg_views WHERE schemaname = 'outcomes'"
+            " UNION ALL SELECT 'relation ' || c.relname || ' kind=' || c.relkind::text || ' owner='"
+            "   || pg_get_userbyid(c.relowner) || ' acl=' || COALESCE(c.relacl::text, '')"
+            "   FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+            "   WHERE n.nspname = 'outcomes'"
+            " UNION ALL SELECT 'function ' || p.oid::regprocedure::text || ' owner='"
+            "   || pg_get_userbyid(p.proowner) || ' acl=' || COALESCE(p.proacl::text, '')"
+            "   FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace"
+            "   WHERE n.nspname = 'outcomes'"
+            " UNION ALL SELECT 'role ' || r.rolname || ' login=' || r.rolcanlogin"
+            "   FROM pg_roles r WHERE r.rolname LIKE 'outcomes\\_%'"
+            " UNION ALL SELECT 'member ' || m.rolname || ' of ' || g.rolname"
+            "   FROM pg_auth_members a JOIN pg_roles m ON m.oid = a.member"
+            "   JOIN pg_roles g ON g.oid = a.roleid WHERE g.rolname LIKE 'outcomes\\_%'"
+            "     AND m.rolname NOT LIKE 'oc\\_test\\_%'"
+            ") AS s(line)");
 }
 
 static void assert_catalog_equals_file(PGconn *conn, const char *path) {
@@ -305,11 +304,10 @@ static void test_shipped_migrations_apply_once_and_rerun_changes_nothing(void **
   assert_catalog_equals_file(fx->conn, shipped_catalog());
 
   /* Migrations after 0001 ran as the owner role: it owns what they made. */
-  owners = query_text(fx->conn,
-                      "SELECT string_agg(DISTINCT pg_get_userbyid(c.relowner), ',') "
-                      "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
-                      "WHERE n.nspname = 'outcomes' AND c.relname <> 'schema_migrations' "
-                      "AND c.relname NOT LIKE 'schema_migrations%'");
+  owners = query_text(fx->conn, "SELECT string_agg(DISTINCT pg_get_userbyid(c.relowner), ',') "
+                                "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+                                "WHERE n.nspname = 'outcomes' AND c.relname <> 'schema_migrations' "
+                                "AND c.relname NOT LIKE 'schema_migrations%'");
   assert_string_equal(owners, "outcomes_owner");
   free(owners);
   free(snap1);
@@ -353,8 +351,7 @@ static void test_changed_statements_are_refused_naming_the_file(void **state) {
   sprintf(n, "%s\nSELECT 1; -- edited\n", text);
   write_file(dir, "0001_roles.sql", n);
 
-  assert_int_equal(migrate(fx->conn, dir, shipped_catalog(), false, &r, &err),
-                   OC_ERR_CONFIG);
+  assert_int_equal(migrate(fx->conn, dir, shipped_catalog(), false, &r, &err), OC_ERR_CONFIG);
   assert_non_null(strstr(err.msg, "/0001_roles.sql: changed after it was applied"));
   assert_int_equal(r.n_new, 0);
   oc_migrate_report_release(&r);
@@ -373,8 +370,7 @@ static char *stored_checksum(PGconn *conn, int v) {
 static void set_stored_checksum(PGconn *conn, int v, const char *sum) {
   char sql[256];
   snprintf(sql, sizeof(sql),
-           "UPDATE outcomes.schema_migrations SET checksum = '%.32s' WHERE version = %d", sum,
-           v);
+           "UPDATE outcomes.schema_migrations SET checksum = '%.32s' WHERE version = %d", sum, v);
   exec_ok(conn, sql);
 }
 
@@ -630,16 +626,14 @@ static void test_failed_migration_rolls_back_whole_and_names_its_line(void **sta
 
   copy_shipped(dir);
   snprintf(bad, sizeof(bad), "%04zu_bad.sql", nfiles + 1);
-  write_file(dir, bad,
-             "-- a broken migration\nCREATE TABLE outcomes.half (x int);\n\nSELEC 1;\n");
+  write_file(dir, bad, "-- a broken migration\nCREATE TABLE outcomes.half (x int);\n\nSELEC 1;\n");
   assert_int_equal(migrate(fx->conn, dir, shipped_catalog(), false, &r, &err), OC_ERR_PG);
   assert_int_equal(r.failed_version, (int)nfiles + 1);
   assert_int_equal(r.n_new, nfiles); /* the good ones before it stay */
   assert_false(r.catalog_synced);
   oc_migrate_report_release(&r);
   char want[128];
-  snprintf(want, sizeof(want), "/%s:4: SQLSTATE 42601: syntax error at or near \"SELEC\"",
-           bad);
+  snprintf(want, sizeof(want), "/%s:4: SQLSTATE 42601: syntax error at or near \"SELEC\"", bad);
   if (!strstr(err.msg, want))
     fail_msg("expected '%s' in '%s'", want, err.msg);
   assert_false(err.retriable);
@@ -668,8 +662,7 @@ static void test_catalog_sync_updates_and_reports_but_keeps_removed(void **state
   oc_migrate_report_t r;
   oc_err_t err;
 
-  assert_int_equal(migrate(fx->conn, shipped_sql_dir(), shipped_catalog(), false, &r, &err),
-                   0);
+  assert_int_equal(migrate(fx->conn, shipped_sql_dir(), shipped_catalog(), false, &r, &err), 0);
   size_t total = r.cat_inserted;
   oc_migrate_report_release(&r);
 
@@ -719,8 +712,7 @@ static void test_catalog_sync_updates_and_reports_but_keeps_removed(void **state
   /* A bad catalog fails with its line; the migrations already ran. */
   write_file(dir, "bad.tsv", "code\tname\n");
   snprintf(path, sizeof(path), "%s/bad.tsv", dir);
-  assert_int_equal(migrate(fx->conn, shipped_sql_dir(), path, false, &r, &err),
-                   OC_ERR_CONFIG);
+  assert_int_equal(migrate(fx->conn, shipped_sql_dir(), path, false, &r, &err), OC_ERR_CONFIG);
   assert_non_null(strstr(err.msg, "/bad.tsv:1: header: column 3 must be 'unit'"));
   oc_migrate_report_release(&r);
   free(text);
@@ -780,8 +772,7 @@ static void test_non_member_runs_as_itself(void **state) {
   exec_ok(fx->admin, "DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = "
                      "'outcomes_analyst') THEN CREATE ROLE outcomes_analyst NOLOGIN; "
                      "END IF; END $$");
-  snprintf(sql, sizeof(sql), "GRANT CREATE ON DATABASE \"%s\" TO \"%s\"", fx->dbname,
-           fx->role);
+  snprintf(sql, sizeof(sql), "GRANT CREATE ON DATABASE \"%s\" TO \"%s\"", fx->dbname, fx->role);
   exec_ok(fx->conn, sql);
   snprintf(sql, sizeof(sql), "SET SESSION AUTHORIZATION \"%s\"", fx->role);
   exec_ok(fx->conn, sql);
@@ -811,21 +802,25 @@ static void test_pg_errors_carry_sqlstate_and_flags(void **state) {
   oc_err_t err;
 
   exec_ok(fx->conn, "CREATE TABLE t (id int PRIMARY KEY, note text)");
-  assert_int_equal(oc_pg_exec_params(fx->conn, "INSERT INTO t VALUES ($1, $2)", 2, params,
-                                     NULL, &err), 0);
-  assert_int_equal(oc_pg_exec_params(fx->conn, "INSERT INTO t VALUES ($1, $2)", 2, params,
-                                     NULL, &err), OC_ERR_PG);
+  assert_int_equal(
+      oc_pg_exec_params(fx->conn, "INSERT INTO t VALUES ($1, $2)", 2, params, NULL, &err), 0);
+  assert_int_equal(
+      oc_pg_exec_params(fx->conn, "INSERT INTO t VALUES ($1, $2)", 2, params, NULL, &err),
+      OC_ERR_PG);
   assert_non_null(strstr(err.msg, ": SQLSTATE 23505: duplicate key value violates unique "
                                   "constraint \"t_pkey\" (Key (id)=(7) already exists.)"));
   assert_false(err.retriable);
   assert_false(err.fatal);
-  assert_int_equal(oc_pg_query_value(fx->conn, "SELECT note FROM t WHERE id = $1", 1, params,
-                                     buf, sizeof(buf), &is_null, &err), 0);
+  assert_int_equal(oc_pg_query_value(fx->conn, "SELECT note FROM t WHERE id = $1", 1, params, buf,
+                                     sizeof(buf), &is_null, &err),
+                   0);
   assert_true(is_null);
-  assert_int_equal(oc_pg_query_value(fx->conn, "SELECT note FROM t WHERE id = 8", 0, NULL,
-                                     buf, sizeof(buf), NULL, &err), OC_ERR_NOT_FOUND);
-  assert_int_equal(oc_pg_query_value(fx->conn, "SELECT repeat('x', 40)", 0, NULL, buf,
-                                     sizeof(buf), NULL, &err), OC_ERR_LIMIT);
+  assert_int_equal(oc_pg_query_value(fx->conn, "SELECT note FROM t WHERE id = 8", 0, NULL, buf,
+                                     sizeof(buf), NULL, &err),
+                   OC_ERR_NOT_FOUND);
+  assert_int_equal(
+      oc_pg_query_value(fx->conn, "SELECT repeat('x', 40)", 0, NULL, buf, sizeof(buf), NULL, &err),
+      OC_ERR_LIMIT);
   assert_int_equal(oc_pg_exec(fx->conn, "SELEC 1", &err), OC_ERR_PG);
   assert_string_equal(err.msg, "SELEC 1: SQLSTATE 42601: syntax error at or near \"SELEC\"");
 
@@ -839,29 +834,27 @@ static void test_pg_errors_carry_sqlstate_and_flags(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test_setup_teardown(
-          test_shipped_migrations_apply_once_and_rerun_changes_nothing, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_dry_run_and_status_change_nothing, setup,
-                                      teardown),
-      cmocka_unit_test_setup_teardown(test_changed_statements_are_refused_naming_the_file,
+      cmocka_unit_test_setup_teardown(test_shipped_migrations_apply_once_and_rerun_changes_nothing,
                                       setup, teardown),
+      cmocka_unit_test_setup_teardown(test_dry_run_and_status_change_nothing, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_changed_statements_are_refused_naming_the_file, setup,
+                                      teardown),
       cmocka_unit_test_setup_teardown(test_comment_edits_are_accepted_statement_edits_refused,
                                       setup, teardown),
-      cmocka_unit_test_setup_teardown(test_whole_file_checksum_is_accepted_and_rewritten,
-                                      setup, teardown),
-      cmocka_unit_test_setup_teardown(test_released_checksums_accept_the_shipped_statements,
-                                      setup, teardown),
-      cmocka_unit_test_setup_teardown(test_gap_duplicate_and_misnamed_files_are_refused,
-                                      setup, teardown),
-      cmocka_unit_test_setup_teardown(
-          test_failed_migration_rolls_back_whole_and_names_its_line, setup, teardown),
-      cmocka_unit_test_setup_teardown(
-          test_catalog_sync_updates_and_reports_but_keeps_removed, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_concurrent_migrators_apply_each_migration_once,
-                                      setup, teardown),
-      cmocka_unit_test_setup_teardown(test_non_member_runs_as_itself, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_pg_errors_carry_sqlstate_and_flags, setup,
+      cmocka_unit_test_setup_teardown(test_whole_file_checksum_is_accepted_and_rewritten, setup,
                                       teardown),
+      cmocka_unit_test_setup_teardown(test_released_checksums_accept_the_shipped_statements, setup,
+                                      teardown),
+      cmocka_unit_test_setup_teardown(test_gap_duplicate_and_misnamed_files_are_refused, setup,
+                                      teardown),
+      cmocka_unit_test_setup_teardown(test_failed_migration_rolls_back_whole_and_names_its_line,
+                                      setup, teardown),
+      cmocka_unit_test_setup_teardown(test_catalog_sync_updates_and_reports_but_keeps_removed,
+                                      setup, teardown),
+      cmocka_unit_test_setup_teardown(test_concurrent_migrators_apply_each_migration_once, setup,
+                                      teardown),
+      cmocka_unit_test_setup_teardown(test_non_member_runs_as_itself, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_pg_errors_carry_sqlstate_and_flags, setup, teardown),
   };
   return cmocka_run_group_tests_name("migrate", tests, NULL, NULL);
 }

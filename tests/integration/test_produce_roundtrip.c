@@ -35,8 +35,7 @@ static void make_obs(int i, oc_observation_t *o) {
   if (i % 3)
     snprintf(o->id.facility_id, sizeof(o->id.facility_id), "fac %d", i % 7);
   o->id.grain = OC_GRAIN_MONTH;
-  assert_int_equal(oc_date_from_ymd(2015 + i / 12, 1 + i % 12, 1, &o->id.period_start, NULL),
-                   0);
+  assert_int_equal(oc_date_from_ymd(2015 + i / 12, 1 + i % 12, 1, &o->id.period_start, NULL), 0);
   if (i % 2) {
     snprintf(o->id.metric, sizeof(o->id.metric), "%s", ratio_metrics[i % 3]);
     o->has_numerator = o->has_denominator = true;
@@ -66,8 +65,10 @@ static void write_files(const char *csv, const char *jsonl) {
   FILE *j = fopen(jsonl, "w");
   assert_non_null(c);
   assert_non_null(j);
-  fputs("\xEF\xBB\xBF" "org_id,facility_id,metric,grain,period_start,value,numerator,"
-        "denominator,source,observed_at\r\n", c);
+  fputs("\xEF\xBB\xBF"
+        "org_id,facility_id,metric,grain,period_start,value,numerator,"
+        "denominator,source,observed_at\r\n",
+        c);
   for (int i = 0; i < N_OBS; i++) {
     oc_observation_t *o = &want[i];
     char d[11], ts[32], num[40] = "", den[40] = "";
@@ -93,14 +94,14 @@ static void write_files(const char *csv, const char *jsonl) {
         fputc('\\', j);
       fputc(*s, j);
     }
-    fprintf(j, "\",\"facility_id\":%s%s%s,\"metric\":\"%s\",\"grain\":\"%s\","
-               "\"period_start\":\"%s\",\"value\":%.17g",
+    fprintf(j,
+            "\",\"facility_id\":%s%s%s,\"metric\":\"%s\",\"grain\":\"%s\","
+            "\"period_start\":\"%s\",\"value\":%.17g",
             o->id.facility_id[0] ? "\"" : "", o->id.facility_id[0] ? o->id.facility_id : "null",
             o->id.facility_id[0] ? "\"" : "", o->id.metric, oc_grain_name(o->id.grain), d,
             o->value);
     if (o->has_numerator)
-      fprintf(j, ",\"numerator\":%.17g,\"denominator\":\"%.17g\"", o->numerator,
-              o->denominator);
+      fprintf(j, ",\"numerator\":%.17g,\"denominator\":\"%.17g\"", o->numerator, o->denominator);
     fprintf(j, ",\"source\":\"%s\",\"observed_at\":\"%s\"}\n", o->source, ts);
   }
   fclose(c);

@@ -42,6 +42,8 @@
  */
 #include "rollupd_harness.h"
 
+#include "outcomes/metrics.h"
+
 #include <sys/resource.h>
 
 static long crash_peak_rss_kb;
@@ -57,12 +59,6 @@ static pid_t crash_reap(pid_t pid, int *st, int flags) {
   return r;
 }
 
-static double now_s(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static long long stored(PGconn *c) {
   return h_value_ll(c, "SELECT coalesce(sum(next_offset), 0) FROM outcomes.consumer_offsets");
 }
@@ -73,20 +69,20 @@ static long long stored(PGconn *c) {
  * Returns true when the daemon exited, with its status in *st. */
 static bool crash_watch(PGconn *c, pid_t pid, double t0, long long base, long ms, int *st,
                         double *recovery) {
-  double until = now_s() + (double)ms / 1000.0;
+  double until = oc_metrics_now() + (double)ms / 1000.0;
   bool seen = false;
   for (;;) {
     if (crash_reap(pid, st, WNOHANG) == pid) {
-      if (!seen && now_s() - t0 > *recovery)
-        *recovery = now_s() - t0;
+      if (!seen && oc_metrics_now() - t0 > *recovery)
+        *recovery = oc_metrics_now() - t0;
       return true;
     }
     if (!seen && stored(c) > base) {
       seen = true;
-      if (now_s() - t0 > *recovery)
-        *recovery = now_s() - t0;
+      if (oc_metrics_now() - t0 > *recovery)
+        *recovery = oc_metrics_now() - t0;
     }
-    if (now_s() >= until)
+    if (oc_metrics_now() >= until)
       return false;
     h_sleep_ms(50);
   }
@@ -97,7 +93,7 @@ static bool crash_watch(PGconn *c, pid_t pid, double t0, long long base, long ms
 static void crash_run_to_end(PGconn *c, pid_t pid, long long base, double *recovery,
                              const char *log) {
   int st;
-  if (!crash_watch(c, pid, now_s(), base, 600000, &st, recovery)) {
+  if (!crash_watch(c, pid, oc_metrics_now(), base, 600000, &st, recovery)) {
     kill(pid, SIGKILL);
     crash_reap(pid, NULL, 0);
     fail_msg("daemon did not finish the topic within 600 s (log %s)", log);
@@ -143,8 +139,8 @@ static bool crash_check_pass(PGconn *c, const h_load_t *L, long long total,
     const char *name = oc_err_code_name(-i);
     if (strcmp(name, "unknown_error") == 0)
       continue;
-    snprintf(sql, sizeof(sql),
-             "SELECT count(*) FROM outcomes.dead_letters WHERE error_code = '%s'", name);
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM outcomes.dead_letters WHERE error_code = '%s'",
+             name);
     long long got = h_value_ll(c, sql);
     dead_known += got;
     if (got < L->dead_by_code[i])
@@ -212,7 +208,7 @@ static void test_kill_9_at_random_moments_converges_to_uninterrupted_tables(void
     for (;;) {
       long long base = stored(c);
       pid = h_daemon_start(db, topic, group, log, true, extra);
-      double t0 = now_s();
+      double t0 = oc_metrics_now();
       long window = 400 + (long)(h_rnd(&seed) % 2200);
       if (crash_watch(c, pid, t0, base, window, &st, &recovery)) {
         assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
@@ -240,10 +236,11 @@ static void test_kill_9_at_random_moments_converges_to_uninterrupted_tables(void
     same = crash_check_pass(c, &L, total, tables, want, &lost, &dbl) && same;
   }
   printf("%d kills under load (%d after a commit of the killed run), %d kill -9 in all,"
-         " %d passes over the topic\n", under_load, after_commit, attempts, passes);
+         " %d passes over the topic\n",
+         under_load, after_commit, attempts, passes);
   printf("chaos scenario=crash faults=%d records=%ld lost=%lld double_counted=%lld"
-         " recovery_s=%.1f peak_rss_kb=%ld\n", under_load, n, lost, dbl, recovery,
-         crash_peak_rss_kb);
+         " recovery_s=%.1f peak_rss_kb=%ld\n",
+         under_load, n, lost, dbl, recovery, crash_peak_rss_kb);
   fflush(stdout);
   if (lost || dbl)
     fail_msg("%lld lost, %lld double counted (db %s, log %s)", lost, dbl, db, log);

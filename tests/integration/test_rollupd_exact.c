@@ -13,8 +13,8 @@
  */
 #include "rollupd_harness.h"
 
-static void test_load_gives_exact_facts_rollups_and_dead_letters_then_replay_changes_nothing(
-    void **state) {
+static void
+test_load_gives_exact_facts_rollups_and_dead_letters_then_replay_changes_nothing(void **state) {
   (void)state;
   char db[128], topic[128], group[160], log[256];
   char md5_before[4][33], md5_after[4][33];
@@ -58,8 +58,8 @@ static void test_load_gives_exact_facts_rollups_and_dead_letters_then_replay_cha
   for (int i = 0; i < 4; i++)
     h_table_md5(c, tables[i], md5_before[i]);
   long long total = h_value_ll(c, "SELECT sum(next_offset) FROM outcomes.consumer_offsets");
-  printf("load: %ld messages, %lld offsets, %lld facts, %lld rollups, %ld dead letters\n", n,
-         total, h_value_ll(c, "SELECT count(*) FROM outcomes.facts"),
+  printf("load: %ld messages, %lld offsets, %lld facts, %lld rollups, %ld dead letters\n", n, total,
+         h_value_ll(c, "SELECT count(*) FROM outcomes.facts"),
          h_value_ll(c, "SELECT count(*) FROM outcomes.rollups"), L.n_dead);
 
   /* Replay: the stored offsets forgotten, the whole topic again. */
@@ -71,8 +71,7 @@ static void test_load_gives_exact_facts_rollups_and_dead_letters_then_replay_cha
     assert_string_equal(md5_before[i], md5_after[i]);
   }
   assert_int_equal(h_value_ll(c, "SELECT sum(applied) FROM outcomes.consumer_offsets"), 0);
-  assert_int_equal(h_value_ll(c, "SELECT sum(next_offset) FROM outcomes.consumer_offsets"),
-                   total);
+  assert_int_equal(h_value_ll(c, "SELECT sum(next_offset) FROM outcomes.consumer_offsets"), total);
   assert_int_equal(h_accounting_mismatches(c), 0);
   assert_int_equal(h_rollup_mismatches(c), 0);
 

@@ -62,8 +62,7 @@ static void test_two_instances_one_killed_give_the_same_tables(void **state) {
   for (int i = 0; i < 4; i++) {
     h_table_md5(c, tables[i], got[i]);
     if (strcmp(want[i], got[i]) != 0)
-      fail_msg("table %s differs (db %s vs %s, logs %s %s)", tables[i], db, db_ref, log_a,
-               log_b);
+      fail_msg("table %s differs (db %s vs %s, logs %s %s)", tables[i], db, db_ref, log_a, log_b);
   }
   assert_int_equal(h_value_ll(c, "SELECT count(*) FROM outcomes.consumer_offsets"), 6);
   /* Both worked: A had partitions, B was assigned again after A died. */

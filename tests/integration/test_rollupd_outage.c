@@ -46,7 +46,7 @@ static void test_postgres_outage_is_retried_and_loses_nothing(void **state) {
            " WHERE datname = '%s' AND application_name LIKE 'outcomes-rollupd%%'",
            db);
   assert_true(h_value_ll(admin, sql) >= 2); /* the batches' and the refresher's */
-  h_sleep_ms(4000); /* several retries: 100, 200, 400, 800, 1000 ms ... */
+  h_sleep_ms(4000);                         /* several retries: 100, 200, 400, 800, 1000 ms ... */
   snprintf(sql, sizeof(sql), "ALTER DATABASE %s ALLOW_CONNECTIONS true", db);
   h_exec(admin, sql);
   PQfinish(admin);

@@ -10,8 +10,7 @@
 static oc_schema_t *load_test_schema(void) {
   oc_schema_t *s = NULL;
   oc_err_t err;
-  if (oc_schema_load_file(oc_test_data_path("avro/messageV1/test_schema.avsc"), &s,
-                          &err) != 0)
+  if (oc_schema_load_file(oc_test_data_path("avro/messageV1/test_schema.avsc"), &s, &err) != 0)
     fail_msg("%s", err.msg);
   return s;
 }

@@ -161,8 +161,9 @@ static void test_bad_schemas_give_precise_errors(void **state) {
   expect_error("{\"type\":", "invalid JSON at line 1");
   expect_error("", "invalid JSON");
   expect_error("\"nosuch\"", "unknown type name 'nosuch'");
-  expect_error("{\"type\":\"record\",\"name\":\"r\",\"fields\":[{\"name\":\"a\",\"type\":\"Foo\"}]}",
-               "record 'r' field 'a': unknown type name 'Foo'");
+  expect_error(
+      "{\"type\":\"record\",\"name\":\"r\",\"fields\":[{\"name\":\"a\",\"type\":\"Foo\"}]}",
+      "record 'r' field 'a': unknown type name 'Foo'");
   expect_error("{\"type\":\"fixed\",\"name\":\"f\",\"size\":-1}", "fixed 'f': \"size\" must be");
   expect_error("{\"type\":\"fixed\",\"name\":\"f\",\"size\":1.5}", "\"size\" must be");
   expect_error("{\"type\":\"fixed\",\"name\":\"f\"}", "\"size\" must be");
@@ -175,8 +176,7 @@ static void test_bad_schemas_give_precise_errors(void **state) {
   expect_error("{\"items\":\"int\"}", "object without \"type\"");
   expect_error("42", "must be a JSON string, object or array");
   expect_error("[[\"int\"]]", "is a union");
-  expect_error("{\"type\":\"record\",\"name\":\"r\",\"fields\":[],\"fields\":[]}",
-               "invalid JSON");
+  expect_error("{\"type\":\"record\",\"name\":\"r\",\"fields\":[],\"fields\":[]}", "invalid JSON");
   expect_error("[{\"type\":\"enum\",\"name\":\"e\",\"symbols\":[]},"
                "{\"type\":\"enum\",\"name\":\"e\",\"symbols\":[]}]",
                "enum 'e' is defined twice");
@@ -220,10 +220,11 @@ static void test_namespaces_are_inherited_and_names_reused(void **state) {
       "{\"name\":\"i\",\"type\":{\"name\":\"a.b.I\",\"type\":\"enum\",\"symbols\":[\"Y\"]}}]}},"
       "{\"name\":\"s\",\"type\":\"string\"}]}");
   /* A dotted name sets the namespace of what it contains. */
-  expect_pcf("{\"type\":\"record\",\"name\":\"x.R\",\"namespace\":\"ignored\",\"fields\":["
-             "{\"name\":\"a\",\"type\":{\"type\":\"enum\",\"name\":\"E\",\"symbols\":[\"A\"]}}]}",
-             "{\"name\":\"x.R\",\"type\":\"record\",\"fields\":["
-             "{\"name\":\"a\",\"type\":{\"name\":\"x.E\",\"type\":\"enum\",\"symbols\":[\"A\"]}}]}");
+  expect_pcf(
+      "{\"type\":\"record\",\"name\":\"x.R\",\"namespace\":\"ignored\",\"fields\":["
+      "{\"name\":\"a\",\"type\":{\"type\":\"enum\",\"name\":\"E\",\"symbols\":[\"A\"]}}]}",
+      "{\"name\":\"x.R\",\"type\":\"record\",\"fields\":["
+      "{\"name\":\"a\",\"type\":{\"name\":\"x.E\",\"type\":\"enum\",\"symbols\":[\"A\"]}}]}");
   /* Key order does not matter; whitespace and unknown attributes go. */
   expect_pcf("{ \"values\" : {\"items\":\"long\",\"type\":\"array\",\"x\":1}, \"type\" : \"map\" }",
              "{\"type\":\"map\",\"values\":{\"type\":\"array\",\"items\":\"long\"}}");

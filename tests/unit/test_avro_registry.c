@@ -188,38 +188,76 @@ static void test_promotions_enums_unions_and_nested_records(void **state) {
   oc_err_t err;
 
   assert_int_equal(oc_schema_new_value(w, &v, &err), 0);
-  field(&v, "i", &f); avro_value_set_int(&f, -5);
-  field(&v, "l", &f); avro_value_set_long(&f, 1LL << 40);
-  field(&v, "f", &f); avro_value_set_float(&f, 1.5f);
-  field(&v, "s", &f); avro_value_set_string(&f, "str");
-  field(&v, "b", &f); avro_value_set_bytes(&f, (void *)"by", 2);
-  field(&v, "e", &f); avro_value_set_enum(&f, 1); /* X */
-  field(&v, "u", &f); avro_value_set_branch(&f, 1, &g); avro_value_set_int(&g, 9);
-  field(&v, "n", &f); avro_value_set_int(&f, 11);
-  field(&v, "m", &f); avro_value_add(&f, "k", &g, NULL, NULL); avro_value_set_int(&g, 4);
+  field(&v, "i", &f);
+  avro_value_set_int(&f, -5);
+  field(&v, "l", &f);
+  avro_value_set_long(&f, 1LL << 40);
+  field(&v, "f", &f);
+  avro_value_set_float(&f, 1.5f);
+  field(&v, "s", &f);
+  avro_value_set_string(&f, "str");
+  field(&v, "b", &f);
+  avro_value_set_bytes(&f, (void *)"by", 2);
+  field(&v, "e", &f);
+  avro_value_set_enum(&f, 1); /* X */
+  field(&v, "u", &f);
+  avro_value_set_branch(&f, 1, &g);
+  avro_value_set_int(&g, 9);
+  field(&v, "n", &f);
+  avro_value_set_int(&f, 11);
+  field(&v, "m", &f);
+  avro_value_add(&f, "k", &g, NULL, NULL);
+  avro_value_set_int(&g, 4);
   field(&v, "r", &f);
-  avro_value_get_by_name(&f, "a", &g, NULL); avro_value_set_int(&g, 8);
-  avro_value_get_by_name(&f, "gone", &g, NULL); avro_value_set_string(&g, "bye");
+  avro_value_get_by_name(&f, "a", &g, NULL);
+  avro_value_set_int(&g, 8);
+  avro_value_get_by_name(&f, "gone", &g, NULL);
+  avro_value_set_string(&g, "bye");
   assert_int_equal(oc_avro_encode(w, &v, buf, sizeof(buf), &len, &err), 0);
   if (oc_registry_decode(reg, buf, len, &out, NULL, &err) != 0)
     fail_msg("%s", err.msg);
-  field(out, "i", &f); avro_value_get_long(&f, &l); assert_int_equal(l, -5);
-  field(out, "l", &f); avro_value_get_double(&f, &d); assert_true(d == (double)(1LL << 40));
-  field(out, "f", &f); avro_value_get_double(&f, &d); assert_true(d == 1.5);
-  field(out, "s", &f); avro_value_get_bytes(&f, &bytes, &size);
-  assert_int_equal(size, 3); assert_memory_equal(bytes, "str", 3);
-  field(out, "b", &f); avro_value_get_string(&f, &s, &size);
-  assert_int_equal(size, 3); assert_string_equal(s, "by");
-  field(out, "e", &f); avro_value_get_enum(&f, &e); assert_int_equal(e, 0); /* X */
-  field(out, "u", &f); avro_value_get_discriminant(&f, &e); assert_int_equal(e, 1);
-  avro_value_get_current_branch(&f, &g); avro_value_get_long(&g, &l); assert_int_equal(l, 9);
-  field(out, "n", &f); avro_value_get_discriminant(&f, &e); assert_int_equal(e, 1);
-  avro_value_get_current_branch(&f, &g); avro_value_get_double(&g, &d); assert_true(d == 11.0);
-  field(out, "m", &f); avro_value_get_by_name(&f, "k", &g, NULL);
-  avro_value_get_float(&g, &fl); assert_true(fl == 4.0f);
+  field(out, "i", &f);
+  avro_value_get_long(&f, &l);
+  assert_int_equal(l, -5);
+  field(out, "l", &f);
+  avro_value_get_double(&f, &d);
+  assert_true(d == (double)(1LL << 40));
+  field(out, "f", &f);
+  avro_value_get_double(&f, &d);
+  assert_true(d == 1.5);
+  field(out, "s", &f);
+  avro_value_get_bytes(&f, &bytes, &size);
+  assert_int_equal(size, 3);
+  assert_memory_equal(bytes, "str", 3);
+  field(out, "b", &f);
+  avro_value_get_string(&f, &s, &size);
+  assert_int_equal(size, 3);
+  assert_string_equal(s, "by");
+  field(out, "e", &f);
+  avro_value_get_enum(&f, &e);
+  assert_int_equal(e, 0); /* X */
+  field(out, "u", &f);
+  avro_value_get_discriminant(&f, &e);
+  assert_int_equal(e, 1);
+  avro_value_get_current_branch(&f, &g);
+  avro_value_get_long(&g, &l);
+  assert_int_equal(l, 9);
+  field(out, "n", &f);
+  avro_value_get_discriminant(&f, &e);
+  assert_int_equal(e, 1);
+  avro_value_get_current_branch(&f, &g);
+  avro_value_get_double(&g, &d);
+  assert_true(d == 11.0);
+  field(out, "m", &f);
+  avro_value_get_by_name(&f, "k", &g, NULL);
+  avro_value_get_float(&g, &fl);
+  assert_true(fl == 4.0f);
   field(out, "r", &f);
-  avro_value_get_by_name(&f, "a", &g, NULL); avro_value_get_double(&g, &d); assert_true(d == 8.0);
-  avro_value_get_by_name(&f, "new", &g, NULL); avro_value_get_size(&g, &size);
+  avro_value_get_by_name(&f, "a", &g, NULL);
+  avro_value_get_double(&g, &d);
+  assert_true(d == 8.0);
+  avro_value_get_by_name(&f, "new", &g, NULL);
+  avro_value_get_size(&g, &size);
   assert_int_equal(size, 2);
   avro_value_decref(&v);
   oc_schema_destroy(w);
@@ -265,9 +303,10 @@ static void test_reader_field_without_default_refuses_the_writer_at_add(void **s
   assert_non_null(strstr(err.msg, "Note.must: reader field has no default"));
   assert_int_equal(oc_registry_count(reg), 1);
   /* Incompatible types too. */
-  assert_int_equal(oc_registry_add(reg, parse("{\"type\":\"record\",\"name\":\"t.Note\",\"fields\":["
-                                               "{\"name\":\"id\",\"type\":\"string\"},"
-                                               "{\"name\":\"must\",\"type\":\"string\"}]}"),
+  assert_int_equal(oc_registry_add(reg,
+                                   parse("{\"type\":\"record\",\"name\":\"t.Note\",\"fields\":["
+                                         "{\"name\":\"id\",\"type\":\"string\"},"
+                                         "{\"name\":\"must\",\"type\":\"string\"}]}"),
                                    &err),
                    OC_ERR_SCHEMA);
   assert_non_null(strstr(err.msg, "Note.id: cannot read writer type string as reader type long"));
@@ -374,7 +413,8 @@ static void test_hostile_lengths_are_refused_before_allocation(void **state) {
   n += put_varint(m + n, INT64_C(1) << 40);
   memset(m + n, 'a', 12);
   n += 12;
-  expect_decode_error(V1, m, n, "string length 1099511627776 exceeds 12 remaining bytes at body offset 1");
+  expect_decode_error(V1, m, n,
+                      "string length 1099511627776 exceeds 12 remaining bytes at body offset 1");
   /* An array of a billion nulls. */
   static const char NULLS[] = "{\"type\":\"array\",\"items\":\"null\"}";
   n = header(NULLS, m);

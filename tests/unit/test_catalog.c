@@ -208,8 +208,7 @@ static void test_nul_byte_and_missing_file(void **state) {
   oc_err_t err;
   (void)state;
 
-  assert_int_equal(oc_catalog_parse(buf, sizeof(buf) - 1, "nul.tsv", &cat, &err),
-                   OC_ERR_CONFIG);
+  assert_int_equal(oc_catalog_parse(buf, sizeof(buf) - 1, "nul.tsv", &cat, &err), OC_ERR_CONFIG);
   assert_string_equal(err.msg, "nul.tsv: contains a NUL byte");
   assert_int_equal(oc_catalog_load_file("/nonexistent/catalog.tsv", &cat, &err), OC_ERR_IO);
   assert_string_equal(err.msg, "open '/nonexistent/catalog.tsv': No such file or directory");

@@ -34,8 +34,9 @@ static void test_file_env_then_command_line_win_in_order(void **state) {
   (void)state;
   oc_err_t err;
   oc_config_t *cfg = oc_config_new(defs, OC_CONF_PASS_KAFKA | OC_CONF_PASS_PG);
-  const char *path = oc_test_write_tmp("# comment\n\n  batch.max.records = 100 \nbatch.max.wait=250ms\n"
-                         "kafka.acks=all\npg.sslmode=verify-full\ngroup.id=from-file\n");
+  const char *path =
+      oc_test_write_tmp("# comment\n\n  batch.max.records = 100 \nbatch.max.wait=250ms\n"
+                        "kafka.acks=all\npg.sslmode=verify-full\ngroup.id=from-file\n");
   assert_int_equal(oc_config_load_file(cfg, path, &err), 0);
   unlink(path);
   setenv("OC_TEST_BATCH", "200", 1);
@@ -179,8 +180,7 @@ static void test_password_inside_conninfo_only_from_files(void **state) {
                    OC_ERR_CONFIG);
   assert_string_equal(err.msg, "-X: 'conninfo' holds a password: use a pgpass file "
                                "(PGPASSFILE), 'pg.password.file=PATH' or the configuration file");
-  assert_int_equal(oc_config_set_arg(cfg, "conninfo=postgresql://u:pw2@db/o", &err),
-                   OC_ERR_CONFIG);
+  assert_int_equal(oc_config_set_arg(cfg, "conninfo=postgresql://u:pw2@db/o", &err), OC_ERR_CONFIG);
   setenv("OC_TEST_CONNINFO", "host=db password='pw3'", 1);
   assert_int_equal(oc_config_load_env(cfg, &err), OC_ERR_CONFIG);
   assert_null(strstr(err.msg, "pw3"));
@@ -267,11 +267,10 @@ static void test_conninfo_file_joins_lines(void **state) {
   char arg[128];
   oc_config_t *cfg = oc_config_new(cdefs, OC_CONF_PASS_PG);
   const char *path = oc_test_write_tmp("# the migrating login\nhost=db dbname=o  \n\n  user=mig\r\n"
-                         "password=pw1\n");
+                                       "password=pw1\n");
   snprintf(arg, sizeof(arg), "conninfo.file=%s", path);
   assert_int_equal(oc_config_set_arg(cfg, arg, &err), 0);
-  assert_string_equal(oc_config_get_str(cfg, "conninfo"),
-                      "host=db dbname=o user=mig password=pw1");
+  assert_string_equal(oc_config_get_str(cfg, "conninfo"), "host=db dbname=o user=mig password=pw1");
   unlink(path);
   oc_config_destroy(cfg);
 }

@@ -17,12 +17,11 @@ static const oc_conf_def_t defs[] = {
     {"log.level", OC_CONF_STR, "info", 0, 0, 0, NULL, "error, warning, notice, info or debug"},
     {NULL, 0, NULL, 0, 0, 0, NULL, NULL},
 };
-static const oc_conf_program_t kafka_prog = {"oc-test", defs,
-                                             OC_CONF_PASS_KAFKA | OC_CONF_PASS_PG};
+static const oc_conf_program_t kafka_prog = {"oc-test", defs, OC_CONF_PASS_KAFKA | OC_CONF_PASS_PG};
 static const oc_conf_program_t pg_prog = {"oc-test-pg", defs, OC_CONF_PASS_PG};
 
-static oc_config_t *load(const oc_conf_program_t *prog, const oc_conf_cli_t *cli,
-                         int want_rc, oc_err_t *err) {
+static oc_config_t *load(const oc_conf_program_t *prog, const oc_conf_cli_t *cli, int want_rc,
+                         oc_err_t *err) {
   oc_config_t *cfg = NULL;
   assert_int_equal(oc_config_load_program(prog, cli, &cfg, err), want_rc);
   if (want_rc)

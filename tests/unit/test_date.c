@@ -53,8 +53,7 @@ static long walk_calendar(int y0, int y1, long first, bool text) {
         oc_date_t got = 0;
         int yy, mm, dd;
         if (oc_date_from_ymd(y, m, d, &got, &err) != 0 || got != n)
-          fail_msg("%04d-%02d-%02d: got %ld, want %ld (%s)", y, m, d, (long)got, n,
-                   err.msg);
+          fail_msg("%04d-%02d-%02d: got %ld, want %ld (%s)", y, m, d, (long)got, n, err.msg);
         oc_date_to_ymd((oc_date_t)n, &yy, &mm, &dd);
         if (yy != y || mm != m || dd != d)
           fail_msg("day %ld: got %d-%d-%d, want %d-%d-%d", n, yy, mm, dd, y, m, d);
@@ -135,9 +134,9 @@ static void test_invalid_calendar_dates_are_refused(void **state) {
 static void test_date_parse_is_strict(void **state) {
   (void)state;
   const char *shape = "' is not a date (expected YYYY-MM-DD)";
-  const char *bad[] = {"2024-3-01",   "2024-03-1",   " 2024-03-01", "2024-03-01 ",
-                       "2024/03/01",  "+024-03-01",  "2024-03-0a",  "",
-                       "20240301",    "2024-03-01T", "2024--03-01", "-024-03-01",
+  const char *bad[] = {"2024-3-01",     "2024-03-1",   " 2024-03-01", "2024-03-01 ",
+                       "2024/03/01",    "+024-03-01",  "2024-03-0a",  "",
+                       "20240301",      "2024-03-01T", "2024--03-01", "-024-03-01",
                        "２０２４-03-01"};
   for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
     char want[128];
@@ -394,8 +393,7 @@ static void test_timestamp_parse_errors(void **state) {
   assert_ts_refused("2024-03-01T08:30:00.Z", "expected digits after '.'");
   assert_ts_refused("2024-03-01T08:30:00", "missing time zone (Z or +hh:mm)");
   assert_ts_refused("2024-03-01T08:30:00.5", "missing time zone (Z or +hh:mm)");
-  assert_ts_refused("2024-03-01T08:30:00 UTC",
-                    "expected Z or an offset +hh:mm after the time");
+  assert_ts_refused("2024-03-01T08:30:00 UTC", "expected Z or an offset +hh:mm after the time");
   assert_ts_refused("2024-03-01T08:30:00+0200", "expected an offset +hh:mm or -hh:mm");
   assert_ts_refused("2024-03-01T08:30:00+02", "expected an offset +hh:mm or -hh:mm");
   assert_ts_refused("2024-03-01T08:30:00+24:00", "offset out of range");
@@ -430,8 +428,7 @@ static void test_timestamp_round_trips(void **state) {
   (void)state;
   const oc_timestamp_t step = INT64_C(86400000000) * 37 + 123457;
   char buf[32];
-  for (oc_timestamp_t t = INT64_C(-62135596800000000); t <= OC_TIMESTAMP_MAX - step;
-       t += step) {
+  for (oc_timestamp_t t = INT64_C(-62135596800000000); t <= OC_TIMESTAMP_MAX - step; t += step) {
     oc_timestamp_format(t, buf);
     assert_int_equal(ts(buf), t);
   }

@@ -35,11 +35,9 @@ static const char *tmp_dir(void) {
 }
 
 static void remove_dir(const char *dir) {
-  static const char *const names[] = {"stream.csv",           "stream.jsonl",
-                                      "retract.csv",          "expected_facts.csv",
-                                      "expected_invalid.csv", "manifest.txt",
-                                      "observations.csv",     "claims.csv",
-                                      "CLAIMS.md"};
+  static const char *const names[] = {"stream.csv",         "stream.jsonl",         "retract.csv",
+                                      "expected_facts.csv", "expected_invalid.csv", "manifest.txt",
+                                      "observations.csv",   "claims.csv",           "CLAIMS.md"};
   char path[256];
   for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
     snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
@@ -252,13 +250,13 @@ static void test_shares_within_tolerance(void **state) {
   assert_int_equal(st.identities, 50 * 2 * 12 * oc_catalog_count(cat));
 
   /* Four standard deviations of a binomial share, at least 0.005. */
-#define ASSERT_SHARE(count, p)                                                               \
-  do {                                                                                       \
-    double got = (double)(count) / n, tol = 4 * sqrt((p) * (1 - (p)) / n);                  \
-    if (tol < 0.005)                                                                         \
-      tol = 0.005;                                                                           \
-    if (fabs(got - (p)) > tol)                                                               \
-      fail_msg("%s: share %.4f, expected %.4f +- %.4f", #count, got, (double)(p), tol);     \
+#define ASSERT_SHARE(count, p) \
+  do { \
+    double got = (double)(count) / n, tol = 4 * sqrt((p) * (1 - (p)) / n); \
+    if (tol < 0.005) \
+      tol = 0.005; \
+    if (fabs(got - (p)) > tol) \
+      fail_msg("%s: share %.4f, expected %.4f +- %.4f", #count, got, (double)(p), tol); \
   } while (0)
   ASSERT_SHARE(st.restated, o.restatements);
   ASSERT_SHARE(st.duplicates, o.duplicates);
@@ -274,8 +272,8 @@ static void test_shares_within_tolerance(void **state) {
   for (int k = 0; k < OC_GEN_INVALID_KINDS; k++)
     assert_true(st.invalid_by_kind[k] > 0);
   assert_int_equal(st.facts + st.tombstones, st.identities);
-  assert_int_equal(st.rows, st.identities + st.restatements + st.ties + st.late +
-                                st.duplicates + st.invalid);
+  assert_int_equal(st.rows, st.identities + st.restatements + st.ties + st.late + st.duplicates +
+                                st.invalid);
   /* The stream has exactly those rows, plus the header. */
   size_t lines = 0;
   for (size_t i = 0; i < len; i++)
@@ -378,8 +376,8 @@ static void test_stream_rows_validate_and_facts_equal_a_brute_force_fold(void **
       continue;
     }
     if (rc < 0)
-      fail_msg("stream row %zu (%s) is valid by expected_invalid.csv but fails: %s", i + 1,
-               r.key, err.msg);
+      fail_msg("stream row %zu (%s) is valid by expected_invalid.csv but fails: %s", i + 1, r.key,
+               err.msg);
     rows[nvalid++] = r;
   }
   assert_int_equal(next_invalid, ninvalid);
@@ -448,8 +446,7 @@ static void parse_json_row(const char *line, oc_observation_t *obs) {
   snprintf(obs->id.metric, sizeof(obs->id.metric), "%s",
            json_string_value(json_object_get(j, "metric")));
   assert_int_equal(
-      oc_grain_from_name(json_string_value(json_object_get(j, "grain")), &obs->id.grain, &err),
-      0);
+      oc_grain_from_name(json_string_value(json_object_get(j, "grain")), &obs->id.grain, &err), 0);
   assert_int_equal(oc_date_parse(json_string_value(json_object_get(j, "period_start")),
                                  &obs->id.period_start, &err),
                    0);
@@ -462,8 +459,7 @@ static void parse_json_row(const char *line, oc_observation_t *obs) {
     obs->has_denominator = true;
     obs->denominator = json_number_value(v);
   }
-  snprintf(obs->source, sizeof(obs->source), "%s",
-           json_string_value(json_object_get(j, "source")));
+  snprintf(obs->source, sizeof(obs->source), "%s", json_string_value(json_object_get(j, "source")));
   assert_int_equal(oc_timestamp_parse(json_string_value(json_object_get(j, "observed_at")),
                                       &obs->observed_at, &err),
                    0);
@@ -515,11 +511,16 @@ static void test_demo_rows_all_validate(void **state) {
   oc_err_t err;
   size_t orgs_seen = 0;
   int seen[10] = {0};
-  const char *orgs[] = {"university-health-systems", "kaleida-health",
-                        "family-practice-associates", "coastal-carolina-health",
-                        "fraser-health",              "communitycare",
-                        "altamed",                    "lasis-healthcare",
-                        "healthcare-partners",        "cockerell-mcintosh"};
+  const char *orgs[] = {"university-health-systems",
+                        "kaleida-health",
+                        "family-practice-associates",
+                        "coastal-carolina-health",
+                        "fraser-health",
+                        "communitycare",
+                        "altamed",
+                        "lasis-healthcare",
+                        "healthcare-partners",
+                        "cockerell-mcintosh"};
 
   assert_true(n > 1000);
   for (size_t i = 0; i < n; i++) {

@@ -19,7 +19,7 @@
 
 typedef struct resp_s {
   int status;
-  char head[4096];  /* status line and headers */
+  char head[4096]; /* status line and headers */
   char body[65536];
 } resp_t;
 
@@ -151,11 +151,11 @@ static void test_metrics_endpoint_serves_the_registry_text(void **state) {
   char *want = NULL;
   oc_err_t err;
 
-  assert_int_equal(oc_metrics_add_counter(reg, "outcomes_records_consumed_total",
-                                          "Records polled.", NULL, 0, &consumed, &err),
+  assert_int_equal(oc_metrics_add_counter(reg, "outcomes_records_consumed_total", "Records polled.",
+                                          NULL, 0, &consumed, &err),
                    0);
-  assert_int_equal(oc_metrics_add_counter(reg, "outcomes_dead_letters_total",
-                                          "Dead letters.", reason, 1, &dead, &err),
+  assert_int_equal(oc_metrics_add_counter(reg, "outcomes_dead_letters_total", "Dead letters.",
+                                          reason, 1, &dead, &err),
                    0);
   oc_metrics_counter_add(oc_metrics_counter(consumed, NULL), 7);
   oc_metrics_counter_inc(oc_metrics_counter(dead, (const char *[]){"unknown_metric"}));

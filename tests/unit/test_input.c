@@ -85,7 +85,8 @@ done:
   return out;
 }
 
-#define HDR "org_id,facility_id,metric,grain,period_start,value,numerator,denominator,source,observed_at\n"
+#define HDR \
+  "org_id,facility_id,metric,grain,period_start,value,numerator,denominator,source,observed_at\n"
 
 static void test_format_from_name_and_extension(void **state) {
   (void)state;
@@ -105,12 +106,12 @@ static void test_format_from_name_and_extension(void **state) {
 
 static void test_csv_rows_map_with_defaults_and_absent_fields(void **state) {
   (void)state;
-  const char *got = run(HDR
-                        "Kaleida Health,Buffalo General,supply_cost,MONTH,2024-03-01,1200000,,,erp,"
-                        "2024-04-02T08:00:00Z\n"
-                        "\"Coastal, Carolina\",,readmission_rate_30d,month,2024-03-01,0.12,12,100,"
-                        "ehr,\n",
-                        OC_INPUT_CSV, 0);
+  const char *got =
+      run(HDR "Kaleida Health,Buffalo General,supply_cost,MONTH,2024-03-01,1200000,,,erp,"
+              "2024-04-02T08:00:00Z\n"
+              "\"Coastal, Carolina\",,readmission_rate_30d,month,2024-03-01,0.12,12,100,"
+              "ehr,\n",
+          OC_INPUT_CSV, 0);
   assert_string_equal(got,
                       "2: ok Kaleida Health|Buffalo General|supply_cost|MONTH|2024-03-01 1200000 "
                       "- - erp 2024-04-02T08:00:00.000000Z\n"
@@ -129,12 +130,12 @@ static void test_csv_columns_in_any_order_and_optional_ones_left_out(void **stat
 
 static void test_csv_header_errors_name_the_columns(void **state) {
   (void)state;
-  assert_string_equal(run("org_id,metric,grain,period_start,value,source,colour,size\n",
-                          OC_INPUT_CSV, 0),
-                      "open: line 1: unknown columns 'colour', 'size'\n");
-  assert_string_equal(run("org_id,metric,grain,period_start,value,source,org_id\n", OC_INPUT_CSV,
-                          0),
-                      "open: line 1: duplicate column 'org_id'\n");
+  assert_string_equal(
+      run("org_id,metric,grain,period_start,value,source,colour,size\n", OC_INPUT_CSV, 0),
+      "open: line 1: unknown columns 'colour', 'size'\n");
+  assert_string_equal(
+      run("org_id,metric,grain,period_start,value,source,org_id\n", OC_INPUT_CSV, 0),
+      "open: line 1: duplicate column 'org_id'\n");
   assert_string_equal(run("org_id,metric,grain,value\n", OC_INPUT_CSV, 0),
                       "open: line 1: missing columns 'period_start', 'source'\n");
   assert_string_equal(run("org_id,metric,grain,period_start,value\n", OC_INPUT_CSV, 0),
@@ -146,19 +147,18 @@ static void test_csv_header_errors_name_the_columns(void **state) {
 
 static void test_csv_row_errors_name_field_and_line(void **state) {
   (void)state;
-  const char *got = run(HDR
-                        "o,,er_visits,MONTH,2024-03-01,1,,,s\n"
-                        "o,,er_visits,MONTH,2024-03-01,abc,,,s,\n"
-                        "o,,er_visits,MONTH,2024-03-01,,,,s,\n"
-                        "o,,er_visits,FORTNIGHT,2024-03-01,1,,,s,\n"
-                        "o,,er_visits,MONTH,2024-02-30,1,,,s,\n"
-                        "o,,er_visits,MONTH,2024-03-01,1,,,s,yesterday\n"
-                        "o,,er_visits,MONTH,2024-03-01,0x10,,,s,\n"
-                        "o,,er_visits,MONTH,2024-03-01,nan,,,s,\n"
-                        "o,\"caf\xC3,\",er_visits,MONTH,2024-03-01,1,,,s,\n"
-                        "\n"
-                        "\"multi\nline org\",,er_visits,MONTH,2024-03-01,1,,,s,\n"
-                        "o,,er_visits,MONTH,2024-03-01,7,,,s,\n",
+  const char *got = run(HDR "o,,er_visits,MONTH,2024-03-01,1,,,s\n"
+                            "o,,er_visits,MONTH,2024-03-01,abc,,,s,\n"
+                            "o,,er_visits,MONTH,2024-03-01,,,,s,\n"
+                            "o,,er_visits,FORTNIGHT,2024-03-01,1,,,s,\n"
+                            "o,,er_visits,MONTH,2024-02-30,1,,,s,\n"
+                            "o,,er_visits,MONTH,2024-03-01,1,,,s,yesterday\n"
+                            "o,,er_visits,MONTH,2024-03-01,0x10,,,s,\n"
+                            "o,,er_visits,MONTH,2024-03-01,nan,,,s,\n"
+                            "o,\"caf\xC3,\",er_visits,MONTH,2024-03-01,1,,,s,\n"
+                            "\n"
+                            "\"multi\nline org\",,er_visits,MONTH,2024-03-01,1,,,s,\n"
+                            "o,,er_visits,MONTH,2024-03-01,7,,,s,\n",
                         OC_INPUT_CSV, 0);
   assert_string_equal(
       got, "2: row: 9 fields, the header has 10\n"
@@ -177,29 +177,28 @@ static void test_csv_row_errors_name_field_and_line(void **state) {
 
 static void test_validation_messages_are_exact(void **state) {
   (void)state;
-  const char *got = run(HDR
-                        "o,,nosuch,MONTH,2024-03-01,1,,,s,\n"
-                        "o,,er_visits,MONTH,2024-03-05,1,,,s,\n"
-                        "o,,cpoe_rate,MONTH,2024-03-01,1.2,12,10,s,\n"
-                        "o,,cpoe_rate,MONTH,2024-03-01,0.5,,,s,\n"
-                        "o,,cpoe_rate,MONTH,2024-03-01,0.5,1,4,s,\n"
-                        "o,,er_visits,MONTH,2024-03-01,3,1,,s,\n"
-                        "o,,cpoe_rate,MONTH,2024-03-01,0.5,1,0,s,\n"
-                        ",,er_visits,MONTH,2024-03-01,1,,,s,\n"
-                        "o,,er_visits,WEEK,2024-03-05,1,,,s,\n"
-                        "o,,er_visits,WEEK,2024-03-04,1,,,s,\n",
+  const char *got = run(HDR "o,,nosuch,MONTH,2024-03-01,1,,,s,\n"
+                            "o,,er_visits,MONTH,2024-03-05,1,,,s,\n"
+                            "o,,cpoe_rate,MONTH,2024-03-01,1.2,12,10,s,\n"
+                            "o,,cpoe_rate,MONTH,2024-03-01,0.5,,,s,\n"
+                            "o,,cpoe_rate,MONTH,2024-03-01,0.5,1,4,s,\n"
+                            "o,,er_visits,MONTH,2024-03-01,3,1,,s,\n"
+                            "o,,cpoe_rate,MONTH,2024-03-01,0.5,1,0,s,\n"
+                            ",,er_visits,MONTH,2024-03-01,1,,,s,\n"
+                            "o,,er_visits,WEEK,2024-03-05,1,,,s,\n"
+                            "o,,er_visits,WEEK,2024-03-04,1,,,s,\n",
                         OC_INPUT_CSV, 0);
-  assert_string_equal(
-      got, "2: metric: unknown metric 'nosuch'\n"
-           "3: period_start: 2024-03-05 is not the start of a MONTH\n"
-           "4: value: 1.2 outside [0, 1] for metric 'cpoe_rate'\n"
-           "5: numerator: required for ratio metric 'cpoe_rate'\n"
-           "6: value: 0.5 is not numerator/denominator (0.25)\n"
-           "7: numerator: not allowed for count metric 'er_visits'\n"
-           "8: denominator: 0 is not greater than 0\n"
-           "9: org_id: missing\n"
-           "10: period_start: 2024-03-05 is not the start of a WEEK\n"
-           "11: ok o||er_visits|WEEK|2024-03-04 1 - - s 2024-04-01T00:00:00.000000Z\n");
+  assert_string_equal(got,
+                      "2: metric: unknown metric 'nosuch'\n"
+                      "3: period_start: 2024-03-05 is not the start of a MONTH\n"
+                      "4: value: 1.2 outside [0, 1] for metric 'cpoe_rate'\n"
+                      "5: numerator: required for ratio metric 'cpoe_rate'\n"
+                      "6: value: 0.5 is not numerator/denominator (0.25)\n"
+                      "7: numerator: not allowed for count metric 'er_visits'\n"
+                      "8: denominator: 0 is not greater than 0\n"
+                      "9: org_id: missing\n"
+                      "10: period_start: 2024-03-05 is not the start of a WEEK\n"
+                      "11: ok o||er_visits|WEEK|2024-03-04 1 - - s 2024-04-01T00:00:00.000000Z\n");
 }
 
 static void test_long_ids_and_metric_codes_are_refused(void **state) {
@@ -208,13 +207,15 @@ static void test_long_ids_and_metric_codes_are_refused(void **state) {
   char id[300];
   memset(id, 'a', 257);
   id[257] = '\0';
-  snprintf(text, sizeof(text), HDR "%s,,er_visits,MONTH,2024-03-01,1,,,s,\n"
-                                   "o,,%s,MONTH,2024-03-01,1,,,s,\n",
+  snprintf(text, sizeof(text),
+           HDR "%s,,er_visits,MONTH,2024-03-01,1,,,s,\n"
+               "o,,%s,MONTH,2024-03-01,1,,,s,\n",
            id, "a_metric_code_that_is_far_too_long_to_be_any_code_in_the_catalog_at_all");
-  assert_string_equal(run(text, OC_INPUT_CSV, 0),
-                      "2: org_id: 257 bytes, more than 256\n"
-                      "3: metric: unknown metric "
-                      "'a_metric_code_that_is_far_too_long_to_be_any_code_in_the_catalog_at_all'\n");
+  assert_string_equal(
+      run(text, OC_INPUT_CSV, 0),
+      "2: org_id: 257 bytes, more than 256\n"
+      "3: metric: unknown metric "
+      "'a_metric_code_that_is_far_too_long_to_be_any_code_in_the_catalog_at_all'\n");
 }
 
 static void test_jsonl_numbers_strings_nulls_and_defaults(void **state) {
@@ -297,13 +298,37 @@ static void test_jsonl_overlong_line_is_one_bad_row(void **state) {
  * more than 22 decimals). */
 static void test_numbers_read_exactly_as_strtod_reads_them(void **state) {
   (void)state;
-  static const char *const fixed[] = {
-      "0", "-0", "+0", "1", "-1", "0.1", "0.3", ".5", "5.", "-.5", "+7.25", "82.86622334370753",
-      "147322.03", "607866.01", "7335.51", "9007199254740991", "9007199254740992",
-      "9007199254740993", "123456789012345678", "0.1234567890123456789",
-      "0.0000000000000000000001", "0.00000000000000000000001", "1.0000000000000000000000",
-      "00000000000000000000000000001.5", "1e22", "1e23", "1.7976931348623157e308",
-      "4.9e-300", "2.2250738585072014e-308", "-3.5E+2", "0.30000000000000004"};
+  static const char *const fixed[] = {"0",
+                                      "-0",
+                                      "+0",
+                                      "1",
+                                      "-1",
+                                      "0.1",
+                                      "0.3",
+                                      ".5",
+                                      "5.",
+                                      "-.5",
+                                      "+7.25",
+                                      "82.86622334370753",
+                                      "147322.03",
+                                      "607866.01",
+                                      "7335.51",
+                                      "9007199254740991",
+                                      "9007199254740992",
+                                      "9007199254740993",
+                                      "123456789012345678",
+                                      "0.1234567890123456789",
+                                      "0.0000000000000000000001",
+                                      "0.00000000000000000000001",
+                                      "1.0000000000000000000000",
+                                      "00000000000000000000000000001.5",
+                                      "1e22",
+                                      "1e23",
+                                      "1.7976931348623157e308",
+                                      "4.9e-300",
+                                      "2.2250738585072014e-308",
+                                      "-3.5E+2",
+                                      "0.30000000000000004"};
   enum { RANDOM = 4000 };
   size_t n = sizeof(fixed) / sizeof(fixed[0]) + RANDOM;
   char(*texts)[40] = calloc(n, sizeof(*texts));
@@ -370,9 +395,9 @@ static void test_retraction_rows_hold_the_identity_only(void **state) {
                       "3: ok o||cpoe_rate|QUARTER|2024-04-01\n"
                       "4: period_start: 2024-05-01 is not the start of a QUARTER\n"
                       "5: metric: unknown metric 'nosuch'\n");
-  assert_string_equal(run("org_id,metric,grain,period_start,value\n", OC_INPUT_CSV,
-                          OC_INPUT_RETRACT),
-                      "open: line 1: unknown column 'value'\n");
+  assert_string_equal(
+      run("org_id,metric,grain,period_start,value\n", OC_INPUT_CSV, OC_INPUT_RETRACT),
+      "open: line 1: unknown column 'value'\n");
   assert_string_equal(run("{\"org_id\":\"o\",\"metric\":\"er_visits\",\"grain\":\"DAY\","
                           "\"period_start\":\"2024-03-07\",\"value\":1}\n",
                           OC_INPUT_JSONL, OC_INPUT_RETRACT),

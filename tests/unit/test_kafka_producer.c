@@ -100,8 +100,7 @@ static void on_delivery(void *opaque, const rd_kafka_message_t *m) {
 static oc_kprod_t *new_producer(fixture_t *f, const char *const *props) {
   oc_err_t err;
   oc_kprod_t *p = NULL;
-  rd_kafka_conf_t *conf =
-      oc_kafka_conf_new(rd_kafka_mock_cluster_bootstraps(f->mcluster), &err);
+  rd_kafka_conf_t *conf = oc_kafka_conf_new(rd_kafka_mock_cluster_bootstraps(f->mcluster), &err);
 
   assert_non_null(conf);
   assert_int_equal(oc_kafka_conf_set(conf, "retry.backoff.ms", "10", NULL, &err), 0);
@@ -182,8 +181,8 @@ static void test_every_delivery_report_reaches_the_caller(void **state) {
 static void test_a_stop_request_ends_the_wait_for_queue_room(void **state) {
   fixture_t *f = *state;
   oc_err_t err;
-  const char *const props[] = {"queue.buffering.max.messages", "1", "message.timeout.ms",
-                               "60000", NULL};
+  const char *const props[] = {"queue.buffering.max.messages", "1", "message.timeout.ms", "60000",
+                               NULL};
 
   assert_int_equal(rd_kafka_mock_broker_set_down(f->mcluster, 1), 0);
   oc_kprod_t *p = new_producer(f, props);
@@ -209,8 +208,8 @@ static void test_a_stop_request_ends_the_wait_for_queue_room(void **state) {
 static void test_a_failed_delivery_ends_the_wait_for_queue_room(void **state) {
   fixture_t *f = *state;
   oc_err_t err;
-  const char *const props[] = {"queue.buffering.max.messages", "1", "message.timeout.ms",
-                               "500", NULL};
+  const char *const props[] = {"queue.buffering.max.messages", "1", "message.timeout.ms", "500",
+                               NULL};
 
   assert_int_equal(rd_kafka_mock_broker_set_down(f->mcluster, 1), 0);
   oc_kprod_t *p = new_producer(f, props);
@@ -302,12 +301,11 @@ int main(void) {
                                       teardown),
       cmocka_unit_test_setup_teardown(test_a_stop_request_ends_the_wait_for_queue_room, setup,
                                       teardown),
-      cmocka_unit_test_setup_teardown(test_a_failed_delivery_ends_the_wait_for_queue_room,
-                                      setup, teardown),
+      cmocka_unit_test_setup_teardown(test_a_failed_delivery_ends_the_wait_for_queue_room, setup,
+                                      teardown),
       cmocka_unit_test_setup_teardown(test_errors_are_logged_through_the_error_callback, setup,
                                       teardown),
-      cmocka_unit_test_setup_teardown(test_a_fatal_error_is_kept_and_ends_sending, setup,
-                                      teardown),
+      cmocka_unit_test_setup_teardown(test_a_fatal_error_is_kept_and_ends_sending, setup, teardown),
       cmocka_unit_test(test_a_refused_configuration_is_freed_and_reported),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

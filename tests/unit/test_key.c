@@ -14,8 +14,8 @@ static oc_date_t day(const char *s) {
   return d;
 }
 
-static oc_fact_id_t make_id(const char *org, const char *fac, const char *metric,
-                            oc_grain_t g, const char *date) {
+static oc_fact_id_t make_id(const char *org, const char *fac, const char *metric, oc_grain_t g,
+                            const char *date) {
   oc_fact_id_t id;
   memset(&id, 0, sizeof(id));
   assert_true(strlen(org) <= OC_ID_MAX && strlen(fac) <= OC_ID_MAX);
@@ -51,8 +51,8 @@ static void assert_decode_refused(const char *key, size_t len, const char *msg) 
   oc_err_clear(&err);
   int rc = oc_key_decode(key, len, &out, &err);
   if (rc != OC_ERR_BAD_KEY || err.code != OC_ERR_BAD_KEY || strcmp(err.msg, msg) != 0)
-    fail_msg("decode: expected bad_key '%s', got %s (%d) '%s'", msg,
-             oc_err_code_name(err.code), rc, err.msg);
+    fail_msg("decode: expected bad_key '%s', got %s (%d) '%s'", msg, oc_err_code_name(err.code), rc,
+             err.msg);
 }
 
 static void refuse(const char *key, const char *msg) {
@@ -73,8 +73,8 @@ static void assert_encode_refused(const oc_fact_id_t *id, int code, const char *
 
 static void test_documented_example(void **state) {
   (void)state;
-  oc_fact_id_t id = make_id("Kaleida Health", "Buffalo|General", "supply_cost",
-                            OC_GRAIN_MONTH, "2024-03-01");
+  oc_fact_id_t id =
+      make_id("Kaleida Health", "Buffalo|General", "supply_cost", OC_GRAIN_MONTH, "2024-03-01");
   assert_encodes_to(&id, "Kaleida Health|Buffalo%7CGeneral|supply_cost|MONTH|2024-03-01");
 }
 
@@ -110,10 +110,8 @@ static void test_tricky_ids_round_trip(void **state) {
   };
   for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
     char want[256];
-    oc_fact_id_t id = make_id(cases[i].id, cases[i].id, "cpoe_rate", OC_GRAIN_WEEK,
-                              "2020-12-28");
-    snprintf(want, sizeof(want), "%s|%s|cpoe_rate|WEEK|2020-12-28", cases[i].enc,
-             cases[i].enc);
+    oc_fact_id_t id = make_id(cases[i].id, cases[i].id, "cpoe_rate", OC_GRAIN_WEEK, "2020-12-28");
+    snprintf(want, sizeof(want), "%s|%s|cpoe_rate|WEEK|2020-12-28", cases[i].enc, cases[i].enc);
     assert_encodes_to(&id, want);
     id = make_id("org", cases[i].id, "ar_days", OC_GRAIN_QUARTER, "2024-10-01");
     snprintf(want, sizeof(want), "org|%s|ar_days|QUARTER|2024-10-01", cases[i].enc);
@@ -218,8 +216,7 @@ static void test_encode_refuses_invalid_identities(void **state) {
   assert_encode_refused(&id, OC_ERR_BAD_KEY,
                         "period_start: 2024-03-05 is not the start of a MONTH");
   id = make_id("o", "f", "m", OC_GRAIN_WEEK, "2021-01-01");
-  assert_encode_refused(&id, OC_ERR_BAD_KEY,
-                        "period_start: 2021-01-01 is not the start of a WEEK");
+  assert_encode_refused(&id, OC_ERR_BAD_KEY, "period_start: 2021-01-01 is not the start of a WEEK");
   id.grain = OC_GRAIN_DAY;
   id.period_start = OC_DATE_MAX + 1;
   assert_encode_refused(&id, OC_ERR_BAD_KEY,
@@ -336,19 +333,17 @@ static void test_decode_refuses_bad_metric_grain_and_date(void **state) {
   refuse("o|f|m|DAY|2024-02-30", "period_start: '2024-02-30' is not a valid date");
   refuse("o|f|m|DAY|2023-02-29", "period_start: '2023-02-29' is not a valid date");
   refuse("o|f|m|DAY|0000-01-01", "period_start: '0000-01-01' is not a valid date");
-  refuse("o|f|m|DAY|2024-3-01",
-         "period_start: '2024-3-01' is not a date (expected YYYY-MM-DD)");
+  refuse("o|f|m|DAY|2024-3-01", "period_start: '2024-3-01' is not a date (expected YYYY-MM-DD)");
   refuse("o|f|m|DAY|2024-03-01 ",
          "period_start: '2024-03-01 ' is not a date (expected YYYY-MM-DD)");
   refuse("o|f|m|DAY|", "period_start: '' is not a date (expected YYYY-MM-DD)");
-  refuse("o|f|m|DAY|2024/03/01",
-         "period_start: '2024/03/01' is not a date (expected YYYY-MM-DD)");
-  assert_decode_refused("o|f|m|DAY|2024-03\0" "01", 20,
-                        "period_start: '2024-03\\x0001' is not a date (expected YYYY-MM-DD)");
+  refuse("o|f|m|DAY|2024/03/01", "period_start: '2024/03/01' is not a date (expected YYYY-MM-DD)");
+  assert_decode_refused("o|f|m|DAY|2024-03\0"
+                        "01",
+                        20, "period_start: '2024-03\\x0001' is not a date (expected YYYY-MM-DD)");
   refuse("o|f|m|MONTH|2024-03-05", "period_start: 2024-03-05 is not the start of a MONTH");
   refuse("o|f|m|WEEK|2021-01-03", "period_start: 2021-01-03 is not the start of a WEEK");
-  refuse("o|f|m|QUARTER|2024-02-01",
-         "period_start: 2024-02-01 is not the start of a QUARTER");
+  refuse("o|f|m|QUARTER|2024-02-01", "period_start: 2024-02-01 is not the start of a QUARTER");
   refuse("o|f|m|YEAR|2024-12-01", "period_start: 2024-12-01 is not the start of a YEAR");
 }
 
@@ -379,9 +374,31 @@ static uint64_t rng(void) {
 /* Pieces an id is built from: the escape characters and text that looks
  * like escapes, quotes, spaces, backslashes, 2-, 3- and 4-byte UTF-8. */
 static const char *const tricky[] = {
-    "|",  "%",  "%7C", "%25", "%7c", "7C", "25", "C",  " ",      "'",
-    "\"", "a",  "Z",   "0",   "\\",  ",",  "=",  ":",  "\xC3\xB4", "\xE7\x97\x85",
-    "\xF0\x9F\x8F\xA5", "\xC2\xA0", "~", "%%", "||",
+    "|",
+    "%",
+    "%7C",
+    "%25",
+    "%7c",
+    "7C",
+    "25",
+    "C",
+    " ",
+    "'",
+    "\"",
+    "a",
+    "Z",
+    "0",
+    "\\",
+    ",",
+    "=",
+    ":",
+    "\xC3\xB4",
+    "\xE7\x97\x85",
+    "\xF0\x9F\x8F\xA5",
+    "\xC2\xA0",
+    "~",
+    "%%",
+    "||",
 };
 #define N_TRICKY (sizeof(tricky) / sizeof(tricky[0]))
 

@@ -11,9 +11,9 @@
 
 #include "outcomes/metrics.h"
 
-#define DROPPED_HEADER                                                                   \
-  "# HELP outcomes_metrics_series_dropped_total Label sets refused because their "      \
-  "family was at its series limit.\n"                                                    \
+#define DROPPED_HEADER \
+  "# HELP outcomes_metrics_series_dropped_total Label sets refused because their " \
+  "family was at its series limit.\n" \
   "# TYPE outcomes_metrics_series_dropped_total counter\n"
 
 static char *render(oc_metrics_t *reg) {
@@ -67,8 +67,8 @@ static void test_counters_and_gauges_render_exactly_with_escaped_labels(void **s
   static const char *const reason[] = {"reason"};
   static const char *const tp[] = {"topic", "partition"};
 
-  oc_metrics_family_t *consumed = counter(reg, "outcomes_records_consumed_total",
-                                          "Records polled from Kafka.", NULL, 0);
+  oc_metrics_family_t *consumed =
+      counter(reg, "outcomes_records_consumed_total", "Records polled from Kafka.", NULL, 0);
   oc_metrics_family_t *dead =
       counter(reg, "outcomes_dead_letters_total",
               "Records sent to the dead-letter table, by reason.", reason, 1);
@@ -97,27 +97,26 @@ static void test_counters_and_gauges_render_exactly_with_escaped_labels(void **s
   assert_true(oc_metrics_gauge_value(a1) == -2.5);
   oc_metrics_gauge_set(oc_metrics_gauge(pg, NULL), 1);
 
-  assert_renders(reg,
-                 "# HELP outcomes_records_consumed_total Records polled from Kafka.\n"
-                 "# TYPE outcomes_records_consumed_total counter\n"
-                 "outcomes_records_consumed_total 42\n"
-                 "# HELP outcomes_dead_letters_total Records sent to the dead-letter "
-                 "table, by reason.\n"
-                 "# TYPE outcomes_dead_letters_total counter\n"
-                 "outcomes_dead_letters_total{reason=\"a\\\\b\\\"c\\nd\"} 1\n"
-                 "outcomes_dead_letters_total{reason=\"decode\"} 1\n"
-                 "outcomes_dead_letters_total{reason=\"unknown_metric\"} 3\n"
-                 "# HELP outcomes_consumer_lag Messages behind the high watermark.\n"
-                 "# TYPE outcomes_consumer_lag gauge\n"
-                 "outcomes_consumer_lag{topic=\"a\",partition=\"1\"} -2.5\n"
-                 "outcomes_consumer_lag{topic=\"t\",partition=\"10\"} 0\n"
-                 "outcomes_consumer_lag{topic=\"t\",partition=\"3\"} 5\n"
-                 "# HELP outcomes_pg_connected Help with \\\\ and \"quotes\"\\nsecond line\n"
-                 "# TYPE outcomes_pg_connected gauge\n"
-                 "outcomes_pg_connected 1\n" DROPPED_HEADER
-                 "outcomes_metrics_series_dropped_total{family=\"outcomes_consumer_lag\"} 0\n"
-                 "outcomes_metrics_series_dropped_total{family=\"outcomes_dead_letters_"
-                 "total\"} 0\n");
+  assert_renders(reg, "# HELP outcomes_records_consumed_total Records polled from Kafka.\n"
+                      "# TYPE outcomes_records_consumed_total counter\n"
+                      "outcomes_records_consumed_total 42\n"
+                      "# HELP outcomes_dead_letters_total Records sent to the dead-letter "
+                      "table, by reason.\n"
+                      "# TYPE outcomes_dead_letters_total counter\n"
+                      "outcomes_dead_letters_total{reason=\"a\\\\b\\\"c\\nd\"} 1\n"
+                      "outcomes_dead_letters_total{reason=\"decode\"} 1\n"
+                      "outcomes_dead_letters_total{reason=\"unknown_metric\"} 3\n"
+                      "# HELP outcomes_consumer_lag Messages behind the high watermark.\n"
+                      "# TYPE outcomes_consumer_lag gauge\n"
+                      "outcomes_consumer_lag{topic=\"a\",partition=\"1\"} -2.5\n"
+                      "outcomes_consumer_lag{topic=\"t\",partition=\"10\"} 0\n"
+                      "outcomes_consumer_lag{topic=\"t\",partition=\"3\"} 5\n"
+                      "# HELP outcomes_pg_connected Help with \\\\ and \"quotes\"\\nsecond line\n"
+                      "# TYPE outcomes_pg_connected gauge\n"
+                      "outcomes_pg_connected 1\n" DROPPED_HEADER
+                      "outcomes_metrics_series_dropped_total{family=\"outcomes_consumer_lag\"} 0\n"
+                      "outcomes_metrics_series_dropped_total{family=\"outcomes_dead_letters_"
+                      "total\"} 0\n");
   oc_metrics_destroy(reg);
 }
 
@@ -130,12 +129,12 @@ static void test_histogram_renders_cumulative_buckets_sum_and_count(void **state
   oc_err_t err;
 
   assert_int_equal(oc_metrics_add_histogram(reg, "outcomes_batch_duration_seconds",
-                                            "Time to apply one batch.", topic, 1, bounds,
-                                            3, &batch, &err),
+                                            "Time to apply one batch.", topic, 1, bounds, 3, &batch,
+                                            &err),
                    0);
   assert_int_equal(oc_metrics_add_histogram(reg, "outcomes_commit_duration_seconds",
-                                            "Time to commit one batch.", NULL, 0, NULL, 0,
-                                            &commit, &err),
+                                            "Time to commit one batch.", NULL, 0, NULL, 0, &commit,
+                                            &err),
                    0);
   oc_metrics_histogram_t *h = oc_metrics_histogram(batch, (const char *[]){"obs"});
   oc_metrics_histogram_observe(h, 0.0625);
@@ -148,35 +147,34 @@ static void test_histogram_renders_cumulative_buckets_sum_and_count(void **state
   assert_null(oc_metrics_gauge(commit, NULL));
 
   assert_renders(
-      reg,
-      "# HELP outcomes_batch_duration_seconds Time to apply one batch.\n"
-      "# TYPE outcomes_batch_duration_seconds histogram\n"
-      "outcomes_batch_duration_seconds_bucket{topic=\"obs\",le=\"0.125\"} 2\n"
-      "outcomes_batch_duration_seconds_bucket{topic=\"obs\",le=\"1\"} 3\n"
-      "outcomes_batch_duration_seconds_bucket{topic=\"obs\",le=\"10\"} 3\n"
-      "outcomes_batch_duration_seconds_bucket{topic=\"obs\",le=\"+Inf\"} 4\n"
-      "outcomes_batch_duration_seconds_sum{topic=\"obs\"} 20.6875\n"
-      "outcomes_batch_duration_seconds_count{topic=\"obs\"} 4\n"
-      "# HELP outcomes_commit_duration_seconds Time to commit one batch.\n"
-      "# TYPE outcomes_commit_duration_seconds histogram\n"
-      "outcomes_commit_duration_seconds_bucket{le=\"0.001\"} 0\n"
-      "outcomes_commit_duration_seconds_bucket{le=\"0.0025\"} 0\n"
-      "outcomes_commit_duration_seconds_bucket{le=\"0.005\"} 1\n"
-      "outcomes_commit_duration_seconds_bucket{le=\"0.01\"} 1\n"
-      "outcomes_commit_duration_seconds_bucket{le=\"0.025\"} 1\n"
-      "outcomes_commit_duration_seconds_bucket{le=\"0.05\"} 1\n"
-      "outcomes_commit_duration_seconds_bucket{le=\"0.1\"} 1\n"
-      "outcomes_commit_duration_seconds_bucket{le=\"0.25\"} 1\n"
-      "outcomes_commit_duration_seconds_bucket{le=\"0.5\"} 1\n"
-      "outcomes_commit_duration_seconds_bucket{le=\"1\"} 1\n"
-      "outcomes_commit_duration_seconds_bucket{le=\"2.5\"} 1\n"
-      "outcomes_commit_duration_seconds_bucket{le=\"5\"} 1\n"
-      "outcomes_commit_duration_seconds_bucket{le=\"10\"} 1\n"
-      "outcomes_commit_duration_seconds_bucket{le=\"+Inf\"} 1\n"
-      "outcomes_commit_duration_seconds_sum 0.003\n"
-      "outcomes_commit_duration_seconds_count 1\n" DROPPED_HEADER
-      "outcomes_metrics_series_dropped_total{family=\"outcomes_batch_duration_seconds\"} "
-      "0\n");
+      reg, "# HELP outcomes_batch_duration_seconds Time to apply one batch.\n"
+           "# TYPE outcomes_batch_duration_seconds histogram\n"
+           "outcomes_batch_duration_seconds_bucket{topic=\"obs\",le=\"0.125\"} 2\n"
+           "outcomes_batch_duration_seconds_bucket{topic=\"obs\",le=\"1\"} 3\n"
+           "outcomes_batch_duration_seconds_bucket{topic=\"obs\",le=\"10\"} 3\n"
+           "outcomes_batch_duration_seconds_bucket{topic=\"obs\",le=\"+Inf\"} 4\n"
+           "outcomes_batch_duration_seconds_sum{topic=\"obs\"} 20.6875\n"
+           "outcomes_batch_duration_seconds_count{topic=\"obs\"} 4\n"
+           "# HELP outcomes_commit_duration_seconds Time to commit one batch.\n"
+           "# TYPE outcomes_commit_duration_seconds histogram\n"
+           "outcomes_commit_duration_seconds_bucket{le=\"0.001\"} 0\n"
+           "outcomes_commit_duration_seconds_bucket{le=\"0.0025\"} 0\n"
+           "outcomes_commit_duration_seconds_bucket{le=\"0.005\"} 1\n"
+           "outcomes_commit_duration_seconds_bucket{le=\"0.01\"} 1\n"
+           "outcomes_commit_duration_seconds_bucket{le=\"0.025\"} 1\n"
+           "outcomes_commit_duration_seconds_bucket{le=\"0.05\"} 1\n"
+           "outcomes_commit_duration_seconds_bucket{le=\"0.1\"} 1\n"
+           "outcomes_commit_duration_seconds_bucket{le=\"0.25\"} 1\n"
+           "outcomes_commit_duration_seconds_bucket{le=\"0.5\"} 1\n"
+           "outcomes_commit_duration_seconds_bucket{le=\"1\"} 1\n"
+           "outcomes_commit_duration_seconds_bucket{le=\"2.5\"} 1\n"
+           "outcomes_commit_duration_seconds_bucket{le=\"5\"} 1\n"
+           "outcomes_commit_duration_seconds_bucket{le=\"10\"} 1\n"
+           "outcomes_commit_duration_seconds_bucket{le=\"+Inf\"} 1\n"
+           "outcomes_commit_duration_seconds_sum 0.003\n"
+           "outcomes_commit_duration_seconds_count 1\n" DROPPED_HEADER
+           "outcomes_metrics_series_dropped_total{family=\"outcomes_batch_duration_seconds\"} "
+           "0\n");
   oc_metrics_destroy(reg);
 }
 
@@ -271,9 +269,9 @@ static void test_bad_declarations_are_refused(void **state) {
   counter(reg, "x_total", "X.", NULL, 0);
   expect_usage(oc_metrics_add_counter(reg, "x_total", "X.", NULL, 0, NULL, &err), &err,
                "metric 'x_total' declared twice");
-  expect_usage(oc_metrics_add_gauge(reg, "outcomes_metrics_series_dropped_total", "X.",
-                                    NULL, 0, NULL, &err),
-               &err, "metric 'outcomes_metrics_series_dropped_total' declared twice");
+  expect_usage(
+      oc_metrics_add_gauge(reg, "outcomes_metrics_series_dropped_total", "X.", NULL, 0, NULL, &err),
+      &err, "metric 'outcomes_metrics_series_dropped_total' declared twice");
   expect_usage(oc_metrics_add_gauge(reg, "9lives", "X.", NULL, 0, NULL, &err), &err,
                "metric name '9lives' is not valid");
   expect_usage(oc_metrics_add_gauge(reg, "a-b", "X.", NULL, 0, NULL, &err), &err,
@@ -284,8 +282,8 @@ static void test_bad_declarations_are_refused(void **state) {
                "metric 'g': label name 'a' repeated");
   expect_usage(oc_metrics_add_gauge(reg, "g", "X.", under, 1, NULL, &err), &err,
                "metric 'g': label name '__x' is not valid");
-  expect_usage(oc_metrics_add_histogram(reg, "h", "X.", NULL, 0, down, 2, NULL, &err),
-               &err, "metric 'h': bucket bounds must be finite and increasing");
+  expect_usage(oc_metrics_add_histogram(reg, "h", "X.", NULL, 0, down, 2, NULL, &err), &err,
+               "metric 'h': bucket bounds must be finite and increasing");
   /* Nothing half-declared was left behind. */
   assert_renders(reg, "# HELP x_total X.\n# TYPE x_total counter\nx_total 0\n");
   oc_metrics_destroy(reg);
@@ -342,9 +340,9 @@ static void test_concurrent_updates_from_four_threads_are_exact(void **state) {
   base.plain = counter(base.reg, "plain_total", "P.", NULL, 0);
   base.by_topic = counter(base.reg, "by_topic_total", "T.", topic, 1);
   base.level = gauge(base.reg, "level", "L.", NULL, 0);
-  assert_int_equal(oc_metrics_add_histogram(base.reg, "h_seconds", "H.", NULL, 0, bounds,
-                                            1, &base.hist, &err),
-                   0);
+  assert_int_equal(
+      oc_metrics_add_histogram(base.reg, "h_seconds", "H.", NULL, 0, bounds, 1, &base.hist, &err),
+      0);
   assert_int_equal(pthread_create(&scraper, NULL, scrape, &base), 0);
   for (int i = 0; i < THREADS; i++) {
     args[i] = base;

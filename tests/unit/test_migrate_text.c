@@ -65,8 +65,7 @@ static void test_string_literals_are_kept_whole(void **state) {
   /* standard_conforming_strings: a backslash ends nothing in '...'. */
   expect("SELECT 'a\\' -- comment\n", "SELECT 'a\\'");
   /* In E'...' it escapes the quote. */
-  expect("SELECT E'a\\' -- still the literal' -- comment\n",
-         "SELECT E'a\\' -- still the literal'");
+  expect("SELECT E'a\\' -- still the literal' -- comment\n", "SELECT E'a\\' -- still the literal'");
   expect("SELECT e'\\\\' -- comment\n", "SELECT e'\\\\'");
   /* An identifier ending in e is no E prefix. */
   expect("SELECT some'a\\' -- comment\n", "SELECT some'a\\'");

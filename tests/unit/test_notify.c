@@ -39,8 +39,8 @@ static void listener_open(listener_t *l, int abstract) {
   l->fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
   assert_true(l->fd >= 0);
   if (abstract) {
-    snprintf(l->notify_socket, sizeof(l->notify_socket), "@oc-test-notify-%ld-%d",
-             (long)getpid(), ++seq);
+    snprintf(l->notify_socket, sizeof(l->notify_socket), "@oc-test-notify-%ld-%d", (long)getpid(),
+             ++seq);
     /* sun_path[0] = '\0', then the name without '@'; the length counts no
      * terminator, exactly as libsystemd computes it. */
     memcpy(sa.sun_path + 1, l->notify_socket + 1, strlen(l->notify_socket) - 1);

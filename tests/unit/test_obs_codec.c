@@ -123,14 +123,12 @@ static size_t avro_c_encoding(const char *path, const oc_observation_t *o, unsig
   assert_int_equal(avro_value_set_double(&f, o->value), 0);
   assert_int_equal(avro_value_get_by_name(&rec, "numerator", &f, NULL), 0);
   assert_int_equal(avro_value_set_branch(&f, o->has_numerator ? 1 : 0, &b), 0);
-  assert_int_equal(o->has_numerator ? avro_value_set_double(&b, o->numerator)
-                                    : avro_value_set_null(&b),
-                   0);
+  assert_int_equal(
+      o->has_numerator ? avro_value_set_double(&b, o->numerator) : avro_value_set_null(&b), 0);
   assert_int_equal(avro_value_get_by_name(&rec, "denominator", &f, NULL), 0);
   assert_int_equal(avro_value_set_branch(&f, o->has_denominator ? 1 : 0, &b), 0);
-  assert_int_equal(o->has_denominator ? avro_value_set_double(&b, o->denominator)
-                                      : avro_value_set_null(&b),
-                   0);
+  assert_int_equal(
+      o->has_denominator ? avro_value_set_double(&b, o->denominator) : avro_value_set_null(&b), 0);
   assert_int_equal(avro_value_get_by_name(&rec, "source", &f, NULL), 0);
   assert_int_equal(avro_value_set_string(&f, o->source), 0);
   assert_int_equal(avro_value_get_by_name(&rec, "observed_at", &f, NULL), 0);
@@ -167,10 +165,11 @@ static void test_encode_writes_what_avro_c_writes(void **state) {
   const char *v1 = OC_SOURCE_DIR "/schemas/avro/observation.v1.avsc";
   oc_obs_codec_t *c = codec(OC_SOURCE_DIR "/schemas/avro");
   oc_observation_t o = sample();
-  static const double values[] = {0.0, -0.0, 1.0, -1.5, 0.125, 1e300, -1e-300, 82.86622334370753,
-                                  147322.03, 5e-324};
-  static const int64_t stamps[] = {1, 63, 64, -64, -65, INT64_C(1709281800000000),
-                                   INT64_C(253402300799999999), INT64_MAX, INT64_MIN};
+  static const double values[] = {
+      0.0, -0.0, 1.0, -1.5, 0.125, 1e300, -1e-300, 82.86622334370753, 147322.03, 5e-324};
+  static const int64_t stamps[] = {
+      1,         63,       64, -64, -65, INT64_C(1709281800000000), INT64_C(253402300799999999),
+      INT64_MAX, INT64_MIN};
   static const int32_t dates[] = {0, -1, 63, 64, 8191, 8192, 19723, OC_DATE_MIN, OC_DATE_MAX};
 
   for (size_t i = 0; i < sizeof(values) / sizeof(values[0]); i++) {
@@ -248,17 +247,17 @@ static size_t hand_made(uint64_t fp, const char *org, size_t org_len, const char
   m[n++] = 0x01;
   for (int i = 0; i < 8; i++)
     m[n++] = (unsigned char)(fp >> (8 * i));
-  n += put_str(m + n, org, org_len);      /* org_id */
-  m[n++] = 0;                             /* facility_id: null */
+  n += put_str(m + n, org, org_len); /* org_id */
+  m[n++] = 0;                        /* facility_id: null */
   n += put_str(m + n, metric, strlen(metric));
-  n += put_varint(m + n, 2);              /* grain MONTH */
-  n += put_varint(m + n, period);         /* period_start */
-  memcpy(m + n, &value, 8);               /* value (little-endian host) */
+  n += put_varint(m + n, 2);      /* grain MONTH */
+  n += put_varint(m + n, period); /* period_start */
+  memcpy(m + n, &value, 8);       /* value (little-endian host) */
   n += 8;
-  m[n++] = 0;                             /* numerator: null */
-  m[n++] = 0;                             /* denominator: null */
+  m[n++] = 0; /* numerator: null */
+  m[n++] = 0; /* denominator: null */
   n += put_str(m + n, "src", 3);
-  n += put_varint(m + n, 0);              /* observed_at */
+  n += put_varint(m + n, 0); /* observed_at */
   return n;
 }
 
@@ -310,7 +309,8 @@ static void test_writer_fingerprint_is_the_schema_files(void **state) {
   oc_obs_codec_t *c = codec(OC_SOURCE_DIR "/schemas/avro");
   oc_schema_t *s = NULL;
   oc_err_t err;
-  assert_int_equal(oc_schema_load_file(OC_SOURCE_DIR "/schemas/avro/observation.v1.avsc", &s, &err), 0);
+  assert_int_equal(oc_schema_load_file(OC_SOURCE_DIR "/schemas/avro/observation.v1.avsc", &s, &err),
+                   0);
   assert_true(oc_obs_codec_writer_fingerprint(c) == oc_schema_fingerprint(s));
   oc_schema_destroy(s);
   oc_obs_codec_destroy(c);

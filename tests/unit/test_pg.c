@@ -7,13 +7,13 @@
 
 static void test_retriable_sqlstates(void **state) {
   (void)state;
-  assert_true(oc_pg_sqlstate_retriable("08006"));   /* connection failure */
+  assert_true(oc_pg_sqlstate_retriable("08006")); /* connection failure */
   assert_true(oc_pg_sqlstate_retriable("08P01"));
-  assert_true(oc_pg_sqlstate_retriable("40001"));   /* serialization */
-  assert_true(oc_pg_sqlstate_retriable("40P01"));   /* deadlock */
-  assert_true(oc_pg_sqlstate_retriable("57P01"));   /* admin shutdown */
-  assert_true(oc_pg_sqlstate_retriable("53300"));   /* too many connections */
-  assert_true(oc_pg_sqlstate_retriable("53100"));   /* disk full */
+  assert_true(oc_pg_sqlstate_retriable("40001"));  /* serialization */
+  assert_true(oc_pg_sqlstate_retriable("40P01"));  /* deadlock */
+  assert_true(oc_pg_sqlstate_retriable("57P01"));  /* admin shutdown */
+  assert_true(oc_pg_sqlstate_retriable("53300"));  /* too many connections */
+  assert_true(oc_pg_sqlstate_retriable("53100"));  /* disk full */
   assert_false(oc_pg_sqlstate_retriable("23505")); /* unique violation */
   assert_false(oc_pg_sqlstate_retriable("42601")); /* syntax error */
   assert_false(oc_pg_sqlstate_retriable("40002")); /* integrity constraint violation */
@@ -46,9 +46,9 @@ static void test_failed_connect_is_retriable_and_hides_password(void **state) {
   oc_err_t err;
   (void)state;
   /* A socket directory with no server: fails at once. */
-  assert_int_equal(oc_pg_connect("host=/nonexistent-oc-test port=1 password=s3cret", NULL,
-                                 &conn, &err),
-                   OC_ERR_PG);
+  assert_int_equal(
+      oc_pg_connect("host=/nonexistent-oc-test port=1 password=s3cret", NULL, &conn, &err),
+      OC_ERR_PG);
   assert_null(conn);
   assert_true(err.retriable);
   assert_null(strstr(err.msg, "s3cret"));

@@ -70,7 +70,8 @@ static void write_csv(fixture_t *f, int n, const int *bad_lines) {
   assert_true(fd >= 0);
   FILE *out = fdopen(fd, "w");
   fputs("org_id,facility_id,metric,grain,period_start,value,numerator,denominator,source,"
-        "observed_at\n", out);
+        "observed_at\n",
+        out);
   int line = 2;
   for (int i = 0; i < n; line++) {
     bool bad = false;
@@ -97,16 +98,16 @@ static void on_reject(void *opaque, const char *name, long line, const char *msg
 static oc_producer_t *new_producer(fixture_t *f, bool strict, const char *timeout_ms) {
   oc_err_t err;
   oc_producer_t *p = NULL;
-  rd_kafka_conf_t *conf =
-      oc_kafka_conf_new(rd_kafka_mock_cluster_bootstraps(f->mcluster), &err);
+  rd_kafka_conf_t *conf = oc_kafka_conf_new(rd_kafka_mock_cluster_bootstraps(f->mcluster), &err);
   assert_non_null(conf);
   for (size_t i = 0; oc_produce_kafka_defaults[i][0]; i++) /* as outcomes-produce does */
     assert_int_equal(oc_kafka_conf_set(conf, oc_produce_kafka_defaults[i][0],
-                                       oc_produce_kafka_defaults[i][1], NULL, &err), 0);
-  assert_int_equal(oc_kafka_conf_set(conf, "message.timeout.ms", timeout_ms,
-                                     oc_produce_reserved_keys, &err), 0);
-  assert_int_equal(oc_kafka_conf_set(conf, "retry.backoff.ms", "10", oc_produce_reserved_keys,
-                                     &err), 0);
+                                       oc_produce_kafka_defaults[i][1], NULL, &err),
+                     0);
+  assert_int_equal(
+      oc_kafka_conf_set(conf, "message.timeout.ms", timeout_ms, oc_produce_reserved_keys, &err), 0);
+  assert_int_equal(
+      oc_kafka_conf_set(conf, "retry.backoff.ms", "10", oc_produce_reserved_keys, &err), 0);
   oc_produce_opts_t o = {
       .topic = TOPIC,
       .catalog = f->cat,
@@ -157,11 +158,10 @@ static void test_retriable_broker_errors_are_retried_to_delivery(void **state) {
   oc_err_t err;
 
   write_csv(f, 30, NULL);
-  rd_kafka_mock_push_request_errors(f->mcluster, KAFKA_API_PRODUCE, 4,
-                                    RD_KAFKA_RESP_ERR_NOT_ENOUGH_REPLICAS,
-                                    RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT,
-                                    RD_KAFKA_RESP_ERR_NOT_ENOUGH_REPLICAS,
-                                    RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE);
+  rd_kafka_mock_push_request_errors(
+      f->mcluster, KAFKA_API_PRODUCE, 4, RD_KAFKA_RESP_ERR_NOT_ENOUGH_REPLICAS,
+      RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT, RD_KAFKA_RESP_ERR_NOT_ENOUGH_REPLICAS,
+      RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE);
   oc_producer_t *p = new_producer(f, false, "10000");
   assert_int_equal(run_file(f, p, &st, &err), 0);
   assert_int_equal(st.published, 30);
@@ -241,12 +241,11 @@ int main(void) {
       cmocka_unit_test(test_kafka_defaults_are_settable_and_not_reserved),
       cmocka_unit_test_setup_teardown(test_valid_rows_published_and_bad_rows_counted, setup,
                                       teardown),
-      cmocka_unit_test_setup_teardown(test_retriable_broker_errors_are_retried_to_delivery,
-                                      setup, teardown),
+      cmocka_unit_test_setup_teardown(test_retriable_broker_errors_are_retried_to_delivery, setup,
+                                      teardown),
       cmocka_unit_test_setup_teardown(test_broker_down_fails_file_with_exact_count, setup,
                                       teardown),
-      cmocka_unit_test_setup_teardown(test_strict_withholds_a_file_with_a_bad_row, setup,
-                                      teardown),
+      cmocka_unit_test_setup_teardown(test_strict_withholds_a_file_with_a_bad_row, setup, teardown),
       cmocka_unit_test_setup_teardown(test_stop_request_ends_reading, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -12,8 +12,8 @@
 
 /* ---- fixtures ------------------------------------------------------- */
 
-static void add_metric(oc_catalog_t *cat, const char *code, const char *unit,
-                       oc_kind_t kind, double min, double max) {
+static void add_metric(oc_catalog_t *cat, const char *code, const char *unit, oc_kind_t kind,
+                       double min, double max) {
   oc_metric_t m;
   oc_err_t err;
   memset(&m, 0, sizeof(m));
@@ -113,16 +113,16 @@ static void test_utf8_valid_sequences(void **state) {
   } ok[] = {
       {"", 0},
       {"plain ascii", 11},
-      {"\x00", 1},              /* NUL is well-formed (oc_id_check refuses it) */
-      {"\xC2\x80", 2},          /* U+0080, smallest 2-byte */
-      {"\xDF\xBF", 2},          /* U+07FF */
-      {"\xE0\xA0\x80", 3},      /* U+0800, smallest 3-byte */
-      {"\xED\x9F\xBF", 3},      /* U+D7FF, just below the surrogates */
-      {"\xEE\x80\x80", 3},      /* U+E000, just above them */
-      {"\xEF\xBF\xBF", 3},      /* U+FFFF */
-      {"\xF0\x90\x80\x80", 4},  /* U+10000, smallest 4-byte */
-      {"\xF0\x9F\x8F\xA5", 4},  /* U+1F3E5 HOSPITAL */
-      {"\xF4\x8F\xBF\xBF", 4},  /* U+10FFFF, the last code point */
+      {"\x00", 1},             /* NUL is well-formed (oc_id_check refuses it) */
+      {"\xC2\x80", 2},         /* U+0080, smallest 2-byte */
+      {"\xDF\xBF", 2},         /* U+07FF */
+      {"\xE0\xA0\x80", 3},     /* U+0800, smallest 3-byte */
+      {"\xED\x9F\xBF", 3},     /* U+D7FF, just below the surrogates */
+      {"\xEE\x80\x80", 3},     /* U+E000, just above them */
+      {"\xEF\xBF\xBF", 3},     /* U+FFFF */
+      {"\xF0\x90\x80\x80", 4}, /* U+10000, smallest 4-byte */
+      {"\xF0\x9F\x8F\xA5", 4}, /* U+1F3E5 HOSPITAL */
+      {"\xF4\x8F\xBF\xBF", 4}, /* U+10FFFF, the last code point */
       {"H\xC3\xB4pital \xE7\x97\x85\xE9\x99\xA2", 15},
   };
   for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++)
@@ -136,26 +136,26 @@ static void test_utf8_ill_formed_sequences(void **state) {
     const char *s;
     size_t len;
   } bad[] = {
-      {"\x80", 1},                 /* lone continuation */
+      {"\x80", 1}, /* lone continuation */
       {"\xBF", 1},
-      {"\xC0\xAF", 2},             /* overlong '/' */
-      {"\xC1\xBF", 2},             /* overlong U+007F */
-      {"\xE0\x80\xAF", 3},         /* overlong '/' in 3 bytes */
-      {"\xE0\x9F\xBF", 3},         /* overlong U+07FF */
-      {"\xF0\x80\x80\xAF", 4},     /* overlong '/' in 4 bytes */
-      {"\xF0\x8F\xBF\xBF", 4},     /* overlong U+FFFF */
-      {"\xED\xA0\x80", 3},         /* U+D800, high surrogate */
-      {"\xED\xBF\xBF", 3},         /* U+DFFF, low surrogate */
+      {"\xC0\xAF", 2},                 /* overlong '/' */
+      {"\xC1\xBF", 2},                 /* overlong U+007F */
+      {"\xE0\x80\xAF", 3},             /* overlong '/' in 3 bytes */
+      {"\xE0\x9F\xBF", 3},             /* overlong U+07FF */
+      {"\xF0\x80\x80\xAF", 4},         /* overlong '/' in 4 bytes */
+      {"\xF0\x8F\xBF\xBF", 4},         /* overlong U+FFFF */
+      {"\xED\xA0\x80", 3},             /* U+D800, high surrogate */
+      {"\xED\xBF\xBF", 3},             /* U+DFFF, low surrogate */
       {"\xED\xA0\xBD\xED\xB2\xA9", 6}, /* CESU-8 surrogate pair */
-      {"\xF4\x90\x80\x80", 4},     /* U+110000 */
+      {"\xF4\x90\x80\x80", 4},         /* U+110000 */
       {"\xF5\x80\x80\x80", 4},
       {"\xFE", 1},
       {"\xFF", 1},
-      {"\xC3", 1},                 /* truncated 2-byte */
-      {"\xE7\x97", 2},             /* truncated 3-byte */
-      {"\xF0\x9F\x8F", 3},         /* truncated 4-byte */
-      {"ab\xE7\x97", 4},           /* truncated at the end of text */
-      {"\xC3\x28", 2},             /* bad continuation */
+      {"\xC3", 1},         /* truncated 2-byte */
+      {"\xE7\x97", 2},     /* truncated 3-byte */
+      {"\xF0\x9F\x8F", 3}, /* truncated 4-byte */
+      {"ab\xE7\x97", 4},   /* truncated at the end of text */
+      {"\xC3\x28", 2},     /* bad continuation */
       {"\xE7\x28\x85", 3},
       {"\xF0\x9F\x28\xA5", 4},
       {"\xF0\x9F\x8F\x28", 4},
@@ -319,8 +319,7 @@ static void test_metric_refusals(void **state) {
   strcpy(o.id.metric, "ER_VISITS");
   assert_invalid(&o, cat, OC_ERR_UNKNOWN_METRIC, "metric: unknown metric 'ER_VISITS'");
   strcpy(o.id.metric, "er\nvisits\xFF");
-  assert_invalid(&o, cat, OC_ERR_UNKNOWN_METRIC,
-                 "metric: unknown metric 'er\\x0Avisits\\xFF'");
+  assert_invalid(&o, cat, OC_ERR_UNKNOWN_METRIC, "metric: unknown metric 'er\\x0Avisits\\xFF'");
   o.id.metric[0] = '\0';
   assert_invalid(&o, cat, OC_ERR_BAD_FIELD, "metric: must not be empty");
   memset(o.id.metric, 'a', sizeof(o.id.metric)); /* unterminated */
@@ -346,16 +345,14 @@ static void test_grain_and_period_refusals(void **state) {
                  "period_start: 2024-03-05 is not the start of a MONTH");
   o.id.grain = OC_GRAIN_WEEK;
   o.id.period_start = day("2021-01-01");
-  assert_invalid(&o, cat, OC_ERR_MISALIGNED,
-                 "period_start: 2021-01-01 is not the start of a WEEK");
+  assert_invalid(&o, cat, OC_ERR_MISALIGNED, "period_start: 2021-01-01 is not the start of a WEEK");
   o.id.grain = OC_GRAIN_QUARTER;
   o.id.period_start = day("2024-02-01");
   assert_invalid(&o, cat, OC_ERR_MISALIGNED,
                  "period_start: 2024-02-01 is not the start of a QUARTER");
   o.id.grain = OC_GRAIN_YEAR;
   o.id.period_start = day("2024-12-01");
-  assert_invalid(&o, cat, OC_ERR_MISALIGNED,
-                 "period_start: 2024-12-01 is not the start of a YEAR");
+  assert_invalid(&o, cat, OC_ERR_MISALIGNED, "period_start: 2024-12-01 is not the start of a YEAR");
 
   o.id.grain = OC_GRAIN_DAY;
   o.id.period_start = OC_DATE_MIN;
@@ -402,15 +399,13 @@ static void test_ratio_refusals(void **state) {
   oc_observation_t o = ratio_obs();
 
   o.has_numerator = false;
-  assert_invalid(&o, cat, OC_ERR_RATIO_MISSING,
-                 "numerator: required for ratio metric 'cpoe_rate'");
+  assert_invalid(&o, cat, OC_ERR_RATIO_MISSING, "numerator: required for ratio metric 'cpoe_rate'");
   o.has_numerator = true;
   o.has_denominator = false;
   assert_invalid(&o, cat, OC_ERR_RATIO_MISSING,
                  "denominator: required for ratio metric 'cpoe_rate'");
   o.has_numerator = false;
-  assert_invalid(&o, cat, OC_ERR_RATIO_MISSING,
-                 "numerator: required for ratio metric 'cpoe_rate'");
+  assert_invalid(&o, cat, OC_ERR_RATIO_MISSING, "numerator: required for ratio metric 'cpoe_rate'");
 
   o = ratio_obs();
   o.numerator = NAN;
@@ -427,8 +422,7 @@ static void test_ratio_refusals(void **state) {
   o = ratio_obs();
   o.value = 0;
   o.numerator = -1e-300;
-  assert_invalid(&o, cat, OC_ERR_RANGE,
-                 "numerator: -1e-300 is negative for metric 'cpoe_rate'");
+  assert_invalid(&o, cat, OC_ERR_RANGE, "numerator: -1e-300 is negative for metric 'cpoe_rate'");
 
   /* Negative numerators are fine where the metric's values may be < 0. */
   o = ratio_obs();
@@ -557,8 +551,7 @@ static void test_checks_run_in_documented_order(void **state) {
   o.value = 2;
   assert_invalid(&o, cat, OC_ERR_RANGE, "value: 2 outside [0, 1] for metric 'cpoe_rate'");
   o.value = 0.5;
-  assert_invalid(&o, cat, OC_ERR_RATIO_MISSING,
-                 "numerator: required for ratio metric 'cpoe_rate'");
+  assert_invalid(&o, cat, OC_ERR_RATIO_MISSING, "numerator: required for ratio metric 'cpoe_rate'");
   o.has_numerator = true;
   o.numerator = 3;
   assert_invalid(&o, cat, OC_ERR_RATIO_MISMATCH, "value: 0.5 is not numerator/denominator (0.003)");

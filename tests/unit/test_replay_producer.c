@@ -57,8 +57,8 @@ static void on_line(void *opaque, const char *line) {
 static void fill_source(fixture_t *f) {
   char errstr[256];
   rd_kafka_conf_t *conf = rd_kafka_conf_new();
-  rd_kafka_conf_set(conf, "bootstrap.servers", rd_kafka_mock_cluster_bootstraps(f->mcluster),
-                    NULL, 0);
+  rd_kafka_conf_set(conf, "bootstrap.servers", rd_kafka_mock_cluster_bootstraps(f->mcluster), NULL,
+                    0);
   rd_kafka_conf_set(conf, "log_level", "0", NULL, 0);
   /* One batch: the copy's consumer then has every record at its first
    * fetch, and the second one waits for room in the producer's queue. */
@@ -70,8 +70,8 @@ static void fill_source(fixture_t *f) {
     snprintf(key, sizeof(key), "k%02d", i);
     assert_int_equal(rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(SRC), RD_KAFKA_V_PARTITION(0),
                                        RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-                                       RD_KAFKA_V_KEY(key, strlen(key)),
-                                       RD_KAFKA_V_VALUE("v", 1), RD_KAFKA_V_END),
+                                       RD_KAFKA_V_KEY(key, strlen(key)), RD_KAFKA_V_VALUE("v", 1),
+                                       RD_KAFKA_V_END),
                      RD_KAFKA_RESP_ERR_NO_ERROR);
   }
   assert_int_equal(rd_kafka_flush(rk, 10000), RD_KAFKA_RESP_ERR_NO_ERROR);
@@ -95,11 +95,11 @@ static int setup(void **state) {
   assert_int_equal(rd_kafka_mock_topic_create(f->mcluster, DST, 1, 1), 0);
   assert_int_equal(rd_kafka_mock_partition_set_leader(f->mcluster, SRC, 0, 1), 0);
   assert_int_equal(rd_kafka_mock_partition_set_leader(f->mcluster, DST, 0, 2), 0);
-  assert_int_equal(rd_kafka_mock_coordinator_set(f->mcluster, "group",
-                                                 OC_REPLAY_CHECKPOINT_GROUP_PREFIX DST, 1),
-                   0);
+  assert_int_equal(
+      rd_kafka_mock_coordinator_set(f->mcluster, "group", OC_REPLAY_CHECKPOINT_GROUP_PREFIX DST, 1),
+      0);
   fill_source(f);
-  f->cfg = oc_config_new(oc_replay_conf_defs());
+  f->cfg = oc_config_new(oc_replay_conf_defs(), OC_CONF_PASS_KAFKA | OC_CONF_PASS_PG);
   assert_non_null(f->cfg);
   set(f, "brokers", rd_kafka_mock_cluster_bootstraps(f->mcluster));
   set(f, "flush.timeout", "500ms");

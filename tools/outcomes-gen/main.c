@@ -132,8 +132,8 @@ static int parse_u64(const char *opt, const char *s, uint64_t max, uint64_t *out
   errno = 0;
   unsigned long long v = strtoull(s, &end, 10);
   if (errno || end == s || *end || s[0] == '-' || v > max) {
-    fprintf(stderr, "outcomes-gen: --%s: '%s' is not a number within 0..%" PRIu64 "\n", opt,
-            s, max);
+    fprintf(stderr, "outcomes-gen: --%s: '%s' is not a number within 0..%" PRIu64 "\n", opt, s,
+            max);
     return -1;
   }
   *out = v;
@@ -179,12 +179,8 @@ int main(int argc, char **argv) {
       if (parse_u64("seed", optarg, UINT64_MAX, &opts.seed) < 0)
         goto out;
       break;
-    case 'o':
-      out_dir = optarg;
-      break;
-    case 'c':
-      cli.file = optarg;
-      break;
+    case 'o': out_dir = optarg; break;
+    case 'c': cli.file = optarg; break;
     case 'X':
       if (oc_conf_cli_x(&cli, &program, optarg, &err) < 0) {
         fprintf(stderr, "outcomes-gen: %s\n", err.msg);
@@ -220,12 +216,8 @@ int main(int argc, char **argv) {
       if (parse_unsigned("facilities", optarg, &opts.facilities) < 0)
         goto out;
       break;
-    case OPT_ORG_LEVEL:
-      opts.org_level = 1;
-      break;
-    case OPT_METRICS:
-      opts.metrics = optarg;
-      break;
+    case OPT_ORG_LEVEL: opts.org_level = 1; break;
+    case OPT_METRICS: opts.metrics = optarg; break;
     case OPT_GRAINS:
       if (oc_gen_parse_grains(optarg, &opts.grains, &err) < 0) {
         fprintf(stderr, "outcomes-gen: %s\n", err.msg);
@@ -271,16 +263,12 @@ int main(int argc, char **argv) {
       if (parse_share("invalid", optarg, &opts.invalid) < 0)
         goto out;
       break;
-    case 'q':
-      quiet = 1;
-      break;
+    case 'q': quiet = 1; break;
     case 'h':
       usage(stdout);
       status = OC_EX_OK;
       goto out;
-    default:
-      usage(stderr);
-      goto out;
+    default: usage(stderr); goto out;
     }
   }
   if (optind < argc) {
@@ -330,8 +318,8 @@ int main(int argc, char **argv) {
             "outcomes-gen: identities=%" PRIu64 " rows=%" PRIu64 " restatements=%" PRIu64
             " ties=%" PRIu64 " late=%" PRIu64 " duplicates=%" PRIu64 " invalid=%" PRIu64
             " tombstones=%" PRIu64 " facts=%" PRIu64 "\n",
-            st.identities, st.rows, st.restatements, st.ties, st.late, st.duplicates,
-            st.invalid, st.tombstones, st.facts);
+            st.identities, st.rows, st.restatements, st.ties, st.late, st.duplicates, st.invalid,
+            st.tombstones, st.facts);
   status = OC_EX_OK;
 out:
   oc_catalog_destroy(cat);

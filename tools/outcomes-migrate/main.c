@@ -99,8 +99,7 @@ static void print_status(const oc_migrate_report_t *r) {
   printf("%-8s %-32s %-8s %s\n", "version", "name", "state", "applied_at");
   for (size_t i = 0; i < r->n_migrations; i++) {
     const oc_migration_info_t *m = &r->migrations[i];
-    printf("%04d     %-32s %-8s %s\n", m->version, m->name, state_name(m->state, 1),
-           m->applied_at);
+    printf("%04d     %-32s %-8s %s\n", m->version, m->name, state_name(m->state, 1), m->applied_at);
   }
   print_upgraded(r, 1);
   if (r->catalog_synced)
@@ -119,8 +118,8 @@ static void print_run(const oc_migrate_report_t *r, int dry_run, const char *cat
            r->n_migrations == 1 ? "" : "s");
   if (r->catalog_synced) {
     printf("catalog %s: %zu %s, %zu %s, %zu unchanged\n", catalog, r->cat_inserted,
-           dry_run ? "to insert" : "inserted", r->cat_updated,
-           dry_run ? "to update" : "updated", r->cat_unchanged);
+           dry_run ? "to insert" : "inserted", r->cat_updated, dry_run ? "to update" : "updated",
+           r->cat_unchanged);
     for (size_t i = 0; i < r->n_cat_removed; i++)
       printf("catalog: metric %s is in outcomes.metric_catalog but not in the file (kept)\n",
              r->cat_removed[i]);
@@ -163,8 +162,8 @@ int main(int argc, char **argv) {
        * same (a password in it is refused). */
       const char *v = getenv(optarg);
       if (!v || !*v) {
-        rc = oc_err_set(&err, OC_ERR_CONFIG,
-                        "no database: environment variable %s is not set", optarg);
+        rc = oc_err_set(&err, OC_ERR_CONFIG, "no database: environment variable %s is not set",
+                        optarg);
         break;
       }
       snprintf(env_origin, sizeof(env_origin), "environment %s", optarg);
@@ -221,13 +220,11 @@ int main(int argc, char **argv) {
     ex = oc_err_exit_status(err.code);
     goto out;
   }
-  if (oc_migrate_run(conn, oc_config_get_str(cfg, "sql.dir"), catalog, &opts, &report,
-                     &err) < 0) {
+  if (oc_migrate_run(conn, oc_config_get_str(cfg, "sql.dir"), catalog, &opts, &report, &err) < 0) {
     fprintf(stderr, PROG ": %s\n", err.msg);
     for (size_t i = 0; i < report.n_migrations; i++)
       if (report.migrations[i].state == OC_MIGRATION_NEW)
-        printf("applied %04d_%s\n", report.migrations[i].version,
-               report.migrations[i].name);
+        printf("applied %04d_%s\n", report.migrations[i].version, report.migrations[i].name);
     ex = exit_code_for(&err, &report);
     goto out;
   }

@@ -20,10 +20,30 @@
 #define PROG "outcomes-replay"
 
 enum {
-  OPT_VERSION = 256, OPT_DRY_RUN, OPT_FORCE, OPT_GROUP, OPT_TOPIC, OPT_TO_BEGINNING,
-  OPT_TO_TIME, OPT_TO_OFFSET, OPT_PARTITIONS, OPT_FROM_TOPIC, OPT_TO_TOPIC, OPT_FROM_TIME,
-  OPT_FROM_OFFSET, OPT_KEEP_TS, OPT_RESTART, OPT_METRIC, OPT_FROM, OPT_TO, OPT_BATCH,
-  OPT_CODE, OPT_LIMIT, OPT_ALL, OPT_PENDING, OPT_MAX
+  OPT_VERSION = 256,
+  OPT_DRY_RUN,
+  OPT_FORCE,
+  OPT_GROUP,
+  OPT_TOPIC,
+  OPT_TO_BEGINNING,
+  OPT_TO_TIME,
+  OPT_TO_OFFSET,
+  OPT_PARTITIONS,
+  OPT_FROM_TOPIC,
+  OPT_TO_TOPIC,
+  OPT_FROM_TIME,
+  OPT_FROM_OFFSET,
+  OPT_KEEP_TS,
+  OPT_RESTART,
+  OPT_METRIC,
+  OPT_FROM,
+  OPT_TO,
+  OPT_BATCH,
+  OPT_CODE,
+  OPT_LIMIT,
+  OPT_ALL,
+  OPT_PENDING,
+  OPT_MAX
 };
 
 static volatile sig_atomic_t g_stop;
@@ -35,37 +55,36 @@ static void print_line(void *opaque, const char *line) {
 }
 
 static void usage(const oc_conf_program_t *prog, FILE *f) {
-  fprintf(f,
-          "usage: " PROG " [-c FILE] [-X key=value]... [--dry-run] [--force] COMMAND ...\n"
-          "       " PROG " -X list\n"
-          "\n"
-          "  rewind --group G --topic T (--to-beginning | --to-time TS |\n"
-          "         --to-offset P:O[,P:O...]) [--partitions P[,P...]]\n"
-          "      move the group's offsets stored in PostgreSQL; the daemon consumes again\n"
-          "  republish --from-topic A --to-topic B [--from-time TS] [--to-time TS]\n"
-          "         [--from-offset P:O,...] [--to-offset P:O,...] [--partitions P,...]\n"
-          "         [--keep-timestamps] [--restart]\n"
-          "      copy a range [from, to) of A to B: keys, values, tombstones, headers\n"
-          "  rebuild [--metric M]... [--from DATE] [--to DATE] [--batch N]\n"
-          "      recompute rollups from facts, online (dates widened to whole years)\n"
-          "  dlq list [--code C] [--group G] [--pending] [--limit N]\n"
-          "  dlq show ID\n"
-          "  dlq redrive (ID... | --code C | --all) [--group G] [--topic T]\n"
-          "      re-publish dead letters, mark them redriven once acknowledged\n"
-          "\n"
-          "  -c, --config FILE   read key=value lines from FILE\n"
-          "  -X key=value        set a key (after the file and the environment); kafka.*\n"
-          "                      keys (or bare librdkafka properties) go to librdkafka,\n"
-          "                      pg.* keys to libpq\n"
-          "  -X list             print the keys below and exit\n"
-          "  -n, --dry-run       print what would be done; change nothing\n"
-          "      --force         rewind even when the group has live members\n"
-          "      --version       print the version and exit\n"
-          "  -h, --help          print this help and exit\n"
-          "\n"
-          "TS is RFC 3339 (2024-04-02T06:00:00Z) or @MILLISECONDS since the epoch.\n"
-          "\n"
-          "keys (default):\n");
+  fprintf(f, "usage: " PROG " [-c FILE] [-X key=value]... [--dry-run] [--force] COMMAND ...\n"
+             "       " PROG " -X list\n"
+             "\n"
+             "  rewind --group G --topic T (--to-beginning | --to-time TS |\n"
+             "         --to-offset P:O[,P:O...]) [--partitions P[,P...]]\n"
+             "      move the group's offsets stored in PostgreSQL; the daemon consumes again\n"
+             "  republish --from-topic A --to-topic B [--from-time TS] [--to-time TS]\n"
+             "         [--from-offset P:O,...] [--to-offset P:O,...] [--partitions P,...]\n"
+             "         [--keep-timestamps] [--restart]\n"
+             "      copy a range [from, to) of A to B: keys, values, tombstones, headers\n"
+             "  rebuild [--metric M]... [--from DATE] [--to DATE] [--batch N]\n"
+             "      recompute rollups from facts, online (dates widened to whole years)\n"
+             "  dlq list [--code C] [--group G] [--pending] [--limit N]\n"
+             "  dlq show ID\n"
+             "  dlq redrive (ID... | --code C | --all) [--group G] [--topic T]\n"
+             "      re-publish dead letters, mark them redriven once acknowledged\n"
+             "\n"
+             "  -c, --config FILE   read key=value lines from FILE\n"
+             "  -X key=value        set a key (after the file and the environment); kafka.*\n"
+             "                      keys (or bare librdkafka properties) go to librdkafka,\n"
+             "                      pg.* keys to libpq\n"
+             "  -X list             print the keys below and exit\n"
+             "  -n, --dry-run       print what would be done; change nothing\n"
+             "      --force         rewind even when the group has live members\n"
+             "      --version       print the version and exit\n"
+             "  -h, --help          print this help and exit\n"
+             "\n"
+             "TS is RFC 3339 (2024-04-02T06:00:00Z) or @MILLISECONDS since the epoch.\n"
+             "\n"
+             "keys (default):\n");
   oc_config_print_help(prog, f);
   fprintf(f, "\nExit status: 0 ok, 64 usage, 65 bad data, 66 not found (topic, dead letter),\n"
              "69 Kafka or PostgreSQL unavailable or records not delivered, 70 internal error,\n"
@@ -96,16 +115,23 @@ typedef struct args_s {
 
 /* Options that only some commands take: refuse them elsewhere. */
 static int check_opts(const args_t *a, const char *cmd, const int *allowed) {
-  static const int specific[] = {OPT_FORCE, OPT_GROUP, OPT_TOPIC, OPT_TO_BEGINNING,
-                                 OPT_TO_TIME, OPT_TO_OFFSET, OPT_PARTITIONS, OPT_FROM_TOPIC,
-                                 OPT_TO_TOPIC, OPT_FROM_TIME, OPT_FROM_OFFSET, OPT_KEEP_TS,
-                                 OPT_RESTART, OPT_METRIC, OPT_FROM, OPT_TO, OPT_BATCH,
-                                 OPT_CODE, OPT_LIMIT, OPT_ALL, OPT_PENDING, 0};
+  static const int specific[] = {OPT_FORCE,       OPT_GROUP,
+                                 OPT_TOPIC,       OPT_TO_BEGINNING,
+                                 OPT_TO_TIME,     OPT_TO_OFFSET,
+                                 OPT_PARTITIONS,  OPT_FROM_TOPIC,
+                                 OPT_TO_TOPIC,    OPT_FROM_TIME,
+                                 OPT_FROM_OFFSET, OPT_KEEP_TS,
+                                 OPT_RESTART,     OPT_METRIC,
+                                 OPT_FROM,        OPT_TO,
+                                 OPT_BATCH,       OPT_CODE,
+                                 OPT_LIMIT,       OPT_ALL,
+                                 OPT_PENDING,     0};
   static const char *const names[] = {
-      "--force", "--group", "--topic", "--to-beginning", "--to-time", "--to-offset",
-      "--partitions", "--from-topic", "--to-topic", "--from-time", "--from-offset",
-      "--keep-timestamps", "--restart", "--metric", "--from", "--to", "--batch", "--code",
-      "--limit", "--all", "--pending"};
+      "--force",       "--group",           "--topic",      "--to-beginning", "--to-time",
+      "--to-offset",   "--partitions",      "--from-topic", "--to-topic",     "--from-time",
+      "--from-offset", "--keep-timestamps", "--restart",    "--metric",       "--from",
+      "--to",          "--batch",           "--code",       "--limit",        "--all",
+      "--pending"};
   for (size_t i = 0; specific[i]; i++) {
     if (!a->seen[specific[i]])
       continue;
@@ -121,7 +147,7 @@ static int check_opts(const args_t *a, const char *cmd, const int *allowed) {
 }
 
 static int cmd_rewind(oc_replay_t *r, const args_t *a, oc_err_t *err) {
-  static const int allowed[] = {OPT_FORCE, OPT_GROUP, OPT_TOPIC, OPT_TO_BEGINNING,
+  static const int allowed[] = {OPT_FORCE,   OPT_GROUP,     OPT_TOPIC,      OPT_TO_BEGINNING,
                                 OPT_TO_TIME, OPT_TO_OFFSET, OPT_PARTITIONS, 0};
   oc_rewind_opts_t o;
   oc_part_offset_t *offs = NULL;
@@ -157,9 +183,9 @@ out:
 }
 
 static int cmd_republish(oc_replay_t *r, const args_t *a, oc_err_t *err) {
-  static const int allowed[] = {OPT_FROM_TOPIC, OPT_TO_TOPIC, OPT_FROM_TIME, OPT_TO_TIME,
-                                OPT_FROM_OFFSET, OPT_TO_OFFSET, OPT_PARTITIONS, OPT_KEEP_TS,
-                                OPT_RESTART, 0};
+  static const int allowed[] = {
+      OPT_FROM_TOPIC, OPT_TO_TOPIC,   OPT_FROM_TIME, OPT_TO_TIME, OPT_FROM_OFFSET,
+      OPT_TO_OFFSET,  OPT_PARTITIONS, OPT_KEEP_TS,   OPT_RESTART, 0};
   oc_republish_opts_t o;
   oc_part_offset_t *from = NULL, *to = NULL;
   int32_t *parts = NULL;
@@ -223,7 +249,8 @@ static int cmd_rebuild(oc_replay_t *r, const args_t *a, oc_err_t *err) {
     char *end;
     o.batch_changes = strtoll(a->batch, &end, 10);
     if (*end || o.batch_changes < 1000)
-      return oc_err_set(err, OC_ERR_USAGE, "--batch '%s': want an integer of at least 1000", a->batch);
+      return oc_err_set(err, OC_ERR_USAGE, "--batch '%s': want an integer of at least 1000",
+                        a->batch);
   }
   return oc_replay_rebuild(r, &o, err);
 }
@@ -372,12 +399,8 @@ int main(int argc, char **argv) {
     case OPT_LIMIT: a.limit = optarg; break;
     case OPT_ALL: a.all = true; break;
     case OPT_PENDING: a.pending = true; break;
-    case OPT_VERSION:
-      printf(PROG " %s\n", OC_VERSION);
-      goto out;
-    case 'h':
-      usage(&prog, stdout);
-      goto out;
+    case OPT_VERSION: printf(PROG " %s\n", OC_VERSION); goto out;
+    case 'h': usage(&prog, stdout); goto out;
     default:
       usage(&prog, stderr);
       status = OC_EX_USAGE;
