@@ -12,11 +12,11 @@
 -- materialised is served from the facts by the views: the facts' own grain
 -- at every level.
 --
--- The tables and views of 0002/0003 named facts and rollups become views
--- with the same columns over the new tables, so that queries written for
--- them keep working. Existing facts are carried over and every rollup row
--- is queued for the refresh, which rebuilds them at the first run of
--- outcomes-rollupd or outcomes-replay rebuild.
+-- The tables of 0002 named facts and rollups become views with the same
+-- columns over the new tables, so that queries written for them (and the
+-- analyst views of 0003) keep working. Existing facts are carried over and
+-- queued for the refresh, which rebuilds every rollup row at the first run
+-- of outcomes-rollupd or outcomes-replay rebuild.
 
 -- ---- the grain ladder, defined once ---------------------------------------
 
@@ -188,49 +188,35 @@ CREATE TABLE IF NOT EXISTS outcomes.rollup_refresh (
 );
 INSERT INTO outcomes.rollup_refresh (id) VALUES (true) ON CONFLICT (id) DO NOTHING;
 
--- ---- carry over 0002's tables ----------------------------------------------
+-- ---- carry over 0002's facts ------------------------------------------------
 
-DO $$
-BEGIN
-  IF EXISTS (SELECT FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n
-               ON n.oid = c.relnamespace
-              WHERE n.nspname = 'outcomes' AND c.relname = 'facts' AND c.relkind = 'r') THEN
-    PERFORM outcomes.series_ids(array_agg(metric), array_agg(org_id), array_agg(facility_id),
-                                array_agg(grain))
-       FROM (SELECT DISTINCT metric, org_id, facility_id, grain FROM outcomes.facts) k;
-    INSERT INTO outcomes.series_facts (series_id, period_start, retracted, value, numerator,
-                                       denominator, source, observed_at, src_topic,
-                                       src_partition, src_offset, barrier_offset, ingested_at)
-    SELECT s.series_id, f.period_start, f.retracted, f.value, f.numerator, f.denominator,
-           f.source, f.observed_at, f.src_topic, f.src_partition, f.src_offset,
-           f.barrier_offset, f.ingested_at
-      FROM outcomes.facts f
-      JOIN outcomes.series s
-        ON s.metric = f.metric AND s.org_id = f.org_id AND s.facility_id = f.facility_id
-       AND s.grain = f.grain
-    ON CONFLICT (series_id, period_start) DO NOTHING;
-    INSERT INTO outcomes.rollup_pending (series_id, period_start)
-    SELECT series_id, period_start FROM outcomes.series_facts WHERE NOT retracted;
-    DROP VIEW IF EXISTS outcomes.org_benchmarks, outcomes.metric_changes, outcomes.metric_values;
-    DROP TABLE outcomes.rollups;
-    DROP TABLE outcomes.facts;
-  END IF;
-END
-$$;
+SELECT count(*)
+  FROM (SELECT array_agg(metric) AS m, array_agg(org_id) AS o, array_agg(facility_id) AS f,
+               array_agg(grain) AS g
+          FROM (SELECT DISTINCT metric, org_id, facility_id, grain FROM outcomes.facts) k) a,
+       outcomes.series_ids(a.m, a.o, a.f, a.g);
+
+INSERT INTO outcomes.series_facts (series_id, period_start, retracted, value, numerator,
+                                   denominator, source, observed_at, src_topic, src_partition,
+                                   src_offset, barrier_offset, ingested_at)
+SELECT s.series_id, f.period_start, f.retracted, f.value, f.numerator, f.denominator, f.source,
+       f.observed_at, f.src_topic, f.src_partition, f.src_offset, f.barrier_offset,
+       f.ingested_at
+  FROM outcomes.facts f
+  JOIN outcomes.series s
+    ON s.metric = f.metric AND s.org_id = f.org_id AND s.facility_id = f.facility_id
+   AND s.grain = f.grain
+ON CONFLICT (series_id, period_start) DO NOTHING;
+
+-- Every standing fact queued: the first refresh rebuilds every rollup row.
+INSERT INTO outcomes.rollup_pending (series_id, period_start)
+SELECT series_id, period_start FROM outcomes.series_facts WHERE NOT retracted;
 
 -- ---- views -------------------------------------------------------------------
 
--- 0002's facts, with the same columns (and the series id).
-CREATE OR REPLACE VIEW outcomes.facts AS
-SELECT s.metric, s.org_id, s.facility_id, s.grain, f.period_start, f.retracted, f.value,
-       f.numerator, f.denominator, f.source, f.observed_at, f.src_topic, f.src_partition,
-       f.src_offset, f.barrier_offset, f.ingested_at, f.series_id
-  FROM outcomes.series_facts f
-  JOIN outcomes.series s ON s.series_id = f.series_id;
-
 -- 0002's rollups, with the same columns: the materialised rows, and the
 -- facts' own grain computed from the standing facts at each level.
-CREATE OR REPLACE VIEW outcomes.rollups AS
+CREATE VIEW outcomes.rollups_new AS
 SELECT s.metric, s.grain AS fact_grain, r.grain::text AS grain, s.level, s.org_id,
        s.facility_id, r.bucket_start, r.n, r.sum_value, r.min_value, r.max_value,
        r.sum_numerator, r.sum_denominator, r.last_period, r.last_value, r.updated_at
@@ -267,16 +253,17 @@ SELECT s.metric, s.grain, s.grain, 'all', '', '', f.period_start, count(*),
  WHERE NOT f.retracted
  GROUP BY s.metric, s.grain, f.period_start;
 
--- 0003's analyst views, unchanged in name and columns; bucket_end now from
--- the grain ladder.
+-- metric_values reads the new view (and bucket_end the grain ladder), with
+-- the same columns: metric_changes and org_benchmarks, built on it, stay as
+-- 0003 made them.
 CREATE OR REPLACE VIEW outcomes.metric_values AS
 SELECT r.metric,
        c.name AS metric_name,
        c.unit,
        c.kind,
        c.direction,
-       r.fact_grain,
-       r.grain,
+       r.fact_grain COLLATE "default" AS fact_grain,
+       r.grain COLLATE "default" AS grain,
        r.level,
        NULLIF(r.org_id, '') AS org_id,
        NULLIF(r.facility_id, '') AS facility_id,
@@ -297,60 +284,21 @@ SELECT r.metric,
        r.last_period,
        r.last_value::double precision AS last_value,
        r.updated_at
-  FROM outcomes.rollups r
+  FROM outcomes.rollups_new r
   JOIN outcomes.metric_catalog c ON c.code = r.metric
   JOIN outcomes.grains g ON g.grain = r.grain;
 
-CREATE OR REPLACE VIEW outcomes.metric_changes AS
-SELECT v.metric, v.metric_name, v.unit, v.kind, v.direction,
-       v.fact_grain, v.grain, v.level, v.org_id, v.facility_id,
-       v.bucket_start, v.bucket_end, v.value,
-       p.value AS prev_value,
-       v.value - p.value AS change,
-       (v.value - p.value) / NULLIF(p.value, 0) AS change_ratio,
-       y.value AS yoy_value,
-       v.value - y.value AS yoy_change,
-       (v.value - y.value) / NULLIF(y.value, 0) AS yoy_change_ratio,
-       (CASE
-          WHEN p.value IS NULL OR v.value = p.value THEN NULL
-          WHEN (v.value < p.value) = (v.direction = 'lower_is_better') THEN true
-          ELSE false
-        END) AS improved
-  FROM outcomes.metric_values v
-  LEFT JOIN outcomes.metric_values p
-    ON p.metric = v.metric AND p.fact_grain = v.fact_grain AND p.grain = v.grain
-   AND p.level = v.level
-   AND p.org_id IS NOT DISTINCT FROM v.org_id
-   AND p.facility_id IS NOT DISTINCT FROM v.facility_id
-   AND p.bucket_end = v.bucket_start
-  LEFT JOIN outcomes.metric_values y
-    ON y.metric = v.metric AND y.fact_grain = v.fact_grain AND y.grain = v.grain
-   AND y.level = v.level
-   AND y.org_id IS NOT DISTINCT FROM v.org_id
-   AND y.facility_id IS NOT DISTINCT FROM v.facility_id
-   AND y.bucket_start = (v.bucket_start - interval '1 year')::date
-   AND v.grain <> 'WEEK';
+DROP TABLE outcomes.rollups;
+ALTER VIEW outcomes.rollups_new RENAME TO rollups;
 
-CREATE OR REPLACE VIEW outcomes.org_benchmarks AS
-SELECT v.metric, v.metric_name, v.unit, v.kind, v.direction,
-       v.fact_grain, v.grain, v.bucket_start, v.bucket_end, v.org_id, v.value,
-       count(*) OVER w AS orgs,
-       rank() OVER (PARTITION BY v.metric, v.fact_grain, v.grain, v.bucket_start
-                    ORDER BY (CASE WHEN v.direction = 'lower_is_better' THEN v.value
-                                   ELSE -v.value END)) AS rank_best_first,
-       percent_rank() OVER (w ORDER BY v.value) AS percentile,
-       (CASE WHEN v.direction = 'lower_is_better'
-             THEN percent_rank() OVER (w ORDER BY v.value DESC)
-             ELSE percent_rank() OVER (w ORDER BY v.value) END) AS better_than,
-       percentile_cont(0.5) WITHIN GROUP (ORDER BY m.value) AS median_value
-  FROM outcomes.metric_values v
-  JOIN outcomes.metric_values m
-    ON m.metric = v.metric AND m.fact_grain = v.fact_grain AND m.grain = v.grain
-   AND m.bucket_start = v.bucket_start AND m.level = 'org'
- WHERE v.level = 'org' AND v.value IS NOT NULL AND m.value IS NOT NULL
- GROUP BY v.metric, v.metric_name, v.unit, v.kind, v.direction, v.fact_grain, v.grain,
-          v.bucket_start, v.bucket_end, v.org_id, v.value
-WINDOW w AS (PARTITION BY v.metric, v.fact_grain, v.grain, v.bucket_start);
+DROP TABLE outcomes.facts;
+-- 0002's facts, with the same columns (and the series id).
+CREATE VIEW outcomes.facts AS
+SELECT s.metric, s.org_id, s.facility_id, s.grain, f.period_start, f.retracted, f.value,
+       f.numerator, f.denominator, f.source, f.observed_at, f.src_topic, f.src_partition,
+       f.src_offset, f.barrier_offset, f.ingested_at, f.series_id
+  FROM outcomes.series_facts f
+  JOIN outcomes.series s ON s.series_id = f.series_id;
 
 -- How current the rollups are: every change to the facts committed before
 -- current_through is in them; pending_facts changes wait for the refresh.
@@ -373,5 +321,4 @@ GRANT SELECT, INSERT, UPDATE, DELETE ON outcomes.series_rollups TO outcomes_writ
 GRANT SELECT, INSERT, DELETE ON outcomes.rollup_pending TO outcomes_writer;
 GRANT SELECT, UPDATE ON outcomes.rollup_refresh TO outcomes_writer;
 GRANT EXECUTE ON FUNCTION outcomes.series_ids(text[], text[], text[], text[]) TO outcomes_writer;
-GRANT SELECT ON outcomes.metric_values, outcomes.metric_changes, outcomes.org_benchmarks,
-  outcomes.rollup_status TO outcomes_analyst;
+GRANT SELECT ON outcomes.rollup_status TO outcomes_analyst;
