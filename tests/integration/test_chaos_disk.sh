@@ -88,10 +88,18 @@ fill() {
 
 # The test database's "could not extend file" errors (SQLSTATE 53100: "No
 # space left on device", or "wrote only N of 8192 bytes" when the last
-# block was partly free) in the server's log: one per failed statement, so
-# one per failed batch attempt of the daemon.
+# block was partly free) in the server's log, of the daemon's batches: one
+# per failed statement, so one per failed batch attempt. The rollup
+# refresh fails on the full disk too (its own retries, with its own
+# backoff); the server logs the statement after each error, and the
+# refresh's (refresh_*.sql) are not counted here.
 PG_LOG="$OUTCOMES_STACK_DIR/pg/postgres.log"
-disk_errors() { grep -c -F "@$T_DB ERROR:  could not extend file" "$PG_LOG" || true; }
+disk_errors() {
+  awk -v err="@$T_DB ERROR:  could not extend file" '
+    index($0, err) { failed = 1; next }
+    failed && / STATEMENT:  / { if ($0 !~ /refresh_/) n++; failed = 0 }
+    END { print n + 0 }' "$PG_LOG"
+}
 
 topic="$(new_topic chaos_disk 3)"
 group="$(uniq_name g_chaos_disk)"
