@@ -26,4 +26,5 @@ SELECT DISTINCT a.series_id, a.level, b.grain, rg.pass, rg.source_grain, b.bucke
   LEFT JOIN outcomes.series gp ON gp.series_id = p.parent_id
  CROSS JOIN LATERAL (VALUES (s.series_id, s.level), (p.series_id, p.level),
                             (gp.series_id, gp.level)) AS a (series_id, level)
- WHERE a.series_id IS NOT NULL;
+ WHERE a.series_id IS NOT NULL
+ ORDER BY 1, 3, 6;  -- in key order: the lookups of refresh_level walk the indexes in order
