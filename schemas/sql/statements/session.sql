@@ -11,8 +11,12 @@ SET jit = off;
 -- so its work grows with the batch, never with the table.
 SET plan_cache_mode = force_generic_plan;
 
--- A refresh reads a few facts or rows per rollup row, thousands of times:
--- an index scan each, not a bitmap built for each.
+-- Every statement here reaches the tables through their primary keys,
+-- from the batch's rows or the refresh's groups. A plan made while a table
+-- was young (statistics of an empty table: "a sequential scan is cheaper")
+-- would scan the grown table once per row; and a few rows per key are
+-- cheaper to fetch with an index scan than through a bitmap built for each.
+SET enable_seqscan = off;
 SET enable_bitmapscan = off;
 
 -- A refresh sorts its children per rollup row (tens of thousands of rows
