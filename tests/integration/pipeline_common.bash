@@ -72,14 +72,8 @@ migrate() {
 
 sql() { psql "$OUTCOMES_PG_CONNINFO" -qAtX -v ON_ERROR_STOP=1 -c "$1"; }
 
-# new_topic PREFIX [PARTITIONS]
-new_topic() {
-  local name
-  name="$(uniq_name "$1")"
-  "${OC_SOURCE_DIR}/deploy/stack.sh" topic create "$name" "${2:-3}" >/dev/null 2>&1 ||
-    fail "cannot create topic $name"
-  echo "$name"
-}
+# shellcheck source=tests/integration/topic.bash
+source "$(dirname "${BASH_SOURCE[0]}")/topic.bash"
 
 produce() {
   "$PRODUCE" -b "$BROKERS" --catalog "$CATALOG" --schema-dir "$SCHEMAS" -q "$@"

@@ -35,13 +35,8 @@ produce() {
   "$PRODUCE" -b "$BROKERS" --catalog "$CATALOG" --schema-dir "$SCHEMAS" "$@"
 }
 
-# new_topic PREFIX [PARTITIONS]: create a topic with a unique name, print it.
-new_topic() {
-  local name="${1}_$$_${RANDOM}_$(date +%s%N | tail -c 6)"
-  "${OC_SOURCE_DIR}/deploy/stack.sh" topic create "$name" "${2:-3}" >/dev/null 2>&1 ||
-    fail "cannot create topic $name"
-  echo "$name"
-}
+# shellcheck source=tests/integration/topic.bash
+source "$(dirname "${BASH_SOURCE[0]}")/topic.bash"
 
 # topic_dump TOPIC: "key<TAB>value-size" per record (-1 = tombstone).
 topic_dump() {
