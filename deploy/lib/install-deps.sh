@@ -42,11 +42,31 @@ oc_missing_packages() {
   done
 }
 
+# oc_apt_step NAME HINT LOG CMD...: runs CMD, its output appended to LOG,
+# and prints one line: "packages: NAME: ok (N s)". When CMD fails: the end
+# of LOG, then an error naming the step, HINT (may be empty) and LOG's path
+# (exit 1).
+oc_apt_step() {
+  local name="$1" hint="$2" log="$3" t0 rc=0
+  shift 3
+  t0="$(oc_now)"
+  printf '\n$ %s\n' "$*" >>"$log"
+  "$@" </dev/null >>"$log" 2>&1 || rc=$?
+  if [[ "$rc" -ne 0 ]]; then
+    tail -n 20 "$log" | sed 's/^/    /' >&2
+    oc_die "packages: ${name} failed (status ${rc})${hint:+ (${hint})}; full log: ${log}"
+  fi
+  oc_info "packages: ${name}: ok ($(oc_elapsed "$t0") s)"
+}
+
 # oc_install_deps: installs whatever is missing with apt-get (as root, or
 # through `sudo -n` when that works without a password); otherwise fails
-# with the command to run.
+# with the command to run. apt-get's output goes to a log file
+# (OC_INSTALL_LOG, default a new file in ${TMPDIR:-/tmp}): one line per
+# step on the terminal, and the log's path when a step fails.
 oc_install_deps() {
   local -a missing sudo_cmd=()
+  local log
   if ! oc_have dpkg-query; then
     oc_die "dpkg-query not found: this installer needs Debian or Ubuntu; install by hand: ${OC_DEBIAN_PACKAGES[*]}"
   fi
@@ -55,7 +75,6 @@ oc_install_deps() {
     oc_info "packages: all ${#OC_DEBIAN_PACKAGES[@]} required Debian packages are installed"
     return 0
   fi
-  oc_info "packages: missing ${missing[*]}"
   if ! oc_is_root; then
     if oc_have sudo && sudo -n true 2>/dev/null; then
       sudo_cmd=(sudo -n)
@@ -63,9 +82,14 @@ oc_install_deps() {
       oc_die "missing Debian packages; run as root: apt-get update && apt-get install -y ${missing[*]}"
     fi
   fi
+  log="${OC_INSTALL_LOG:-}"
+  if [[ -z "$log" ]]; then
+    log="$(mktemp "${TMPDIR:-/tmp}/outcomes-install.XXXXXX")" || oc_die "packages: cannot create a log file"
+  fi
+  oc_info "packages: installing ${missing[*]} (apt-get output in ${log})"
   export DEBIAN_FRONTEND=noninteractive
-  "${sudo_cmd[@]}" apt-get update -q ||
-    oc_die "apt-get update failed (is a Debian mirror reachable?)"
-  "${sudo_cmd[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}" ||
-    oc_die "apt-get install failed for: ${missing[*]}"
+  oc_apt_step "apt-get update" "is a Debian mirror reachable?" "$log" \
+    "${sudo_cmd[@]}" apt-get update -q
+  oc_apt_step "apt-get install (${#missing[@]} packages)" "" "$log" \
+    "${sudo_cmd[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"
 }
