@@ -2,8 +2,9 @@
 # test_chaos_broker.sh - the broker is killed with -9 while outcomes-rollupd
 # consumes (1 time short, 3 times with CHAOS_LONG=1) and restarted with
 # deploy/stack.sh start; the daemon keeps running and converges: I1-I5 (see
-# chaos_common.bash). Restarts the SHARED stack's broker: runs serially
-# ("chaos" in the name); the EXIT trap always starts the stack again.
+# chaos_common.bash). Restarts the SHARED stack's broker: runs alone (ctest
+# label exclusive, tests/CMakeLists.txt); the EXIT trap always starts the
+# stack again.
 # A restarted broker: librdkafka reconnects with a backoff of up to 10 s, the
 # broker needs some seconds for its group coordinator and the group rejoins.
 CHAOS_RECOVERY_MAX_S="${CHAOS_RECOVERY_MAX_S:-45}"

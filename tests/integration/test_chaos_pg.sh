@@ -5,8 +5,8 @@
 # the server side (pg_terminate_backend) while the rest of the stream
 # arrives. The daemon rides through (it retries
 # with backoff, capped at 2 s here) and converges: I1-I5 (chaos_common.bash).
-# Stops the SHARED stack's cluster: runs serially ("chaos" in the name); the
-# EXIT trap always starts the stack again.
+# Stops the SHARED stack's cluster: runs alone (ctest label exclusive,
+# tests/CMakeLists.txt); the EXIT trap always starts the stack again.
 # shellcheck source=tests/integration/chaos_common.bash
 source "$(dirname "$0")/chaos_common.bash"
 trap 'stack_start || echo "WARNING: deploy/stack.sh start failed" >&2; cleanup' EXIT

@@ -6,8 +6,8 @@
 # (plus at most the records it reports as "possibly persisted": failed while
 # in flight). Never a silent loss.
 #
-# Pauses the stack's broker for a few seconds: other tests using the same
-# stack at that moment see a slow broker, not an error.
+# Pauses the stack's broker for a few seconds, and what it checks depends on
+# how long: runs alone (ctest label exclusive, tests/CMakeLists.txt).
 source "$(dirname "$0")/produce_common.bash"
 
 : "${OUTCOMES_STACK_DIR:?set by deploy/stack.sh env}"
