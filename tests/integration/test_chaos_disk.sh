@@ -39,9 +39,12 @@ skip() {
 }
 
 chaos_init disk
-# reserves: kB left free by the filler, one per cycle.
-reserves=(128) orgs=2 hold_s=8 size_mb=24
-if chaos_long; then reserves=(0 128 256 64) orgs=8 hold_s=10 size_mb=32; fi
+# reserves: kB left free by the filler, one per cycle. The short form
+# streams 20 periods (about 3,300 records: the chunk published on the full
+# disk has about 1,100, and about 150 fill the 128 kB reserve), the long
+# one 30.
+reserves=(128) orgs=2 hold_s=8 size_mb=24 periods=20
+if chaos_long; then reserves=(0 128 256 64) orgs=8 hold_s=10 size_mb=32 periods=30; fi
 cycles=${#reserves[@]}
 
 [[ "$(id -u)" == 0 ]] || skip "needs root to mount a tmpfs for the tablespace"
@@ -103,7 +106,7 @@ disk_errors() {
 
 topic="$(new_topic chaos_disk 3)"
 group="$(uniq_name g_chaos_disk)"
-chaos_gen "$T_DIR/gen" 77 --orgs "$orgs" --facilities 3 --grains day,week,month --periods 30 \
+chaos_gen "$T_DIR/gen" 77 --orgs "$orgs" --facilities 3 --grains day,week,month --periods "$periods" \
   --metrics er_visits,readmission_rate_30d,supply_cost,ar_balance
 # The stream in cycles + 2 parts: the first applied on a disk with space, one
 # published while the disk fills in each cycle, the last after the faults.
