@@ -161,7 +161,12 @@ BG_STATUS="${RUN_LOG_DIR}/background.status"
 start_background() {
   : >"$BG_STATUS"
   export OC_SOURCE_ROOT RUN_LOG_DIR BG_STATUS
+  # Where the scheduler groups processes by session (autogroup), the new
+  # session's group gets a CPU share of its own whatever its processes'
+  # nice value: the group's own nice value, in /proc/self/autogroup, is
+  # what lowers its priority.
   setsid nice -n 10 bash -c "set -uo pipefail
+    echo 10 2>/dev/null >/proc/self/autogroup || true
     $(declare -f oc_now oc_elapsed build_tree build_fuzz run_fuzz bg_step bg_steps)
     bg_steps" </dev/null &
   BG_PID="$!"
