@@ -11,7 +11,7 @@
 #
 #   --no-install   do not check or install Debian packages
 #   --keep-stack   leave the stack running afterwards (prints how to use/stop it)
-#   --quick        the loop while developing, about 2 minutes: build-asan/
+#   --quick        the loop while developing, under 2 minutes: build-asan/
 #                  only, no fuzzing; the unit tests and the short integration
 #                  tests (ctest -LE 'long|exclusive')
 #   --unit-only    no stack; build/ and build-asan/, the tests labelled "unit"
