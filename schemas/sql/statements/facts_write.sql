@@ -28,6 +28,10 @@ WITH k AS (
                source, observed_at, src_topic, src_partition, src_offset, barrier_offset,
                visible)
 ),
+-- The stored rows are found through the primary key, one lookup per
+-- identity (LATERAL ... OFFSET 0), and updated by their row address: the
+-- work grows with the batch, never with the table (a join of k to the
+-- table would be made by hash over the whole table).
 updated AS (
   UPDATE outcomes.series_facts f
      SET retracted = k.retracted, value = k.value, numerator = k.numerator,
@@ -35,7 +39,12 @@ updated AS (
          src_topic = k.src_topic, src_partition = k.src_partition, src_offset = k.src_offset,
          barrier_offset = k.barrier_offset, ingested_at = now()
     FROM k
-   WHERE k.stored AND f.series_id = k.series_id AND f.period_start = k.period_start
+   CROSS JOIN LATERAL (
+           SELECT ctid
+             FROM outcomes.series_facts s
+            WHERE s.series_id = k.series_id AND s.period_start = k.period_start
+           OFFSET 0) s
+   WHERE k.stored AND f.ctid = s.ctid
   RETURNING 1
 ),
 inserted AS (

@@ -16,38 +16,53 @@
 -- max of the maximums, and the last period is the latest children's
 -- last_period, with the sum of their last_value. Each group also gets an
 -- empty child (n = 0), so that a group left without children shows in agg
--- with n = 0 and loses its row: every join here follows a primary key from
--- the groups, whatever their number.
+-- with n = 0 and loses its row. Every child is reached from its group
+-- through a primary key (or series_parent_idx), one lookup per group
+-- (LATERAL ... OFFSET 0 keeps the planner from joining whole tables by
+-- hash instead): the work grows with the groups, never with the tables.
 WITH g AS (
   SELECT series_id, grain, bucket_start, bucket_end, source_grain
     FROM oc_refresh_groups
    WHERE level = $1::text AND pass = $2::smallint
 ),
 child AS (
-  SELECT g.series_id, g.grain, g.bucket_start, 1::bigint AS n, f.value::numeric AS sum_value,
-         f.value AS min_value, f.value AS max_value, f.numerator::numeric AS sum_numerator,
-         f.denominator::numeric AS sum_denominator, f.period_start AS last_period,
-         f.value::numeric AS last_value
+  SELECT g.series_id, g.grain, g.bucket_start, 1::bigint AS n, f.exact AS sum_value,
+         f.value AS min_value, f.value AS max_value, f.numerator AS sum_numerator,
+         f.denominator AS sum_denominator, f.period_start AS last_period,
+         f.exact AS last_value
     FROM g
-    JOIN outcomes.series_facts f
-      ON f.series_id = g.series_id
-     AND f.period_start >= g.bucket_start AND f.period_start < g.bucket_end
-   WHERE g.source_grain IS NULL AND NOT f.retracted
-  UNION ALL
-  SELECT g.series_id, g.grain, g.bucket_start, r.n, r.sum_value, r.min_value, r.max_value,
-         r.sum_numerator, r.sum_denominator, r.last_period, r.last_value
-    FROM g
-    JOIN outcomes.series c ON c.parent_id = g.series_id
-    JOIN outcomes.series_rollups r
-      ON r.series_id = c.series_id AND r.grain = g.grain AND r.bucket_start = g.bucket_start
+   CROSS JOIN LATERAL (
+           SELECT f.period_start, f.value, f.value::numeric AS exact,
+                  f.numerator::numeric AS numerator, f.denominator::numeric AS denominator
+             FROM outcomes.series_facts f
+            WHERE f.series_id = g.series_id
+              AND f.period_start >= g.bucket_start AND f.period_start < g.bucket_end
+              AND NOT f.retracted
+           OFFSET 0) f
    WHERE g.source_grain IS NULL
   UNION ALL
   SELECT g.series_id, g.grain, g.bucket_start, r.n, r.sum_value, r.min_value, r.max_value,
          r.sum_numerator, r.sum_denominator, r.last_period, r.last_value
     FROM g
-    JOIN outcomes.series_rollups r
-      ON r.series_id = g.series_id AND r.grain = g.source_grain
-     AND r.bucket_start >= g.bucket_start AND r.bucket_start < g.bucket_end
+   CROSS JOIN LATERAL (
+           SELECT r.*
+             FROM outcomes.series c
+             JOIN outcomes.series_rollups r
+               ON r.series_id = c.series_id AND r.grain = g.grain
+              AND r.bucket_start = g.bucket_start
+            WHERE c.parent_id = g.series_id
+           OFFSET 0) r
+   WHERE g.source_grain IS NULL
+  UNION ALL
+  SELECT g.series_id, g.grain, g.bucket_start, r.n, r.sum_value, r.min_value, r.max_value,
+         r.sum_numerator, r.sum_denominator, r.last_period, r.last_value
+    FROM g
+   CROSS JOIN LATERAL (
+           SELECT *
+             FROM outcomes.series_rollups r
+            WHERE r.series_id = g.series_id AND r.grain = g.source_grain
+              AND r.bucket_start >= g.bucket_start AND r.bucket_start < g.bucket_end
+           OFFSET 0) r
    WHERE g.source_grain IS NOT NULL
   UNION ALL
   SELECT series_id, grain, bucket_start, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL

@@ -5,19 +5,10 @@
 -- JIT compilation costs more than these short statements ever save.
 SET jit = off;
 
--- The batch statements take their rows as arrays: planned for the arrays of
--- one execution, a few thousand keys look like a reason to hash a whole
--- table. The generic plan follows the primary keys from the batch's rows,
--- so its work grows with the batch, never with the table.
-SET plan_cache_mode = force_generic_plan;
-
--- Every statement here reaches the tables through their primary keys,
--- from the batch's rows or the refresh's groups. A plan made while a table
--- was young (statistics of an empty table: "a sequential scan is cheaper")
--- would scan the grown table once per row; and a few rows per key are
--- cheaper to fetch with an index scan than through a bitmap built for each.
-SET enable_seqscan = off;
-SET enable_bitmapscan = off;
+-- Plans are made at each execution, for the tables as they are then: a
+-- plan cached while a table was young (the first batches of a new
+-- database) would scan it whole, once per row, once it has grown.
+SET plan_cache_mode = force_custom_plan;
 
 -- A refresh sorts its children per rollup row (tens of thousands of rows
 -- per refresh); 4MB, the default, sends them to disk.
