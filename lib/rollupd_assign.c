@@ -11,12 +11,25 @@
 #include "outcomes/offsets.h"
 #include "rollupd_internal.h"
 
-/* Defaults for librdkafka that kafka.* keys may override. Prefetch is
- * bounded on purpose: it is most of the daemon's memory. */
+/* Defaults for librdkafka that kafka.* keys may override.
+ *
+ * Prefetch is most of the daemon's memory, about 0.5 KB per queued record
+ * (librdkafka's per-message overhead, beside the record itself), and it
+ * also bounds a catch-up's speed: librdkafka before 2.1 looks again at a
+ * partition whose queue reached queued.min.messages only once a second, so
+ * a consumer that drains its queue faster than that waits for the rest of
+ * the second. 70,000 records keeps the daemon under 64 MiB and lets a
+ * replay of stale records run at about 70,000 records/s; fetches of 256 KB
+ * per partition keep the queue from overshooting the threshold by more
+ * than a few thousand records. */
 static const char *const kafka_defaults[][2] = {
-    {"auto.offset.reset", "earliest"}, {"queued.max.messages.kbytes", "32768"},
-    {"queued.min.messages", "20000"},  {"session.timeout.ms", "10000"},
-    {"client.id", "outcomes-rollupd"}, {NULL, NULL},
+    {"auto.offset.reset", "earliest"},
+    {"queued.max.messages.kbytes", "32768"},
+    {"queued.min.messages", "70000"},
+    {"max.partition.fetch.bytes", "262144"},
+    {"session.timeout.ms", "10000"},
+    {"client.id", "outcomes-rollupd"},
+    {NULL, NULL},
 };
 
 oc_rd_part_t *oc_rd_part_find(oc_rd_t *d, int32_t partition) {
