@@ -38,6 +38,9 @@ OUTCOMES_PG_CONNINFO="$as_role" replay rebuild --metric er_visits >/dev/null ||
 [[ "$(sql "SELECT count(*) FROM outcomes.dead_letters")" == 1 ]] || fail "no dead letter"
 sql "SELECT count(*) FROM outcomes.facts WHERE retracted" | grep -qv '^0$' ||
   fail "the load has no retraction"
+# The checkpointer's lines (log_checkpoints) carry no user@db: one right
+# after the role's last statement must not be read as part of it.
+psql "$BASE_CONNINFO" -qAtX -c CHECKPOINT >/dev/null || fail "checkpoint"
 
 tail -c +"$((from + 1))" "$PG_LOG" >"$T_DIR/pg.log"
 python3 - "$T_DIR/pg.log" "$role" "${OC_SOURCE_DIR}/schemas/sql/statements" <<'PY' ||
@@ -46,9 +49,10 @@ log, role, sdir = sys.argv[1], sys.argv[2], sys.argv[3]
 files = {f[:-4]: open(os.path.join(sdir, f)).read().strip()
          for f in os.listdir(sdir) if f.endswith(".sql")}
 by_text = {t: n for n, t in files.items()}
-# An entry starts with log_line_prefix '%m [%p] %q%u@%d '; a statement may
-# span lines, each continuation line led by a tab.
-start = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+ \S+ \[\d+\] (\S*)@(\S*) (\w+):  (.*)$")
+# An entry starts with log_line_prefix '%m [%p] %q%u@%d ', where %q ends
+# the prefix of a background process (the checkpointer's lines carry no
+# user@db); a statement may span lines, each continuation line led by a tab.
+start = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+ \S+ \[\d+\] (?:(\S*)@(\S*) )?(\w+):  (.*)$")
 entries, cur = [], None
 for line in open(log, errors="replace").read().split("\n"):
     m = start.match(line)
