@@ -305,9 +305,14 @@ static int map_row(oc_input_t *in, const field_text_t texts[COL_COUNT], oc_obser
 
 /* ---- CSV -------------------------------------------------------------- */
 
+/* Room for one unknown column's name in the header error: a short escaped
+ * prefix (24 bytes and "..."), since the "header" may be any file's first
+ * line. */
+#define HEADER_QUOTE_MAX 28
+
 static int csv_header(oc_input_t *in, oc_err_t *err) {
   char list[400];
-  char q[80];
+  char q[HEADER_QUOTE_MAX];
   size_t used = 0;
   int rc;
   unsigned seen = 0;

@@ -11,9 +11,12 @@
 #include "outcomes/produce.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "outcomes/date.h"
 #include "outcomes/clock.h"
@@ -190,17 +193,38 @@ static void drain(oc_producer_t *p) {
   }
 }
 
-/* Open path; "-" is standard input. *owned says whether to fclose. */
-static int open_input(const char *path, FILE **f, bool *owned, oc_err_t *err) {
+/* Open path (called name in errors); "-" is standard input. *owned says
+ * whether to fclose. With regular_only, a symbolic link is not followed and
+ * anything but a regular file is refused unread (O_NONBLOCK: a FIFO does
+ * not block the open). */
+static int open_input(const char *path, const char *name, bool regular_only, FILE **f, bool *owned,
+                      oc_err_t *err) {
+  struct stat st;
+  int fd, flags = O_RDONLY | O_CLOEXEC;
+
   if (strcmp(path, "-") == 0) {
     *f = stdin;
     *owned = false;
     return 0;
   }
-  *f = fopen(path, "rb");
-  if (!*f)
-    return oc_err_set(err, errno == ENOENT ? OC_ERR_NOT_FOUND : OC_ERR_IO, "%s: %s", path,
-                      strerror(errno));
+  if (regular_only)
+    flags |= O_NOFOLLOW | O_NONBLOCK;
+  if ((fd = open(path, flags)) < 0) {
+    int e = errno;
+    if (regular_only && e == ELOOP)
+      return oc_err_set(err, OC_ERR_IO, "%s: not a regular file (a symbolic link): not read", name);
+    return oc_err_set(err, e == ENOENT ? OC_ERR_NOT_FOUND : OC_ERR_IO, "%s: %s", name, strerror(e));
+  }
+  if (regular_only && (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
+                       fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) != 0)) {
+    close(fd);
+    return oc_err_set(err, OC_ERR_IO, "%s: not a regular file: not read", name);
+  }
+  if (!(*f = fdopen(fd, "rb"))) {
+    int e = errno;
+    close(fd);
+    return oc_err_set(err, OC_ERR_IO, "%s: %s", name, strerror(e));
+  }
   *owned = true;
   return 0;
 }
@@ -346,7 +370,7 @@ int oc_producer_file(oc_producer_t *p, const char *path, const char *name, oc_re
     if ((rc = oc_input_format_from_path(path, &fmt, err)) < 0)
       return rc;
   }
-  if ((rc = open_input(path, &f, &owned, err)) < 0)
+  if ((rc = open_input(path, name, p->opts.regular_only, &f, &owned, err)) < 0)
     return rc;
 
   if (p->opts.strict && send) {

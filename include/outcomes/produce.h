@@ -45,6 +45,7 @@ typedef struct oc_produce_opts_s {
   bool strict;                        /* a file with a bad row publishes nothing */
   bool dry_run;                       /* validate only; no Kafka at all */
   bool retract;                       /* identity rows → tombstones */
+  bool regular_only;                  /* open no symbolic link, nothing but a regular file */
   int64_t flush_timeout_ms;           /* bound on the flush after a stop request */
   oc_timestamp_t default_observed_at; /* observed_at of rows without one */
   /* Borrowed stop request, set by the caller's signal handler: 0 run, 1 stop

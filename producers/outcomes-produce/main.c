@@ -334,6 +334,7 @@ int main(int argc, char **argv) {
   po.strict = cli.strict;
   po.dry_run = cli.dry_run;
   po.retract = cli.retract;
+  po.regular_only = cli.watch != NULL; /* a spool writer must not point it elsewhere */
   po.flush_timeout_ms = oc_config_get_int(cfg, "flush.timeout");
   po.default_observed_at = oc_timestamp_now();
   po.stop = &g_stop;
