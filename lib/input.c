@@ -266,7 +266,7 @@ static int set_field(oc_input_t *in, int col, field_text_t t, oc_observation_t *
 /* Identity checks for a retraction (oc_observation_validate needs a whole
  * observation). */
 static int validate_identity(const oc_input_t *in, const oc_fact_id_t *id, oc_err_t *err) {
-  char d[11];
+  char d[11], q[80];
   int rc;
 
   if ((rc = oc_id_check("org_id", id->org_id, strlen(id->org_id), err)) < 0)
@@ -277,7 +277,8 @@ static int validate_identity(const oc_input_t *in, const oc_fact_id_t *id, oc_er
   if (!id->metric[0])
     return oc_err_set(err, OC_ERR_BAD_FIELD, "metric: must not be empty");
   if (in->cat && !oc_catalog_find(in->cat, id->metric))
-    return oc_err_set(err, OC_ERR_UNKNOWN_METRIC, "metric: unknown metric '%s'", id->metric);
+    return oc_err_set(err, OC_ERR_UNKNOWN_METRIC, "metric: unknown metric '%s'",
+                      oc_utf8_quote(id->metric, strlen(id->metric), q, sizeof(q)));
   if (!oc_period_is_aligned(id->grain, id->period_start)) {
     oc_date_format(id->period_start, d);
     return oc_err_set(err, OC_ERR_MISALIGNED, "period_start: %s is not the start of a %s", d,

@@ -42,8 +42,32 @@ int oc_log_level_from_name(const char *name) {
   return -1;
 }
 
+/* Copy s to out[0..cap) with every control byte (and DEL) written as \xNN,
+ * cut to fit: a text from outside (a file name, a broker's or server's
+ * error) can then neither end the line nor start a forged journal line of
+ * its own ("\n<0>..."). Returns the length written. */
+static size_t escape_controls(const char *s, char *out, size_t cap) {
+  static const char hex[] = "0123456789ABCDEF";
+  size_t o = 0;
+
+  for (const unsigned char *u = (const unsigned char *)s; *u && o + 1 < cap; u++) {
+    if (*u >= 0x20 && *u != 0x7F) {
+      out[o++] = (char)*u;
+      continue;
+    }
+    if (o + 5 > cap)
+      break;
+    out[o++] = '\\';
+    out[o++] = 'x';
+    out[o++] = hex[*u >> 4];
+    out[o++] = hex[*u & 0xF];
+  }
+  out[o] = '\0';
+  return o;
+}
+
 void oc_log(int level, const char *fmt, ...) {
-  char line[2048];
+  char line[2048], msg[2048];
   size_t n = 0;
   va_list ap;
 
@@ -70,8 +94,9 @@ void oc_log(int level, const char *fmt, ...) {
   if (n >= sizeof(line))
     n = sizeof(line) - 1;
   va_start(ap, fmt);
-  vsnprintf(line + n, sizeof(line) - n, fmt, ap);
+  vsnprintf(msg, sizeof(msg), fmt, ap);
   va_end(ap);
+  escape_controls(msg, line + n, sizeof(line) - n);
   /* One write per line keeps lines whole when several threads log. */
   fprintf(stderr, "%s\n", line);
 }

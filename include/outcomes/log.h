@@ -4,7 +4,9 @@
  * Lines read `event key=value ...`. Under the systemd journal (JOURNAL_STREAM
  * set) each line starts with "<N>" for its priority and has no timestamp;
  * otherwise it starts with an ISO-8601 UTC timestamp and the level name.
- * Never pass a secret to these functions. Not async-signal-safe.
+ * Control bytes in the message (a newline in a file name, say) are written
+ * as \xNN, so a call is always one line. Never pass a secret to these
+ * functions. Not async-signal-safe.
  */
 #ifndef OUTCOMES_LOG_H
 #define OUTCOMES_LOG_H

@@ -218,6 +218,16 @@ static void test_long_ids_and_metric_codes_are_refused(void **state) {
       "'a_metric_code_that_is_far_too_long_to_be_any_code_in_the_catalog_at_all'\n");
 }
 
+static void test_an_unknown_metric_is_quoted_escaped(void **state) {
+  (void)state;
+  assert_string_equal(run(HDR "o,,\x1B[2J\\,MONTH,2024-03-01,1,,,s,\n", OC_INPUT_CSV, 0),
+                      "2: metric: unknown metric '\\x1B[2J\\\\'\n");
+  assert_string_equal(run("org_id,facility_id,metric,grain,period_start\n"
+                          "o,,\x1B[2J\\,MONTH,2024-03-01\n",
+                          OC_INPUT_CSV, OC_INPUT_RETRACT),
+                      "2: metric: unknown metric '\\x1B[2J\\\\'\n");
+}
+
 static void test_jsonl_numbers_strings_nulls_and_defaults(void **state) {
   (void)state;
   const char *got = run(
@@ -413,6 +423,7 @@ int main(void) {
       cmocka_unit_test(test_csv_row_errors_name_field_and_line),
       cmocka_unit_test(test_validation_messages_are_exact),
       cmocka_unit_test(test_long_ids_and_metric_codes_are_refused),
+      cmocka_unit_test(test_an_unknown_metric_is_quoted_escaped),
       cmocka_unit_test(test_jsonl_numbers_strings_nulls_and_defaults),
       cmocka_unit_test(test_jsonl_row_errors),
       cmocka_unit_test(test_jsonl_blank_lines_first),
