@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sodium.h>
+
 #include "batch_internal.h"
 #include "outcomes/key.h"
 #include "outcomes/log.h"
@@ -28,6 +30,9 @@ oc_batch_t *oc_batch_new(const char *topic, size_t max_records, size_t max_bytes
   if (!b->topic || !b->events || !b->entries || !b->slots)
     goto fail;
   memset(b->slots, 0xff, b->n_slots * sizeof(*b->slots));
+  if (sodium_init() < 0)
+    goto fail;
+  crypto_shorthash_keygen(b->hash_key);
   return b;
 fail:
   oc_batch_destroy(b);
@@ -101,22 +106,33 @@ void oc_batch_dead_letter_counts(const oc_batch_t *b,
 
 /* ---- identities -------------------------------------------------------- */
 
-static uint64_t fnv(uint64_t h, const void *p, size_t n) {
-  const unsigned char *s = p;
-  for (size_t i = 0; i < n; i++) {
-    h ^= s[i];
-    h *= UINT64_C(1099511628211);
-  }
-  return h;
-}
+_Static_assert(sizeof(((oc_batch_t *)0)->hash_key) == crypto_shorthash_KEYBYTES,
+               "hash_key holds one crypto_shorthash key");
 
-static uint64_t id_hash(const oc_fact_id_t *id) {
-  uint64_t h = UINT64_C(14695981039346656037);
-  h = fnv(h, id->org_id, strlen(id->org_id) + 1);
-  h = fnv(h, id->facility_id, strlen(id->facility_id) + 1);
-  h = fnv(h, id->metric, strlen(id->metric) + 1);
-  h = fnv(h, &id->grain, sizeof(id->grain));
-  h = fnv(h, &id->period_start, sizeof(id->period_start));
+uint64_t oc_batch_id_hash(const oc_batch_t *b, const oc_fact_id_t *id) {
+  /* The fields end to end, each text with its NUL, so that no two
+   * identities give the same bytes. */
+  unsigned char buf[sizeof(id->org_id) + sizeof(id->facility_id) + sizeof(id->metric) +
+                    sizeof(id->grain) + sizeof(id->period_start)];
+  unsigned char out[crypto_shorthash_BYTES];
+  size_t n = 0, len;
+  uint64_t h;
+
+  len = strlen(id->org_id) + 1;
+  memcpy(buf + n, id->org_id, len);
+  n += len;
+  len = strlen(id->facility_id) + 1;
+  memcpy(buf + n, id->facility_id, len);
+  n += len;
+  len = strlen(id->metric) + 1;
+  memcpy(buf + n, id->metric, len);
+  n += len;
+  memcpy(buf + n, &id->grain, sizeof(id->grain));
+  n += sizeof(id->grain);
+  memcpy(buf + n, &id->period_start, sizeof(id->period_start));
+  n += sizeof(id->period_start);
+  crypto_shorthash(out, buf, n, b->hash_key);
+  memcpy(&h, out, sizeof(h));
   return h;
 }
 
@@ -124,7 +140,7 @@ static uint64_t id_hash(const oc_fact_id_t *id) {
 static int32_t entry_for(oc_batch_t *b, size_t ev) {
   const oc_fact_id_t *id = &b->events[ev].obs.id;
   size_t mask = b->n_slots - 1;
-  for (size_t i = (size_t)id_hash(id) & mask;; i = (i + 1) & mask) {
+  for (size_t i = (size_t)oc_batch_id_hash(b, id) & mask;; i = (i + 1) & mask) {
     int32_t e = b->slots[i];
     if (e < 0) {
       oc_bentry_t *en = &b->entries[b->n_entries];

@@ -62,8 +62,9 @@ struct oc_batch_s {
   size_t n_events;
   oc_bentry_t *entries; /* capacity max_records */
   size_t n_entries;
-  int32_t *slots; /* open addressing over entries, -1 empty */
-  size_t n_slots; /* power of two */
+  int32_t *slots;             /* open addressing over entries, -1 empty */
+  size_t n_slots;             /* power of two */
+  unsigned char hash_key[16]; /* crypto_shorthash_KEYBYTES, random per batch */
   oc_bdead_t *dead;
   size_t n_dead, cap_dead;
   oc_batch_part_t *parts;
@@ -72,5 +73,10 @@ struct oc_batch_s {
   int64_t dead_by_code[OC_BATCH_CODE_SLOTS]; /* index: -code */
   int64_t retries;                           /* by the last oc_batch_apply: see oc_batch_retries */
 };
+
+/* The hash of id in b's table of identities: SipHash-2-4 (libsodium's
+ * crypto_shorthash) under a random key drawn for each batch, since the ids
+ * come from whoever can write to the topic. */
+uint64_t oc_batch_id_hash(const oc_batch_t *b, const oc_fact_id_t *id);
 
 #endif

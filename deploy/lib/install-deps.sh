@@ -8,7 +8,7 @@
 # OpenJDK 17 on bookworm, which may already be there under its own name).
 OC_DEBIAN_PACKAGES=(
   build-essential cmake pkg-config
-  librdkafka-dev libavro-dev libpq-dev libjansson-dev libcmocka-dev
+  librdkafka-dev libavro-dev libpq-dev libjansson-dev libsodium-dev libcmocka-dev
   libsystemd-dev libmicrohttpd-dev
   kcat clang libclang-rt-14-dev clang-format valgrind jq python3 procps openssl
   postgresql-15

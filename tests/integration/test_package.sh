@@ -76,7 +76,7 @@ field() { dpkg-deb --field "$DEB" "$1"; }
 [[ -n "$(field Maintainer)" ]] || fail "no Maintainer"
 [[ -n "$(field Description)" ]] || fail "no Description"
 DEPENDS="$(field Depends)"
-for dep in librdkafka1 libavro23 libpq5 libjansson4 libsystemd0 libmicrohttpd12 adduser; do
+for dep in librdkafka1 libavro23 libpq5 libjansson4 libsodium23 libsystemd0 libmicrohttpd12 adduser; do
   grep -Eq "(^|, )${dep}( |,|$)" <<<"$DEPENDS" || fail "Depends lacks ${dep}: ${DEPENDS}"
 done
 grep -Eq 'lib(a|ub)san' <<<"$DEPENDS" && fail "Depends names a sanitizer runtime: ${DEPENDS}"
