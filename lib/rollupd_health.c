@@ -122,25 +122,20 @@ void oc_rd_batch_committed(oc_rd_t *d, size_t count, int64_t ms) {
   oc_rd_pg_state(d, true, NULL);
 }
 
-/* The short form of a failure for /readyz: "SQLSTATE 53100: could not
- * extend file ..." without the statement label and without the detail,
- * which may quote row data. */
+/* The short form of a failure for /readyz, which answers without
+ * authentication: "SQLSTATE 53100", or the error's code name; never the
+ * server's text, which may quote values, nor the conninfo. */
 static void fail_reason(char *buf, size_t cap, int rc, const char *msg) {
-  if (rc == OC_ERR_CONFLICT) {
+  const char *s = strstr(msg, "SQLSTATE ");
+
+  if (rc == OC_ERR_CONFLICT)
     snprintf(buf, cap, "%s",
              strncmp(msg, "offsets", 7) == 0 ? "offsets conflict"
                                              : "facts changed by other writers");
-    return;
-  }
-  const char *s = strstr(msg, "SQLSTATE ");
-  const char *from = s ? s : msg;
-  size_t n = strlen(from);
-  if (s && strstr(from, " ("))
-    n = (size_t)(strstr(from, " (") - from);
-  if (n >= cap) /* cut on purpose: a readable line, not the whole error */
-    n = cap - 1;
-  memcpy(buf, from, n);
-  buf[n] = '\0';
+  else if (s && strspn(s + 9, "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ") >= 5)
+    snprintf(buf, cap, "SQLSTATE %.5s", s + 9);
+  else
+    snprintf(buf, cap, "error %s", oc_err_code_name(rc));
 }
 
 /* batch_failed is logged once per distinct error; a stall that lasts must
