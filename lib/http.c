@@ -25,7 +25,10 @@
 #define METRICS_CONTENT_TYPE "text/plain; version=0.0.4; charset=utf-8"
 #define TEXT_CONTENT_TYPE "text/plain; charset=utf-8"
 #define DEFAULT_HEALTH_MAX_AGE_MS 30000u
-#define DEFAULT_CONNECTION_LIMIT 16u
+#define DEFAULT_CONNECTION_LIMIT 64u
+/* Connections one client address may hold: a client that opens many and
+ * sends nothing must not lock the scraper and the probes out. */
+#define PER_CLIENT_CONNECTION_LIMIT 4u
 #define DEFAULT_CONNECTION_TIMEOUT_S 10u
 /* Request line and headers must fit here; we never read bodies. */
 #define CONNECTION_MEMORY_LIMIT ((size_t)16 * 1024)
@@ -304,7 +307,8 @@ int oc_http_start(const oc_http_opts_t *opts, oc_http_t **out, oc_err_t *err) {
   srv->daemon = MHD_start_daemon(
       MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG, 0, NULL, NULL, handle, srv,
       MHD_OPTION_EXTERNAL_LOGGER, mhd_log, (void *)srv, MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd,
-      MHD_OPTION_CONNECTION_LIMIT, limit, MHD_OPTION_CONNECTION_TIMEOUT, timeout,
+      MHD_OPTION_CONNECTION_LIMIT, limit, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+      PER_CLIENT_CONNECTION_LIMIT, MHD_OPTION_CONNECTION_TIMEOUT, timeout,
       MHD_OPTION_CONNECTION_MEMORY_LIMIT, CONNECTION_MEMORY_LIMIT, MHD_OPTION_END);
   if (!srv->daemon) {
     /* On failure MHD leaves the socket we passed to us. */

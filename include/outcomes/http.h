@@ -39,7 +39,7 @@ typedef struct oc_http_opts_s {
   oc_metrics_t *metrics;         /* borrowed, must outlive the server; NULL
                                   serves an empty /metrics */
   unsigned health_max_age_ms;    /* 0 = 30000 */
-  unsigned connection_limit;     /* 0 = 16 concurrent connections */
+  unsigned connection_limit;     /* 0 = 64 at once, 4 per client address */
   unsigned connection_timeout_s; /* 0 = 10 s idle per connection */
 } oc_http_opts_t;
 

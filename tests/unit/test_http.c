@@ -386,6 +386,34 @@ static void test_ipv6_loopback_listens(void **state) {
   oc_http_destroy(srv);
 }
 
+/* One client holding connections open cannot lock the others out: from
+ * 127.0.0.2 (a loopback address of its own) it opens many and sends
+ * nothing; the scraper on 127.0.0.1 is still served. */
+static void test_one_client_cannot_take_every_connection(void **state) {
+  (void)state;
+  enum { HOG = 64 };
+  int fds[HOG];
+  oc_http_t *srv = start("127.0.0.1:0", NULL, 0);
+  struct sockaddr_in src = {.sin_family = AF_INET};
+  struct sockaddr_in dst = {.sin_family = AF_INET, .sin_port = htons(oc_http_port(srv))};
+  src.sin_addr.s_addr = htonl(INADDR_LOOPBACK + 1);
+  dst.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  for (int i = 0; i < HOG; i++) {
+    fds[i] = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(fds[i] >= 0);
+    assert_int_equal(bind(fds[i], (struct sockaddr *)&src, sizeof(src)), 0);
+    assert_int_equal(connect(fds[i], (struct sockaddr *)&dst, sizeof(dst)), 0);
+  }
+  sleep_ms(200); /* the server has accepted (or refused) them all */
+  oc_http_tick(srv);
+  resp_t r;
+  get(oc_http_port(srv), "GET", "/healthz", &r);
+  assert_int_equal(r.status, 200);
+  for (int i = 0; i < HOG; i++)
+    close(fds[i]);
+  oc_http_destroy(srv);
+}
+
 static void test_stop_closes_the_port_and_destroy_is_clean(void **state) {
   (void)state;
   resp_t r;
@@ -429,6 +457,7 @@ int main(void) {
       cmocka_unit_test(test_address_in_use_fails_with_a_clear_error),
       cmocka_unit_test(test_listen_addresses_parse_or_are_refused),
       cmocka_unit_test(test_ipv6_loopback_listens),
+      cmocka_unit_test(test_one_client_cannot_take_every_connection),
       cmocka_unit_test(test_stop_closes_the_port_and_destroy_is_clean),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
