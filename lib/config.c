@@ -28,6 +28,7 @@ struct oc_config_s {
   char **values;   /* one per def, NULL = unset */
   conf_pass_t *pass;
   size_t npass, cappass;
+  unsigned loading_mode; /* the file being loaded: its mode when others may read it, else 0 */
 };
 
 static const struct {
@@ -36,7 +37,21 @@ static const struct {
 } pass_prefixes[] = {{"kafka.", OC_CONF_PASS_KAFKA}, {"pg.", OC_CONF_PASS_PG}};
 
 bool oc_config_key_is_secret(const char *key) {
-  return strstr(key, "password") != NULL || strstr(key, "secret") != NULL;
+  static const char *const words[] = {"password", "secret", "key.pem", "oauthbearer.config"};
+  for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
+    if (strstr(key, words[i]))
+      return true;
+  return false;
+}
+
+/* The permission bits of a file that others may read, as libpq judges a
+ * .pgpass or PostgreSQL a key file: any access by the world, or by the
+ * group unless root owns the file (root:outcomes 0640 is how a service
+ * reads what it must not change). 0 when only its owner may. */
+static unsigned exposed_mode(const struct stat *st) {
+  if ((st->st_mode & S_IRWXO) || ((st->st_mode & S_IRWXG) && st->st_uid != 0))
+    return (unsigned)(st->st_mode & 0777);
+  return 0;
 }
 
 bool oc_config_conninfo_has_password(const char *conninfo) {
@@ -175,9 +190,9 @@ static void join_conninfo_lines(char *buf) {
   *out = '\0';
 }
 
-/* "<key>.file=<path>": the value of key is the content of path. A conninfo
- * key's file is joined by join_conninfo_lines() and should be readable by
- * its owner only (warned otherwise): it may hold a password. */
+/* "<key>.file=<path>": the value of key is the content of path, which
+ * others must not be able to read (exposed_mode). A conninfo key's file is
+ * joined by join_conninfo_lines(). */
 static int read_secret_file(const char *path, const char *origin, const char *key, bool conninfo,
                             char **out, oc_err_t *err) {
   char full[4096];
@@ -195,10 +210,13 @@ static int read_secret_file(const char *path, const char *origin, const char *ke
   if (!f)
     return oc_err_set(err, OC_ERR_CONFIG, "%s: %s.file: cannot open '%s': %s", origin, key, full,
                       strerror(errno));
-  if (conninfo && fstat(fileno(f), &st) == 0 && (st.st_mode & (S_IRWXG | S_IRWXO)))
-    oc_log_warn("conninfo_file_permissions path=%s mode=%03o: readable by others; "
-                "use chmod 600",
-                full, (unsigned)(st.st_mode & 0777));
+  if (fstat(fileno(f), &st) != 0 || exposed_mode(&st)) {
+    fclose(f);
+    return oc_err_set(err, OC_ERR_CONFIG,
+                      "%s: %s.file: '%s' may be read by others (mode %03o): chmod 600, or 640 "
+                      "with root as its owner",
+                      origin, key, full, exposed_mode(&st));
+  }
   buf = malloc(CONF_SECRET_FILE_MAX + 1);
   if (!buf) {
     fclose(f);
@@ -286,12 +304,18 @@ static int conf_set(oc_config_t *cfg, const char *key, const char *value, const 
   } else {
     d = conf_find_def(cfg, key, NULL);
     bool secret = oc_config_key_is_secret(key) || (d && (d->flags & OC_CONF_SECRET));
+    bool conninfo_pw = d && (d->flags & OC_CONF_CONNINFO) && oc_config_conninfo_has_password(value);
+    if ((secret || conninfo_pw) && from_file && cfg->loading_mode)
+      return oc_err_set(err, OC_ERR_CONFIG,
+                        "%s: '%s' is a secret in a file others may read (mode %03o): chmod 600, "
+                        "or 640 with root as its owner",
+                        origin, key, cfg->loading_mode);
     if (secret && !from_file)
       return oc_err_set(err, OC_ERR_CONFIG,
                         "%s: '%s' is a secret: put it in the configuration file or give "
                         "'%s.file=PATH'",
                         origin, key, key);
-    if (d && (d->flags & OC_CONF_CONNINFO) && !from_file && oc_config_conninfo_has_password(value))
+    if (conninfo_pw && !from_file)
       return oc_err_set(err, OC_ERR_CONFIG,
                         "%s: '%s' holds a password: use a pgpass file (PGPASSFILE), "
                         "'pg.password.file=PATH' or the configuration file",
@@ -415,10 +439,14 @@ int oc_config_load_file(oc_config_t *cfg, const char *path, oc_err_t *err) {
   FILE *f = fopen(path, "r");
   int rc;
 
+  struct stat st;
+
   if (!f)
     return oc_err_set(err, OC_ERR_CONFIG, "cannot open configuration file '%s': %s", path,
                       strerror(errno));
+  cfg->loading_mode = fstat(fileno(f), &st) == 0 ? exposed_mode(&st) : 0777;
   rc = oc_config_load_stream(cfg, f, path, err);
+  cfg->loading_mode = 0;
   fclose(f);
   return rc;
 }
@@ -502,12 +530,42 @@ int oc_config_passthrough_at(const oc_config_t *cfg, const char *prefix, size_t 
   return OC_ERR_NOT_FOUND;
 }
 
+/* A conninfo as keyword='value' pairs, its password (if any) hidden. */
+static void dump_conninfo(FILE *out, const char *name, const char *v) {
+  PQconninfoOption *opts = PQconninfoParse(v, NULL);
+
+  if (!opts) { /* not parsed: it cannot be told what it holds */
+    fprintf(out, "%s=<hidden: not a conninfo>\n", name);
+    return;
+  }
+  fprintf(out, "%s=", name);
+  const char *sep = "";
+  for (PQconninfoOption *o = opts; o->keyword; o++) {
+    if (!o->val)
+      continue;
+    if (strcmp(o->keyword, "password") == 0) {
+      fprintf(out, "%spassword=<hidden>", sep);
+    } else {
+      fprintf(out, "%s%s='", sep, o->keyword);
+      for (const char *c = o->val; *c; c++)
+        fprintf(out, "%s%c", (*c == '\'' || *c == '\\') ? "\\" : "", *c);
+      fputc('\'', out);
+    }
+    sep = " ";
+  }
+  fputc('\n', out);
+  PQconninfoFree(opts);
+}
+
 void oc_config_dump(const oc_config_t *cfg, FILE *out) {
   for (size_t i = 0; i < cfg->ndefs; i++) {
     const char *v = cfg->values[i];
     bool secret =
         (cfg->defs[i].flags & OC_CONF_SECRET) || oc_config_key_is_secret(cfg->defs[i].name);
-    fprintf(out, "%s=%s\n", cfg->defs[i].name, !v ? "" : secret ? "<hidden>" : v);
+    if (v && !secret && (cfg->defs[i].flags & OC_CONF_CONNINFO) && *v)
+      dump_conninfo(out, cfg->defs[i].name, v);
+    else
+      fprintf(out, "%s=%s\n", cfg->defs[i].name, !v ? "" : secret ? "<hidden>" : v);
   }
   for (size_t i = 0; i < cfg->npass; i++)
     fprintf(out, "%s=%s\n", cfg->pass[i].key,

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "outcomes/config.h"
@@ -275,6 +276,98 @@ static void test_conninfo_file_joins_lines(void **state) {
   oc_config_destroy(cfg);
 }
 
+/* Secrets by name beyond "password" and "secret": librdkafka's PEM key and
+ * OAUTHBEARER configuration; libpq's key file path is not one. */
+static void test_key_material_is_a_secret(void **state) {
+  (void)state;
+  oc_err_t err;
+  oc_config_t *cfg = oc_config_new(defs, OC_CONF_PASS_KAFKA | OC_CONF_PASS_PG);
+  assert_true(oc_config_key_is_secret("kafka.ssl.key.pem"));
+  assert_true(oc_config_key_is_secret("kafka.sasl.oauthbearer.config"));
+  assert_true(oc_config_key_is_secret("kafka.ssl.keystore.password"));
+  assert_false(oc_config_key_is_secret("kafka.ssl.key.location"));
+  assert_false(oc_config_key_is_secret("pg.sslkey"));
+  assert_int_equal(oc_config_set_arg(cfg, "kafka.ssl.key.pem=-----BEGIN PRIVATE KEY-----", &err),
+                   OC_ERR_CONFIG);
+  assert_null(strstr(err.msg, "BEGIN"));
+  assert_int_equal(
+      oc_config_set_arg(cfg, "kafka.sasl.oauthbearer.config=principal=x secret=y", &err),
+      OC_ERR_CONFIG);
+  oc_config_destroy(cfg);
+}
+
+/* The dump hides a password inside a conninfo, in either form. */
+static void test_dump_hides_a_conninfo_password(void **state) {
+  (void)state;
+  static const oc_conf_def_t cdefs[] = {
+      {"conninfo", OC_CONF_STR, "", 0, 0, OC_CONF_CONNINFO, NULL, "x"},
+      {NULL, 0, NULL, 0, 0, 0, NULL, NULL},
+  };
+  static const char *const files[] = {"conninfo=host=db dbname=o password=pw-in-clear\n",
+                                      "conninfo=postgresql://u:pw-in-clear@db/o\n"};
+  for (size_t i = 0; i < 2; i++) {
+    oc_err_t err;
+    char dump[4096] = {0};
+    oc_config_t *cfg = oc_config_new(cdefs, OC_CONF_PASS_PG);
+    const char *path = oc_test_write_tmp(files[i]);
+    assert_int_equal(oc_config_load_file(cfg, path, &err), 0);
+    unlink(path);
+    FILE *f = fmemopen(dump, sizeof(dump) - 1, "w");
+    oc_config_dump(cfg, f);
+    fclose(f);
+    assert_null(strstr(dump, "pw-in-clear"));
+    assert_non_null(strstr(dump, "password=<hidden>"));
+    assert_non_null(strstr(dump, "host='db'"));
+    oc_config_destroy(cfg);
+  }
+}
+
+/* A secret file, or a configuration file holding a secret, that others may
+ * read is refused, as libpq refuses such a .pgpass: world access never,
+ * group access only when root owns the file (root:outcomes 0640). */
+static void test_secret_files_readable_by_others_are_refused(void **state) {
+  (void)state;
+  oc_err_t err;
+  char arg[256];
+  oc_config_t *cfg = oc_config_new(defs, OC_CONF_PASS_KAFKA | OC_CONF_PASS_PG);
+  const char *secret = oc_test_write_tmp("s3cr3t\n");
+  char spath[64];
+  snprintf(spath, sizeof(spath), "%s", secret);
+  assert_int_equal(chmod(spath, 0644), 0);
+  snprintf(arg, sizeof(arg), "kafka.sasl.password.file=%s", spath);
+  assert_int_equal(oc_config_set_arg(cfg, arg, &err), OC_ERR_CONFIG);
+  char want[256];
+  snprintf(want, sizeof(want),
+           "-X: kafka.sasl.password.file: '%s' may be read by others (mode 644): chmod 600, or "
+           "640 with root as its owner",
+           spath);
+  assert_string_equal(err.msg, want);
+  assert_int_equal(chmod(spath, 0600), 0);
+  assert_int_equal(oc_config_set_arg(cfg, arg, &err), 0);
+  unlink(spath);
+
+  const char *conf = oc_test_write_tmp("group.id=g\nkafka.sasl.password=in-the-file\n");
+  char cpath[64];
+  snprintf(cpath, sizeof(cpath), "%s", conf);
+  assert_int_equal(chmod(cpath, 0604), 0);
+  assert_int_equal(oc_config_load_file(cfg, cpath, &err), OC_ERR_CONFIG);
+  snprintf(want, sizeof(want),
+           "%s:2: 'kafka.sasl.password' is a secret in a file others may read (mode 604): chmod "
+           "600, or 640 with root as its owner",
+           cpath);
+  assert_string_equal(err.msg, want);
+  assert_int_equal(chmod(cpath, 0600), 0);
+  assert_int_equal(oc_config_load_file(cfg, cpath, &err), 0);
+  unlink(cpath);
+  /* Without a secret, a world-readable configuration file is fine. */
+  conf = oc_test_write_tmp("group.id=g\n");
+  snprintf(cpath, sizeof(cpath), "%s", conf);
+  assert_int_equal(chmod(cpath, 0644), 0);
+  assert_int_equal(oc_config_load_file(cfg, cpath, &err), 0);
+  unlink(cpath);
+  oc_config_destroy(cfg);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_defaults_and_units),
@@ -283,6 +376,9 @@ int main(void) {
       cmocka_unit_test(test_bad_values_are_refused),
       cmocka_unit_test(test_nul_byte_and_long_line_are_refused),
       cmocka_unit_test(test_secrets_only_from_files),
+      cmocka_unit_test(test_key_material_is_a_secret),
+      cmocka_unit_test(test_dump_hides_a_conninfo_password),
+      cmocka_unit_test(test_secret_files_readable_by_others_are_refused),
       cmocka_unit_test(test_secret_in_environment_is_refused),
       cmocka_unit_test(test_password_inside_conninfo_only_from_files),
       cmocka_unit_test(test_declared_key_wins_over_pass_through_prefix),
