@@ -266,7 +266,7 @@ static int one_pass(oc_producer_t *p, FILE *f, oc_input_format_t fmt, const char
   uint64_t valid = 0;
   long line = 0;
   unsigned flags = p->opts.retract ? OC_INPUT_RETRACT : 0;
-  int rc;
+  int rc, read_rc = 0;
 
   rc = oc_input_open(f, fmt, flags, p->opts.catalog, p->opts.default_observed_at, &in, err);
   if (rc < 0) {
@@ -295,8 +295,10 @@ static int one_pass(oc_producer_t *p, FILE *f, oc_input_format_t fmt, const char
     if (rc == 0)
       break;
     if (rc < 0 && rowerr.fatal) {
-      rc = oc_err_set(err, rowerr.code, "%s:%ld: %s", name, line, rowerr.msg);
-      goto out;
+      /* The rows sent so far are still waited for below: their delivery
+       * reports point at this file's counters. */
+      read_rc = oc_err_set(err, rowerr.code, "%s:%ld: %s", name, line, rowerr.msg);
+      break;
     }
     st->read++;
     if (rc < 0) {
@@ -329,14 +331,14 @@ static int one_pass(oc_producer_t *p, FILE *f, oc_input_format_t fmt, const char
       break;
     }
   }
-  rc = 0;
+  rc = read_rc;
   if (!send)
     goto out;
   drain(p);
   st->published += p->cur->acked;
   st->not_delivered += valid - p->cur->acked;
   st->possibly_persisted += p->cur->possibly_persisted;
-  if (valid > p->cur->acked) {
+  if (read_rc == 0 && valid > p->cur->acked) {
     rc = oc_err_set(err, OC_ERR_KAFKA, "%s: %llu record%s not delivered%s%s", name,
                     (unsigned long long)(valid - p->cur->acked),
                     valid - p->cur->acked == 1 ? "" : "s", p->cur->first_err ? ": " : "",
@@ -351,28 +353,15 @@ out:
   return rc;
 }
 
-int oc_producer_file(oc_producer_t *p, const char *path, const char *name, oc_reject_fn reject,
-                     void *opaque, oc_produce_stats_t *st, oc_err_t *err) {
+int oc_producer_stream(oc_producer_t *p, FILE *f, oc_input_format_t fmt, const char *name,
+                       oc_reject_fn reject, void *opaque, oc_produce_stats_t *st, oc_err_t *err) {
   file_state_t fs;
-  FILE *f = NULL, *tmp = NULL;
-  bool owned = false;
-  oc_input_format_t fmt = p->opts.format;
+  FILE *tmp = NULL;
   bool send = !p->opts.dry_run;
   int rc;
 
   memset(st, 0, sizeof(*st));
   memset(&fs, 0, sizeof(fs));
-  if (!name)
-    name = strcmp(path, "-") == 0 ? "<stdin>" : path;
-  if (fmt == OC_INPUT_AUTO) {
-    if (strcmp(path, "-") == 0)
-      return oc_err_set(err, OC_ERR_USAGE, "standard input: --format csv|jsonl is required");
-    if ((rc = oc_input_format_from_path(path, &fmt, err)) < 0)
-      return rc;
-  }
-  if ((rc = open_input(path, name, p->opts.regular_only, &f, &owned, err)) < 0)
-    return rc;
-
   if (p->opts.strict && send) {
     /* Two passes: publish only when the first finds no bad row. */
     if (fseek(f, 0, SEEK_SET) != 0) {
@@ -399,11 +388,33 @@ int oc_producer_file(oc_producer_t *p, const char *path, const char *name, oc_re
 out:
   if (tmp)
     fclose(tmp);
-  if (owned)
-    fclose(f);
   if (rc == 0)
     oc_log_debug("file_done file=\"%s\" read=%llu published=%llu rejected=%llu", name,
                  (unsigned long long)st->read, (unsigned long long)st->published,
                  (unsigned long long)st->rejected);
+  return rc;
+}
+
+int oc_producer_file(oc_producer_t *p, const char *path, const char *name, oc_reject_fn reject,
+                     void *opaque, oc_produce_stats_t *st, oc_err_t *err) {
+  FILE *f = NULL;
+  bool owned = false;
+  oc_input_format_t fmt = p->opts.format;
+  int rc;
+
+  memset(st, 0, sizeof(*st));
+  if (!name)
+    name = strcmp(path, "-") == 0 ? "<stdin>" : path;
+  if (fmt == OC_INPUT_AUTO) {
+    if (strcmp(path, "-") == 0)
+      return oc_err_set(err, OC_ERR_USAGE, "standard input: --format csv|jsonl is required");
+    if ((rc = oc_input_format_from_path(path, &fmt, err)) < 0)
+      return rc;
+  }
+  if ((rc = open_input(path, name, p->opts.regular_only, &f, &owned, err)) < 0)
+    return rc;
+  rc = oc_producer_stream(p, f, fmt, name, reject, opaque, st, err);
+  if (owned)
+    fclose(f);
   return rc;
 }

@@ -19,6 +19,7 @@
 #include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include <librdkafka/rdkafka.h>
 
@@ -100,6 +101,11 @@ extern const char *const oc_produce_kafka_defaults[][2];
  * A stop request is not an error: st->interrupted tells it. */
 int oc_producer_file(oc_producer_t *p, const char *path, const char *name, oc_reject_fn reject,
                      void *opaque, oc_produce_stats_t *st, oc_err_t *err);
+
+/* The same for an open stream f (borrowed) of format fmt (not
+ * OC_INPUT_AUTO), called name in messages. */
+int oc_producer_stream(oc_producer_t *p, FILE *f, oc_input_format_t fmt, const char *name,
+                       oc_reject_fn reject, void *opaque, oc_produce_stats_t *st, oc_err_t *err);
 
 /* Change the observed_at given to rows without one (the spool daemon uses
  * the time each file is taken). */

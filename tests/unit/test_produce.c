@@ -7,8 +7,10 @@
  * Short runs only: librdkafka 2.0.2's mock cluster stalled consuming after
  * some tens of thousands of messages, so it is not for long runs.
  */
+#define _GNU_SOURCE /* fopencookie */
 #include "testutil.h"
 
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -152,6 +154,61 @@ static void test_valid_rows_published_and_bad_rows_counted(void **state) {
   oc_producer_destroy(p);
 }
 
+/* A stream that gives the first len bytes of data, then fails with EIO. */
+typedef struct failing_s {
+  const char *data;
+  size_t len, pos;
+} failing_t;
+
+static ssize_t failing_read(void *c, char *buf, size_t size) {
+  failing_t *s = c;
+  if (s->pos >= s->len) {
+    errno = EIO;
+    return -1;
+  }
+  size_t n = s->len - s->pos < size ? s->len - s->pos : size;
+  memcpy(buf, s->data + s->pos, n);
+  s->pos += n;
+  return (ssize_t)n;
+}
+
+/* A read error in the middle of a file: the rows sent before it are
+ * waited for and counted before the call returns (their delivery reports
+ * must not arrive after the file's counters are gone), and the next file
+ * is counted exactly. */
+static void test_a_read_error_mid_file_still_waits_for_the_rows_sent(void **state) {
+  fixture_t *f = *state;
+  oc_produce_stats_t st;
+  oc_err_t err;
+  static char text[16384];
+  const int none[] = {0};
+
+  write_csv(f, 50, none);
+  FILE *in = fopen(f->path, "rb");
+  assert_non_null(in);
+  failing_t src = {text, fread(text, 1, sizeof(text), in), 0};
+  fclose(in);
+  assert_true(src.len > 0 && src.len < sizeof(text));
+  cookie_io_functions_t io = {.read = failing_read};
+  FILE *bad = fopencookie(&src, "r", io);
+  assert_non_null(bad);
+  oc_producer_t *p = new_producer(f, false, "10000");
+  assert_int_equal(oc_producer_stream(p, bad, OC_INPUT_CSV, "bad.csv", NULL, NULL, &st, &err),
+                   OC_ERR_IO);
+  fclose(bad);
+  assert_string_equal(err.msg, "bad.csv:51: read: Input/output error");
+  assert_int_equal(st.read, 50);
+  assert_int_equal(st.published, 50);
+  assert_int_equal(st.not_delivered, 0);
+
+  unlink(f->path);
+  write_csv(f, 30, none);
+  assert_int_equal(run_file(f, p, &st, &err), 0);
+  assert_int_equal(st.published, 30);
+  assert_int_equal(st.not_delivered, 0);
+  oc_producer_destroy(p);
+}
+
 static void test_retriable_broker_errors_are_retried_to_delivery(void **state) {
   fixture_t *f = *state;
   oc_produce_stats_t st;
@@ -247,6 +304,8 @@ int main(void) {
                                       teardown),
       cmocka_unit_test_setup_teardown(test_strict_withholds_a_file_with_a_bad_row, setup, teardown),
       cmocka_unit_test_setup_teardown(test_stop_request_ends_reading, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_a_read_error_mid_file_still_waits_for_the_rows_sent,
+                                      setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
