@@ -27,13 +27,17 @@
 # the daemon must commit again within CHAOS_RECOVERY_MAX_S (recovery_s).
 #
 # Needs root (mount) and the stack's own PostgreSQL cluster (the tablespace
-# directory must be on the server's machine, owned by its OS user); exits 77
-# (ctest: skipped) otherwise. Cleanup on every exit: the database, the
+# directory must be on the server's machine, owned by its OS user); without
+# root it exits 77 (ctest: skipped), and as root anything that keeps it
+# from running fails it. Cleanup on every exit: the database, the
 # tablespace, the mount (T_CLEANUP in pipeline_common.bash).
 # shellcheck source=tests/integration/chaos_common.bash
 source "$(dirname "$0")/chaos_common.bash"
 
+# Without root the scenario cannot run here: skipped (77). As root (as CI
+# runs) nothing may keep it from running: a skip there is a failure.
 skip() {
+  [[ "$(id -u)" != 0 ]] || fail "running as root, yet cannot run: $*"
   echo "skip: $*"
   exit 77
 }
