@@ -8,6 +8,7 @@
 
 #include "outcomes/clock.h"
 #include "outcomes/log.h"
+#include "outcomes/tls_policy.h"
 
 /* Properties that load code, run commands or read arbitrary files as
  * executable content. A configuration file must never be able to do that. */
@@ -92,7 +93,7 @@ int oc_kafka_conf_apply(rd_kafka_conf_t *conf, const oc_config_t *cfg, const cha
     if ((rc = oc_kafka_conf_set(conf, k, v, reserved, err)) != 0)
       return rc;
   }
-  return 0;
+  return oc_kafka_tls_check(conf, oc_config_get_bool(cfg, "kafka.insecure"), err);
 }
 
 int oc_kafka_err(oc_err_t *err, rd_kafka_resp_err_t code, const char *what) {

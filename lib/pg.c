@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "outcomes/log.h"
+#include "outcomes/tls_policy.h"
 
 #define PG_APPNAME_DEFAULT "outcomes"
 
@@ -102,6 +103,9 @@ int oc_pg_connect(const char *conninfo, const oc_pg_connect_opts_t *opts, PGconn
   vals[k] = NULL;
 
   oc_pg_conninfo_describe(conninfo, target, sizeof(target));
+  /* Before a byte goes out: no password to an unverified server. */
+  if ((rc = oc_pg_tls_check(keys, vals, opts && opts->insecure, err)) != 0)
+    goto out;
   conn = PQconnectdbParams(keys, vals, 1);
   if (!conn) {
     rc = oc_err_set(err, OC_ERR_NOMEM, "pg connect %s: out of memory", target);
@@ -144,8 +148,13 @@ int oc_pg_connect_config(const oc_config_t *cfg, const char *application_name, P
   }
   for (size_t i = 0; i < n; i++)
     oc_config_passthrough_at(cfg, "pg.", i, &keys[i], &vals[i]);
-  oc_pg_connect_opts_t opts = {
-      application_name, NULL, OC_PG_CONNECT_TIMEOUT_DEFAULT, keys, vals, n};
+  oc_pg_connect_opts_t opts = {application_name,
+                               NULL,
+                               OC_PG_CONNECT_TIMEOUT_DEFAULT,
+                               keys,
+                               vals,
+                               n,
+                               oc_config_get_bool(cfg, "pg.insecure")};
   rc = oc_pg_connect(oc_config_get_str(cfg, "conninfo"), &opts, out, err);
   free(keys);
   free(vals);

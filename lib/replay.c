@@ -31,6 +31,10 @@ static const oc_conf_def_t conf_defs[] = {
      "dlq redrive: dead letters per transaction"},
     {"log.level", OC_CONF_STR, "warning", 0, 0, 0, "OUTCOMES_LOG_LEVEL",
      "error, warning, notice, info or debug"},
+    {"pg.insecure", OC_CONF_BOOL, "false", 0, 0, 0, NULL,
+     "allow a PostgreSQL host off this one without sslmode=verify-full"},
+    {"kafka.insecure", OC_CONF_BOOL, "false", 0, 0, 0, NULL,
+     "allow Kafka brokers off this host without verified TLS"},
     {NULL, 0, NULL, 0, 0, 0, NULL, NULL},
 };
 

@@ -34,6 +34,7 @@ typedef struct oc_pg_connect_opts_s {
   const char *const *keywords;
   const char *const *values;
   size_t n_keywords;
+  bool insecure; /* a host off this one without sslmode=verify-full (tls_policy.h) */
 } oc_pg_connect_opts_t;
 
 /* Connect with conninfo (key=value or URI form; "" for libpq's defaults and

@@ -53,6 +53,8 @@ static const oc_conf_def_t conf_defs[] = {
      "--watch: host:port serving /metrics, /healthz and /readyz (empty: none)"},
     {"log.level", OC_CONF_STR, "info", 0, 0, 0, "OUTCOMES_LOG_LEVEL",
      "error, warning, notice, info or debug"},
+    {"kafka.insecure", OC_CONF_BOOL, "false", 0, 0, 0, NULL,
+     "allow Kafka brokers off this host without verified TLS"},
     {NULL, 0, NULL, 0, 0, 0, NULL, NULL},
 };
 

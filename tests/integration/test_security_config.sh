@@ -9,7 +9,10 @@
 #     value is never echoed;
 #   - outcomes-migrate refuses a password inside the conninfo it takes from
 #     the environment (exit 78, the variable named), and still accepts one
-#     from --conninfo-file or a pgpass file.
+#     from --conninfo-file or a pgpass file;
+#   - a PostgreSQL host or a Kafka broker off this host without verified TLS
+#     is refused with exit 78 before any connection, unless pg.insecure or
+#     kafka.insecure says so.
 #
 # Run by ctest (label integration) with OC_BUILD_DIR, OC_SOURCE_DIR and the
 # stack's OUTCOMES_PG_CONNINFO (outcomes-rollupd checks its database before
@@ -216,6 +219,35 @@ check_migrate_conninfo_password() {
     "$MIGRATE" --sql-dir "$sqldir" --catalog "$CATALOG" --status
 }
 
+# Servers off this host are reached through verified TLS only, unless the
+# configuration says insecure: refused with exit 78 before any connection
+# (192.0.2.1 is TEST-NET-1: nothing answers there, so a program that tried
+# would wait for its timeout and fail otherwise).
+check_tls_required_off_this_host() {
+  local sqldir="${OC_TEST_SQL_DIR:-${OC_SOURCE_DIR}/schemas/sql}"
+  expect "outcomes-migrate refuses a remote PostgreSQL host without verify-full" 78 \
+    "PostgreSQL host '192.0.2.1' is not on this host: sslmode must be verify-full, not 'prefer'" \
+    env -u PGSSLMODE OUTCOMES_PG_CONNINFO="host=192.0.2.1 dbname=o connect_timeout=2" \
+    "$MIGRATE" --sql-dir "$sqldir" --catalog "$CATALOG" --status
+  expect "outcomes-migrate with pg.insecure=true tries it (and cannot reach it)" 69 \
+    "192.0.2.1" \
+    env -u PGSSLMODE OUTCOMES_PG_CONNINFO="host=192.0.2.1 dbname=o connect_timeout=1" \
+    "$MIGRATE" -X pg.insecure=true --sql-dir "$sqldir" --catalog "$CATALOG" --status
+  expect "outcomes-rollupd refuses a remote PostgreSQL host without verify-full" 78 \
+    "sslmode must be verify-full" \
+    timeout 30 env -u PGSSLMODE OUTCOMES_PG_CONNINFO="host=192.0.2.1 dbname=o" "$ROLLUPD" \
+    -X "schema.dir=${SCHEMAS}" -X brokers=127.0.0.1:1
+  expect "outcomes-produce refuses a remote broker without TLS" 78 \
+    "Kafka broker '192.0.2.1:9092' is not on this host: security.protocol must be ssl or sasl_ssl" \
+    timeout 30 env -u OUTCOMES_KAFKA_BROKERS "$PRODUCE" --catalog "$CATALOG" \
+    --schema-dir "$SCHEMAS" -b 192.0.2.1:9092 "${T_DIR}/one.csv"
+  expect "outcomes-produce refuses SASL over plain text to a remote broker" 78 \
+    "not 'sasl_plaintext'" \
+    timeout 30 env -u OUTCOMES_KAFKA_BROKERS "$PRODUCE" --catalog "$CATALOG" \
+    --schema-dir "$SCHEMAS" -b 192.0.2.1:9092 -X kafka.security.protocol=sasl_plaintext \
+    "${T_DIR}/one.csv"
+}
+
 main() {
   local t0=$SECONDS
   setup
@@ -223,6 +255,7 @@ main() {
   check_denied_kafka_keys
   check_secrets_refused
   check_migrate_conninfo_password
+  check_tls_required_off_this_host
   printf '1..%d\n' "$CHECKS"
   printf '# %d checks, %d failed, %d s\n' "$CHECKS" "$FAILURES" "$((SECONDS - t0))"
   [[ "$FAILURES" -eq 0 ]]

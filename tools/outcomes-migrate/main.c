@@ -30,6 +30,8 @@ static const oc_conf_def_t conf_defs[] = {
      "metric catalog to sync (default: the installed one); --catalog"},
     {"log.level", OC_CONF_STR, "warning", 0, 0, 0, "OUTCOMES_LOG_LEVEL",
      "error, warning, notice, info or debug; -v is info, -vv debug"},
+    {"pg.insecure", OC_CONF_BOOL, "false", 0, 0, 0, NULL,
+     "allow a PostgreSQL host off this one without sslmode=verify-full"},
     {NULL, 0, NULL, 0, 0, 0, NULL, NULL},
 };
 
