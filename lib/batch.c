@@ -10,6 +10,10 @@
 #include "outcomes/key.h"
 #include "outcomes/log.h"
 
+/* Bookkeeping of one heap block, counted with each copy a dead letter
+ * makes, so that batch.max.bytes bounds what the batch really holds. */
+#define ALLOC_OVERHEAD 16
+
 oc_batch_t *oc_batch_new(const char *topic, size_t max_records, size_t max_bytes,
                          oc_obs_codec_t *codec, const oc_catalog_t *cat) {
   oc_batch_t *b = calloc(1, sizeof(*b));
@@ -239,8 +243,11 @@ static int add_dead(oc_batch_t *b, const rd_kafka_message_t *m, int32_t part, co
       goto nomem;
   }
   rd_kafka_headers_t *hdrs = NULL;
+  b->bytes += sizeof(*d) + ALLOC_OVERHEAD;
   if (rd_kafka_message_headers(m, &hdrs) == RD_KAFKA_RESP_ERR_NO_ERROR && hdrs) {
     size_t n = rd_kafka_header_cnt(hdrs);
+    if (n > OC_BATCH_HEADERS_MAX)
+      n = OC_BATCH_HEADERS_MAX; /* the record is a dead letter for that (classify) */
     d->header_names = calloc(n ? n : 1, sizeof(char *));
     d->header_values = calloc(n ? n : 1, sizeof(unsigned char *));
     d->header_lens = calloc(n ? n : 1, sizeof(size_t));
@@ -262,7 +269,8 @@ static int add_dead(oc_batch_t *b, const rd_kafka_message_t *m, int32_t part, co
         if (!d->header_values[i])
           goto nomem;
       }
-      b->bytes += strlen(name) + len;
+      /* What the copy really costs: both texts, three slots, two blocks. */
+      b->bytes += strlen(name) + 1 + len + 3 * sizeof(void *) + 2 * ALLOC_OVERHEAD;
     }
   }
   b->n_dead++;
@@ -292,8 +300,14 @@ static const char *id_differs(const oc_fact_id_t *a, const oc_fact_id_t *b) {
 static int classify(oc_batch_t *b, const rd_kafka_message_t *m, oc_err_t *why) {
   oc_bevent_t *ev = &b->events[b->n_events];
   oc_fact_id_t kid;
+  rd_kafka_headers_t *hdrs = NULL;
 
   memset(&ev->obs, 0, sizeof(ev->obs));
+  if (rd_kafka_message_headers(m, &hdrs) == RD_KAFKA_RESP_ERR_NO_ERROR && hdrs &&
+      rd_kafka_header_cnt(hdrs) > OC_BATCH_HEADERS_MAX)
+    return oc_err_set(why, OC_ERR_TOO_MANY_HEADERS,
+                      "headers: %zu, more than %d (the first %d kept)", rd_kafka_header_cnt(hdrs),
+                      OC_BATCH_HEADERS_MAX, OC_BATCH_HEADERS_MAX);
   if (!m->payload) {
     /* A tombstone: the key is all there is. */
     if (!m->key || m->key_len == 0)
@@ -333,7 +347,7 @@ int oc_batch_add(oc_batch_t *b, const rd_kafka_message_t *m, int64_t expected, o
   if (part < 0)
     return oc_err_set(err, OC_ERR_NOMEM, "batch: out of memory");
   b->parts[part].next = m->offset + 1;
-  b->bytes += m->len + m->key_len;
+  b->bytes += m->len + m->key_len + sizeof(oc_bevent_t);
 
   oc_err_clear(&why);
   if (classify(b, m, &why) != 0) {

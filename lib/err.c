@@ -88,6 +88,7 @@ const char *oc_err_code_name(int code) {
   case OC_ERR_MISALIGNED: return "misaligned_period";
   case OC_ERR_RATIO_MISSING: return "ratio_missing";
   case OC_ERR_RATIO_MISMATCH: return "ratio_inconsistent";
+  case OC_ERR_TOO_MANY_HEADERS: return "too_many_headers";
   }
   return "unknown_error";
 }
@@ -108,7 +109,8 @@ int oc_err_exit_status(int code) {
   case OC_ERR_RANGE:
   case OC_ERR_MISALIGNED:
   case OC_ERR_RATIO_MISSING:
-  case OC_ERR_RATIO_MISMATCH: return OC_EX_DATAERR;
+  case OC_ERR_RATIO_MISMATCH:
+  case OC_ERR_TOO_MANY_HEADERS: return OC_EX_DATAERR;
   case OC_ERR_NOT_FOUND: return OC_EX_NOINPUT;
   case OC_ERR_KAFKA:
   case OC_ERR_PG: return OC_EX_UNAVAILABLE;

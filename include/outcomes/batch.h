@@ -42,9 +42,14 @@ typedef struct oc_batch_part_s {
   int64_t dead_lettered;
 } oc_batch_part_t;
 
+/* Headers a record may carry: one with more is a dead letter
+ * (too_many_headers) that keeps the first OC_BATCH_HEADERS_MAX. */
+#define OC_BATCH_HEADERS_MAX 64
+
 /* A batch for topic (copied) bounded by max_records messages and max_bytes
- * bytes of keys, values and headers (a single larger message is still
- * accepted into an empty batch). codec and cat are borrowed and must outlive
+ * bytes: keys, values, and what each record and dead letter costs in memory
+ * (its slot, the copies of its headers and their bookkeeping); a single
+ * larger message is still accepted into an empty batch. codec and cat are borrowed and must outlive
  * the batch (oc_batch_set_catalog replaces cat). Caller frees with
  * oc_batch_destroy(). NULL on allocation failure. */
 oc_batch_t *oc_batch_new(const char *topic, size_t max_records, size_t max_bytes,

@@ -31,16 +31,17 @@ typedef enum oc_errcode_e {
   OC_ERR_CONFLICT = -9,   /* compare-and-set lost: another writer moved on */
   OC_ERR_NOT_FOUND = -10, /* a looked-up item does not exist */
   /* Data errors: the record is bad, not the system. */
-  OC_ERR_DECODE = -20,         /* bytes are not a valid encoding */
-  OC_ERR_SCHEMA = -21,         /* a schema is invalid or cannot be resolved */
-  OC_ERR_UNKNOWN_SCHEMA = -22, /* fingerprint not in the registry */
-  OC_ERR_BAD_KEY = -23,        /* Kafka key missing, malformed or not matching */
-  OC_ERR_BAD_FIELD = -24,      /* a field is missing or malformed */
-  OC_ERR_UNKNOWN_METRIC = -25, /* metric code not in the catalog */
-  OC_ERR_RANGE = -26,          /* value outside the metric's valid range */
-  OC_ERR_MISALIGNED = -27,     /* period_start not aligned to the grain */
-  OC_ERR_RATIO_MISSING = -28,  /* ratio metric without numerator/denominator */
-  OC_ERR_RATIO_MISMATCH = -29, /* value inconsistent with num/den */
+  OC_ERR_DECODE = -20,           /* bytes are not a valid encoding */
+  OC_ERR_SCHEMA = -21,           /* a schema is invalid or cannot be resolved */
+  OC_ERR_UNKNOWN_SCHEMA = -22,   /* fingerprint not in the registry */
+  OC_ERR_BAD_KEY = -23,          /* Kafka key missing, malformed or not matching */
+  OC_ERR_BAD_FIELD = -24,        /* a field is missing or malformed */
+  OC_ERR_UNKNOWN_METRIC = -25,   /* metric code not in the catalog */
+  OC_ERR_RANGE = -26,            /* value outside the metric's valid range */
+  OC_ERR_MISALIGNED = -27,       /* period_start not aligned to the grain */
+  OC_ERR_RATIO_MISSING = -28,    /* ratio metric without numerator/denominator */
+  OC_ERR_RATIO_MISMATCH = -29,   /* value inconsistent with num/den */
+  OC_ERR_TOO_MANY_HEADERS = -30, /* a Kafka record with more headers than allowed */
 } oc_errcode_t;
 
 #define OC_ERR_MSG_MAX 512
@@ -92,7 +93,7 @@ enum {
 /* The exit status of a program that fails with code: the one table every
  * main() uses.
  *   OC_OK 0; OC_ERR_USAGE 64; the data errors (OC_ERR_DECODE ..
- *   OC_ERR_RATIO_MISMATCH) and OC_ERR_LIMIT 65; OC_ERR_NOT_FOUND 66;
+ *   OC_ERR_TOO_MANY_HEADERS) and OC_ERR_LIMIT 65; OC_ERR_NOT_FOUND 66;
  *   OC_ERR_KAFKA and OC_ERR_PG 69; OC_ERR_INTERNAL, OC_ERR_NOMEM and any
  *   code not listed here 70; OC_ERR_IO 74; OC_ERR_CONFLICT 75;
  *   OC_ERR_CONFIG 78. */
