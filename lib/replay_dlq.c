@@ -1,4 +1,4 @@
-/* replay_dlq.c - dead letters listed, shown and redriven; see
+/* replay_dlq.c - dead letters listed, shown, redriven and purged; see
  * include/outcomes/replay.h. */
 #include <inttypes.h>
 #include <stdio.h>
@@ -340,5 +340,60 @@ out:
     free(topics.v[i]);
   free(topics.v);
   free(ids);
+  return rc;
+}
+
+/* ---- purge ------------------------------------------------------------- */
+
+int oc_replay_dlq_purge(oc_replay_t *r, const oc_dlq_filter_t *f, const char *older_than,
+                        bool dry_run, oc_err_t *err) {
+  static const char sql_bound[] = "SELECT now() - $1::interval, $1::interval > interval '0'";
+  static const char sql_count[] =
+      "SELECT count(*) FROM outcomes.dead_letters WHERE created_at < $1::timestamptz"
+      " AND ($2::text IS NULL OR error_code = $2) AND ($3::text IS NULL OR group_id = $3)";
+  static const char sql_delete[] =
+      "DELETE FROM outcomes.dead_letters WHERE id IN ("
+      " SELECT id FROM outcomes.dead_letters WHERE created_at < $1::timestamptz"
+      " AND ($2::text IS NULL OR error_code = $2) AND ($3::text IS NULL OR group_id = $3)"
+      " ORDER BY id LIMIT $4 FOR UPDATE SKIP LOCKED)";
+  PGconn *pg;
+  PGresult *res = NULL;
+  char before[64], limit[24];
+  int64_t n = 0, total = 0;
+  int rc;
+
+  if ((rc = oc_replay_check_schema(r, 2, err)) != 0 || (rc = oc_replay_pg(r, &pg, err)) != 0)
+    return rc;
+  /* The bound, fixed once: batches after the first do not move it. */
+  const char *bv[1] = {older_than};
+  if (oc_pg_exec_params(pg, sql_bound, 1, bv, &res, err) != 0 ||
+      strcmp(PQgetvalue(res, 0, 1), "t") != 0) {
+    PQclear(res);
+    return oc_err_set(err, OC_ERR_USAGE, "--older-than '%s': want a positive interval (30d, 12h)",
+                      older_than);
+  }
+  snprintf(before, sizeof(before), "%s", PQgetvalue(res, 0, 0));
+  PQclear(res);
+  snprintf(limit, sizeof(limit), "%" PRId64, oc_config_get_int(r->cfg, "redrive.batch"));
+  const char *v[4] = {before, f->code, f->group, limit};
+  if (dry_run) {
+    if ((rc = oc_pg_exec_params(pg, sql_count, 3, v, &res, err)) != 0)
+      return rc;
+    oc_replay_printf(r, "would purge %s dead letter(s) created before %s (dry run)",
+                     PQgetvalue(res, 0, 0), before);
+    PQclear(res);
+    return 0;
+  }
+  do {
+    if ((rc = oc_pg_exec_params(pg, sql_delete, 4, v, &res, err)) != 0)
+      break;
+    n = strtoll(PQcmdTuples(res), NULL, 10);
+    total += n;
+    PQclear(res);
+    res = NULL;
+  } while (n > 0 && !oc_replay_stopping(r));
+  oc_replay_printf(r, "purged %" PRId64 " dead letter(s) created before %s", total, before);
+  if (rc == 0 && oc_replay_stopping(r))
+    rc = oc_err_set(err, OC_ERR_IO, "stopped on request: re-run to purge the rest");
   return rc;
 }

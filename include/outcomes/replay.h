@@ -203,6 +203,15 @@ int oc_replay_dlq_show(oc_replay_t *r, int64_t id, oc_err_t *err);
 int oc_replay_dlq_redrive(oc_replay_t *r, const oc_dlq_filter_t *f, const char *topic, bool dry_run,
                           oc_err_t *err);
 
+/* Delete the dead letters created more than older_than ago (a PostgreSQL
+ * interval: "30d", "90 days", "12h"), of f->code and f->group when set,
+ * redriven or not, in transactions of redrive.batch rows; the counters of
+ * consumer_offsets keep counting them. Needs DELETE on dead_letters (the
+ * owner role: outcomes_writer has none). OC_ERR_USAGE for a bound that is
+ * not a positive interval. */
+int oc_replay_dlq_purge(oc_replay_t *r, const oc_dlq_filter_t *f, const char *older_than,
+                        bool dry_run, oc_err_t *err);
+
 #ifdef __cplusplus
 }
 #endif

@@ -104,3 +104,25 @@ run_rc rc replay dlq redrive
 run_rc rc replay dlq redrive --all --topic "no_such_topic_$$"
 [[ "$rc" == 66 ]] || fail "redrive to a missing topic: exit $rc ($OUT)"
 pass "a raw record is redriven byte for byte with its headers, once"
+
+# --- retention: purge what is older than a bound ----------------------------------
+total="$(sql "SELECT count(*) FROM outcomes.dead_letters")"
+sql "UPDATE outcomes.dead_letters SET created_at = now() - interval '40 days'
+     WHERE error_code = 'unknown_metric'" >/dev/null
+old="$(sql "SELECT count(*) FROM outcomes.dead_letters WHERE error_code = 'unknown_metric'")"
+[[ "$old" == 6 && "$total" -gt 6 ]] || fail "retention setup: $old old of $total"
+run_rc rc replay dlq purge
+[[ "$rc" == 64 && "$OUT" == *"dlq purge needs --older-than"* ]] || fail "purge without a bound: exit $rc ($OUT)"
+run_rc rc replay dlq purge --older-than "not an interval"
+[[ "$rc" == 64 && "$OUT" == *"--older-than 'not an interval'"* ]] || fail "purge with a bad bound: exit $rc ($OUT)"
+out="$(replay dlq purge --older-than 30d --dry-run)" || fail "purge --dry-run: exit $?"
+[[ "$out" == "would purge 6 dead letter(s) created before "* ]] || fail "purge --dry-run: $out"
+[[ "$(sql "SELECT count(*) FROM outcomes.dead_letters")" == "$total" ]] || fail "dry run deleted"
+out="$(replay -X redrive.batch=4 dlq purge --older-than 30d)" || fail "purge: exit $?"
+[[ "$out" == "purged 6 dead letter(s) created before "* ]] || fail "purge: $out"
+[[ "$(sql "SELECT count(*) FROM outcomes.dead_letters")" == "$((total - 6))" ]] ||
+  fail "after purge: $(sql "SELECT count(*) FROM outcomes.dead_letters") left of $total"
+out="$(replay dlq purge --older-than 30d)"
+[[ "$out" == "purged 0 dead letter(s) created before "* ]] || fail "second purge: $out"
+check_accounting
+pass "dlq purge --older-than deletes the dead letters older than the bound (in batches), once; the counters stand"

@@ -43,6 +43,7 @@ enum {
   OPT_LIMIT,
   OPT_ALL,
   OPT_PENDING,
+  OPT_OLDER_THAN,
   OPT_MAX
 };
 
@@ -71,6 +72,8 @@ static void usage(const oc_conf_program_t *prog, FILE *f) {
              "  dlq show ID\n"
              "  dlq redrive (ID... | --code C | --all) [--group G] [--topic T]\n"
              "      re-publish dead letters, mark them redriven once acknowledged\n"
+             "  dlq purge --older-than INTERVAL [--code C] [--group G]\n"
+             "      delete dead letters created before now - INTERVAL (30d, 12h)\n"
              "\n"
              "  -c, --config FILE   read key=value lines from FILE\n"
              "  -X key=value        set a key (after the file and the environment); kafka.*\n"
@@ -107,7 +110,7 @@ typedef struct args_s {
   bool seen[OPT_MAX];
   bool dry_run, force;
   const char *group, *topic, *to_time, *to_offset, *partitions, *from_topic, *to_topic;
-  const char *from_time, *from_offset, *from, *to, *batch, *code, *limit;
+  const char *from_time, *from_offset, *from, *to, *batch, *code, *limit, *older_than;
   bool to_beginning, keep_ts, restart, all, pending;
   const char **metrics;
   size_t n_metrics;
@@ -115,23 +118,35 @@ typedef struct args_s {
 
 /* Options that only some commands take: refuse them elsewhere. */
 static int check_opts(const args_t *a, const char *cmd, const int *allowed) {
-  static const int specific[] = {OPT_FORCE,       OPT_GROUP,
-                                 OPT_TOPIC,       OPT_TO_BEGINNING,
-                                 OPT_TO_TIME,     OPT_TO_OFFSET,
-                                 OPT_PARTITIONS,  OPT_FROM_TOPIC,
-                                 OPT_TO_TOPIC,    OPT_FROM_TIME,
-                                 OPT_FROM_OFFSET, OPT_KEEP_TS,
-                                 OPT_RESTART,     OPT_METRIC,
-                                 OPT_FROM,        OPT_TO,
-                                 OPT_BATCH,       OPT_CODE,
-                                 OPT_LIMIT,       OPT_ALL,
-                                 OPT_PENDING,     0};
+  static const int specific[] = {OPT_FORCE,
+                                 OPT_GROUP,
+                                 OPT_TOPIC,
+                                 OPT_TO_BEGINNING,
+                                 OPT_TO_TIME,
+                                 OPT_TO_OFFSET,
+                                 OPT_PARTITIONS,
+                                 OPT_FROM_TOPIC,
+                                 OPT_TO_TOPIC,
+                                 OPT_FROM_TIME,
+                                 OPT_FROM_OFFSET,
+                                 OPT_KEEP_TS,
+                                 OPT_RESTART,
+                                 OPT_METRIC,
+                                 OPT_FROM,
+                                 OPT_TO,
+                                 OPT_BATCH,
+                                 OPT_CODE,
+                                 OPT_LIMIT,
+                                 OPT_ALL,
+                                 OPT_PENDING,
+                                 OPT_OLDER_THAN,
+                                 0};
   static const char *const names[] = {
       "--force",       "--group",           "--topic",      "--to-beginning", "--to-time",
       "--to-offset",   "--partitions",      "--from-topic", "--to-topic",     "--from-time",
       "--from-offset", "--keep-timestamps", "--restart",    "--metric",       "--from",
       "--to",          "--batch",           "--code",       "--limit",        "--all",
-      "--pending"};
+      "--pending",     "--older-than"};
   for (size_t i = 0; specific[i]; i++) {
     if (!a->seen[specific[i]])
       continue;
@@ -259,12 +274,13 @@ static int cmd_dlq(oc_replay_t *r, const args_t *a, int argc, char **argv, oc_er
   static const int allowed_list[] = {OPT_CODE, OPT_GROUP, OPT_PENDING, OPT_LIMIT, 0};
   static const int allowed_show[] = {0};
   static const int allowed_redrive[] = {OPT_CODE, OPT_GROUP, OPT_ALL, OPT_TOPIC, 0};
+  static const int allowed_purge[] = {OPT_CODE, OPT_GROUP, OPT_OLDER_THAN, 0};
   oc_dlq_filter_t f;
   int64_t *ids = NULL;
   int rc = 0;
 
   if (argc < 1)
-    return oc_err_set(err, OC_ERR_USAGE, "dlq needs list, show or redrive");
+    return oc_err_set(err, OC_ERR_USAGE, "dlq needs list, show, redrive or purge");
   memset(&f, 0, sizeof(f));
   f.code = a->code;
   f.group = a->group;
@@ -312,6 +328,16 @@ static int cmd_dlq(oc_replay_t *r, const args_t *a, int argc, char **argv, oc_er
     f.ids = ids;
     f.n_ids = (size_t)(argc - 1);
     rc = oc_replay_dlq_redrive(r, &f, a->topic, a->dry_run, err);
+  } else if (strcmp(argv[0], "purge") == 0) {
+    if (check_opts(a, "dlq purge", allowed_purge) != 0 || argc > 1) {
+      rc = oc_err_set(err, OC_ERR_USAGE, "dlq purge takes options only: see --help");
+      goto out;
+    }
+    if (!a->older_than) {
+      rc = oc_err_set(err, OC_ERR_USAGE, "dlq purge needs --older-than INTERVAL (30d, 12h)");
+      goto out;
+    }
+    rc = oc_replay_dlq_purge(r, &f, a->older_than, a->dry_run, err);
   } else {
     rc = oc_err_set(err, OC_ERR_USAGE, "unknown dlq command '%s'", argv[0]);
   }
@@ -345,6 +371,7 @@ int main(int argc, char **argv) {
       {"limit", required_argument, NULL, OPT_LIMIT},
       {"all", no_argument, NULL, OPT_ALL},
       {"pending", no_argument, NULL, OPT_PENDING},
+      {"older-than", required_argument, NULL, OPT_OLDER_THAN},
       {"version", no_argument, NULL, OPT_VERSION},
       {"help", no_argument, NULL, 'h'},
       {NULL, 0, NULL, 0},
@@ -399,6 +426,7 @@ int main(int argc, char **argv) {
     case OPT_LIMIT: a.limit = optarg; break;
     case OPT_ALL: a.all = true; break;
     case OPT_PENDING: a.pending = true; break;
+    case OPT_OLDER_THAN: a.older_than = optarg; break;
     case OPT_VERSION: printf(PROG " %s\n", OC_VERSION); goto out;
     case 'h': usage(&prog, stdout); goto out;
     default:
