@@ -58,6 +58,14 @@ rd_kafka_conf_t *oc_kafka_conf_new(const char *brokers, oc_err_t *err) {
     return NULL;
   }
   rd_kafka_conf_set_log_cb(conf, kafka_log_cb);
+  /* TCP keepalives on the broker connections (a default the configuration
+   * may change): a vanished broker is noticed by the kernel too. */
+  if (rd_kafka_conf_set(conf, "socket.keepalive.enable", "true", errstr, sizeof(errstr)) !=
+      RD_KAFKA_CONF_OK) {
+    oc_err_set(err, OC_ERR_CONFIG, "kafka: socket.keepalive.enable: %s", errstr);
+    rd_kafka_conf_destroy(conf);
+    return NULL;
+  }
   if (brokers && rd_kafka_conf_set(conf, "bootstrap.servers", brokers, errstr, sizeof(errstr)) !=
                      RD_KAFKA_CONF_OK) {
     oc_err_set(err, OC_ERR_CONFIG, "kafka: bootstrap.servers: %s", errstr);

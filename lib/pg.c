@@ -62,15 +62,15 @@ int oc_pg_connect(const char *conninfo, const oc_pg_connect_opts_t *opts, PGconn
                   oc_err_t *err) {
   size_t n_extra = opts ? opts->n_keywords : 0;
   const char **keys = NULL, **vals = NULL;
-  char timeout[16], target[256];
+  char timeout[16], target[256], options[96];
   PGconn *conn = NULL;
   int k = 0, rc = 0;
 
   if (!out)
     return oc_err_set(err, OC_ERR_USAGE, "pg connect: NULL argument");
   *out = NULL;
-  keys = calloc(n_extra + 5, sizeof(*keys));
-  vals = calloc(n_extra + 5, sizeof(*vals));
+  keys = calloc(n_extra + 12, sizeof(*keys));
+  vals = calloc(n_extra + 12, sizeof(*vals));
   if (!keys || !vals) {
     rc = oc_err_set(err, OC_ERR_NOMEM, "pg connect: out of memory");
     goto out;
@@ -88,6 +88,22 @@ int oc_pg_connect(const char *conninfo, const oc_pg_connect_opts_t *opts, PGconn
                                                : OC_PG_CONNECT_TIMEOUT_DEFAULT);
     keys[k] = "connect_timeout";
     vals[k++] = timeout;
+  }
+  /* TCP keepalives: a peer that vanished (a failed-over primary, a cut
+   * link) is noticed in about a minute instead of the kernel's two hours. */
+  static const char *const keepalive[][2] = {{"keepalives", "1"},
+                                             {"keepalives_idle", "30"},
+                                             {"keepalives_interval", "10"},
+                                             {"keepalives_count", "3"}};
+  for (size_t i = 0; i < sizeof(keepalive) / sizeof(keepalive[0]); i++) {
+    keys[k] = keepalive[i][0];
+    vals[k++] = keepalive[i][1];
+  }
+  if (opts && (opts->statement_timeout_ms > 0 || opts->lock_timeout_ms > 0)) {
+    snprintf(options, sizeof(options), "-c statement_timeout=%lld -c lock_timeout=%lld",
+             (long long)opts->statement_timeout_ms, (long long)opts->lock_timeout_ms);
+    keys[k] = "options";
+    vals[k++] = options;
   }
   keys[k] = "dbname";
   vals[k++] = conninfo ? conninfo : "";
@@ -134,7 +150,8 @@ out:
   return rc;
 }
 
-int oc_pg_connect_config(const oc_config_t *cfg, const char *application_name, PGconn **out,
+int oc_pg_connect_config(const oc_config_t *cfg, const char *application_name,
+                         int64_t statement_timeout_ms, int64_t lock_timeout_ms, PGconn **out,
                          oc_err_t *err) {
   size_t n = oc_config_passthrough_count(cfg, "pg.");
   const char **keys = calloc(n + 1, sizeof(*keys));
@@ -154,7 +171,9 @@ int oc_pg_connect_config(const oc_config_t *cfg, const char *application_name, P
                                keys,
                                vals,
                                n,
-                               oc_config_get_bool(cfg, "pg.insecure")};
+                               oc_config_get_bool(cfg, "pg.insecure"),
+                               statement_timeout_ms,
+                               lock_timeout_ms};
   rc = oc_pg_connect(oc_config_get_str(cfg, "conninfo"), &opts, out, err);
   free(keys);
   free(vals);

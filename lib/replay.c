@@ -226,7 +226,7 @@ int oc_replay_pg(oc_replay_t *r, PGconn **out, oc_err_t *err) {
   *out = r->pg;
   if (r->pg && PQstatus(r->pg) == CONNECTION_OK)
     return 0;
-  if ((rc = oc_pg_connect_config(r->cfg, "outcomes-replay", &conn, err)) != 0)
+  if ((rc = oc_pg_connect_config(r->cfg, "outcomes-replay", 0, 0, &conn, err)) != 0)
     return rc;
   if (r->pg)
     PQfinish(r->pg);

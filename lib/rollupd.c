@@ -45,6 +45,12 @@ static const oc_conf_def_t conf_defs[] = {
      "fact changes one rollup refresh transaction takes at most"},
     {"series.cache.max", OC_CONF_INT, "100000", 16, 100000000, 0, NULL,
      "series ids cached (emptied when full)"},
+    {"statement.timeout", OC_CONF_MS, "20s", 100, 600000, 0, NULL,
+     "bound on each statement of a batch (under WatchdogSec=30s; a batch over it is retried)"},
+    {"lock.timeout", OC_CONF_MS, "5s", 10, 600000, 0, NULL,
+     "bound on each wait for a lock, by batches and refreshes (retried after the backoff)"},
+    {"refresh.statement.timeout", OC_CONF_MS, "10min", 1000, 86400000, 0, NULL,
+     "bound on each statement of a rollup refresh"},
     {"retry.backoff.max", OC_CONF_MS, "30s", 100, 600000, 0, NULL,
      "cap of the exponential backoff while PostgreSQL is unavailable"},
     {"ready.max.failures", OC_CONF_INT, "3", 1, 1000000, 0, NULL,
@@ -105,7 +111,9 @@ static int pg_setup(oc_rd_t *d, oc_err_t *err) {
   oc_catalog_t *cat = NULL;
   int rc;
 
-  if ((rc = oc_pg_connect_config(d->cfg, "outcomes-rollupd", &conn, err)) != 0)
+  if ((rc = oc_pg_connect_config(d->cfg, "outcomes-rollupd",
+                                 oc_config_get_int(d->cfg, "statement.timeout"),
+                                 oc_config_get_int(d->cfg, "lock.timeout"), &conn, err)) != 0)
     goto out;
   if (d->opts->migrate && !d->assigned_once && !d->cat) {
     oc_migrate_report_t report;

@@ -62,7 +62,9 @@ static void disconnect(oc_refresher_t *r) {
 
 static int connect_prepared(oc_refresher_t *r, oc_err_t *err) {
   int rc;
-  if ((rc = oc_pg_connect_config(r->cfg, "outcomes-rollupd-refresh", &r->conn, err)) != 0)
+  if ((rc = oc_pg_connect_config(r->cfg, "outcomes-rollupd-refresh",
+                                 oc_config_get_int(r->cfg, "refresh.statement.timeout"),
+                                 oc_config_get_int(r->cfg, "lock.timeout"), &r->conn, err)) != 0)
     return rc;
   if ((rc = oc_stmt_prepare(r->conn, err)) != 0) {
     disconnect(r);

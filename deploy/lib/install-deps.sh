@@ -10,7 +10,7 @@ OC_DEBIAN_PACKAGES=(
   build-essential cmake pkg-config
   librdkafka-dev libavro-dev libpq-dev libjansson-dev libsodium-dev libcmocka-dev
   libsystemd-dev libmicrohttpd-dev
-  kcat clang libclang-rt-14-dev clang-format valgrind jq python3 procps openssl
+  kcat clang libclang-rt-14-dev clang-format valgrind jq python3 procps iproute2 openssl
   postgresql-15
   "default-jdk-headless|openjdk-17-jdk-headless|openjdk-17-jre-headless"
   maven

@@ -35,6 +35,9 @@ typedef struct oc_pg_connect_opts_s {
   const char *const *values;
   size_t n_keywords;
   bool insecure; /* a host off this one without sslmode=verify-full (tls_policy.h) */
+  /* Server-side bounds of the session (libpq "options", before the
+   * conninfo's, which may replace them); 0: none. */
+  int64_t statement_timeout_ms, lock_timeout_ms;
 } oc_pg_connect_opts_t;
 
 /* Connect with conninfo (key=value or URI form; "" for libpq's defaults and
@@ -47,10 +50,12 @@ int oc_pg_connect(const char *conninfo, const oc_pg_connect_opts_t *opts, PGconn
                   oc_err_t *err);
 
 /* Connect as a program configured with config.h: the "conninfo" key (which
- * the program's table must declare), then every pg.* key as a libpq
- * keyword, with application_name and a 10 s connect_timeout as defaults the
- * configuration overrides. Otherwise as oc_pg_connect(). */
-int oc_pg_connect_config(const oc_config_t *cfg, const char *application_name, PGconn **out,
+ * the program's table must declare, with "pg.insecure"), then every pg.*
+ * key as a libpq keyword, with application_name and a 10 s connect_timeout
+ * as defaults the configuration overrides, and the session's statement and
+ * lock timeouts (ms, 0: none). Otherwise as oc_pg_connect(). */
+int oc_pg_connect_config(const oc_config_t *cfg, const char *application_name,
+                         int64_t statement_timeout_ms, int64_t lock_timeout_ms, PGconn **out,
                          oc_err_t *err);
 
 /* Write "host=... port=... dbname=... user=..." for conninfo into buf

@@ -217,7 +217,7 @@ int main(int argc, char **argv) {
   }
 
   const char *catalog = oc_config_get_str(cfg, "catalog.path");
-  if (oc_pg_connect_config(cfg, PROG, &conn, &err) < 0) {
+  if (oc_pg_connect_config(cfg, PROG, 0, 0, &conn, &err) < 0) {
     fprintf(stderr, PROG ": %s\n", err.msg);
     ex = oc_err_exit_status(err.code);
     goto out;
