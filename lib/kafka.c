@@ -8,6 +8,7 @@
 
 #include "outcomes/clock.h"
 #include "outcomes/log.h"
+#include "outcomes/notify.h"
 #include "outcomes/tls_policy.h"
 
 /* Properties that load code, run commands or read arbitrary files as
@@ -358,8 +359,10 @@ int oc_kprod_send(oc_kprod_t *p, const oc_kprod_msg_t *m, oc_err_t *err) {
                                                         : oc_kafka_err(err, code, "produce");
       break;
     }
-    /* Backpressure: serve delivery reports until there is room. */
+    /* Backpressure: serve delivery reports until there is room (progress,
+     * bounded by message.timeout.ms: the service is alive). */
     rd_kafka_poll(p->rk, KPROD_POLL_MS);
+    oc_notify_watchdog_kick(oc_notify_now_usec());
     if ((p->o.stop && *p->o.stop) || p->fatal || p->failed != failed_before) {
       rc = OC_KPROD_GAVE_UP;
       break;

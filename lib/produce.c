@@ -23,6 +23,7 @@
 #include "outcomes/kafka.h"
 #include "outcomes/key.h"
 #include "outcomes/log.h"
+#include "outcomes/notify.h"
 
 #define VALUE_MAX 4096
 #define POLL_MS 100
@@ -177,6 +178,9 @@ static void drain(oc_producer_t *p) {
 
   while (inflight(p->cur) > 0) {
     oc_kprod_poll(p->kp, POLL_MS);
+    /* Waiting for acknowledgements (bounded by message.timeout.ms) is
+     * progress: the service is alive. */
+    oc_notify_watchdog_kick(oc_notify_now_usec());
     int lvl = stop_level(p);
     if (lvl == 0 || purged)
       continue;
@@ -289,6 +293,10 @@ static int one_pass(oc_producer_t *p, FILE *f, oc_input_format_t fmt, const char
       st->interrupted = true;
       break;
     }
+    /* A file may take longer than the watchdog's interval: rows read are
+     * progress (the kick is rate-limited; a no-op outside systemd). */
+    if ((st->read & (POLL_EVERY * 16 - 1)) == 0)
+      oc_notify_watchdog_kick(oc_notify_now_usec());
     if (send && (p->cur->failed || oc_producer_fatal(p)))
       break;
     rc = oc_input_next(in, &obs, &line, &rowerr);

@@ -4,7 +4,8 @@
 # 1-second watchdog: outcomes-rollupd and outcomes-produce --watch each send
 # READY=1, then WATCHDOG=1 while working or healthily idle, no WATCHDOG=1
 # while stuck (SIGSTOP), kicks again after SIGCONT, then STOPPING=1 on
-# SIGTERM, in that order, and exit 0.
+# SIGTERM, in that order, and exit 0; and outcomes-produce --watch keeps
+# sending WATCHDOG=1 while it publishes one large file.
 source "$(dirname "$0")/pipeline_common.bash"
 
 LISTENER="${OC_SOURCE_DIR}/tests/integration/notify_listener.py"
@@ -69,3 +70,36 @@ NOTIFY_SOCKET="$T_DIR/watch.sock" WATCHDOG_USEC=1000000 \
 pid=$!
 T_PIDS+=("$pid")
 check_protocol "outcomes-produce --watch" "$pid" "$T_DIR/watch.notify"
+
+# outcomes-produce --watch publishing one large file: the watchdog is kicked
+# while the file is being published, not only between files (a file that
+# takes longer than WatchdogSec would otherwise be killed and started again
+# from its first row, for ever).
+rm -rf "$T_DIR/spool"
+mkdir -p "$T_DIR/spool"
+awk -v hdr="$HDR" 'BEGIN { print hdr
+  for (i = 0; i < 100000; i++)
+    printf "org-%d,,er_visits,DAY,2024-01-%02d,%d,,,test,2024-02-01T00:00:00Z\n", i, 1 + i % 28, i
+}' >"$T_DIR/spool/.big.partial"
+start_listener "$T_DIR/big.sock" "$T_DIR/big.notify"
+# A queue of 1,000 records sent every 50 ms: about 20,000 records/s, so
+# that the file takes about 5 s however fast the machine.
+NOTIFY_SOCKET="$T_DIR/big.sock" WATCHDOG_USEC=1000000 \
+  "$PRODUCE" -b "$BROKERS" --catalog "$CATALOG" --schema-dir "$SCHEMAS" -t "$TOPIC" \
+  -X queue.buffering.max.messages=1000 -X linger.ms=50 \
+  --watch "$T_DIR/spool" >"$T_DIR/big.log" 2>&1 &
+pid=$!
+T_PIDS+=("$pid")
+python3 "$LISTENER" wait "$T_DIR/big.notify" READY=1 --timeout 60 || fail "big file: no READY=1"
+mv "$T_DIR/spool/.big.partial" "$T_DIR/spool/big.csv"
+wait_for 20 grep -q 'file_start file="big.csv"' "$T_DIR/big.log" || fail "big.csv not started"
+before="$(python3 "$LISTENER" count "$T_DIR/big.notify" WATCHDOG=1 | awk '{print $1}')"
+sleep 3
+after="$(python3 "$LISTENER" count "$T_DIR/big.notify" WATCHDOG=1 | awk '{print $1}')"
+grep -q 'file_done file="big.csv"' "$T_DIR/big.log" &&
+  fail "big.csv was published within 3 s: make it larger for this check"
+((after - before >= 3)) || fail "$((after - before)) WATCHDOG=1 in 3 s while publishing a file"
+wait_for 120 grep -q 'file_done file="big.csv"' "$T_DIR/big.log" || fail "big.csv not done"
+kill -TERM "$pid"
+wait "$pid" || fail "exit $? after SIGTERM"
+pass "outcomes-produce --watch: $((after - before)) WATCHDOG=1 in 3 s while publishing a large file"
