@@ -116,45 +116,26 @@ typedef struct args_s {
   size_t n_metrics;
 } args_t;
 
-/* Options that only some commands take: refuse them elsewhere. */
+/* Options that only some commands take (OPT_FORCE and after): refuse them
+ * elsewhere. */
 static int check_opts(const args_t *a, const char *cmd, const int *allowed) {
-  static const int specific[] = {OPT_FORCE,
-                                 OPT_GROUP,
-                                 OPT_TOPIC,
-                                 OPT_TO_BEGINNING,
-                                 OPT_TO_TIME,
-                                 OPT_TO_OFFSET,
-                                 OPT_PARTITIONS,
-                                 OPT_FROM_TOPIC,
-                                 OPT_TO_TOPIC,
-                                 OPT_FROM_TIME,
-                                 OPT_FROM_OFFSET,
-                                 OPT_KEEP_TS,
-                                 OPT_RESTART,
-                                 OPT_METRIC,
-                                 OPT_FROM,
-                                 OPT_TO,
-                                 OPT_BATCH,
-                                 OPT_CODE,
-                                 OPT_LIMIT,
-                                 OPT_ALL,
-                                 OPT_PENDING,
-                                 OPT_OLDER_THAN,
-                                 0};
+  /* The names of OPT_FORCE .. OPT_MAX - 1, in the enum's order. */
   static const char *const names[] = {
       "--force",       "--group",           "--topic",      "--to-beginning", "--to-time",
       "--to-offset",   "--partitions",      "--from-topic", "--to-topic",     "--from-time",
       "--from-offset", "--keep-timestamps", "--restart",    "--metric",       "--from",
       "--to",          "--batch",           "--code",       "--limit",        "--all",
       "--pending",     "--older-than"};
-  for (size_t i = 0; specific[i]; i++) {
-    if (!a->seen[specific[i]])
+  _Static_assert(sizeof(names) / sizeof(names[0]) == OPT_MAX - OPT_FORCE,
+                 "a name for every command-specific option");
+  for (int o = OPT_FORCE; o < OPT_MAX; o++) {
+    if (!a->seen[o])
       continue;
     bool ok = false;
     for (size_t k = 0; allowed[k]; k++)
-      ok |= allowed[k] == specific[i];
+      ok |= allowed[k] == o;
     if (!ok) {
-      fprintf(stderr, PROG ": %s does not apply to '%s'\n", names[i], cmd);
+      fprintf(stderr, PROG ": %s does not apply to '%s'\n", names[o - OPT_FORCE], cmd);
       return -1;
     }
   }
