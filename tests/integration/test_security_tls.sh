@@ -441,7 +441,7 @@ check_produce_sasl() {
 # password in a pgpass file; status in MIGRATE_RC.
 migrate() {
   local name="$1"
-  printf '%s\n' "$2" >"${T_DIR}/creds/${name}.conninfo"
+  (umask 077 && printf '%s\n' "$2" >"${T_DIR}/creds/${name}.conninfo") # its owner's only
   MIGRATE_RC=0
   PGPASSFILE="${T_DIR}/creds/pgpass" "$MIGRATE" --conninfo-file "${T_DIR}/creds/${name}.conninfo" \
     --sql-dir "$SQL_DIR" --catalog "$CATALOG" -v >"${T_DIR}/out/${name}.log" 2>&1 || MIGRATE_RC=$?

@@ -19,10 +19,11 @@ static int pg_check(const char *conninfo, const char *extra_key, const char *ext
 
 static void test_local_hosts(void **state) {
   (void)state;
-  static const char *const local[] = {"", "localhost", "127.0.0.1", "127.1.2.3", "::1",
-                                      "/var/run/postgresql", "@abstract"};
-  static const char *const remote[] = {"db.example.org", "10.0.0.5", "128.0.0.1", "::2",
-                                       "localhost.example.org", "127.0.0.1.example.org"};
+  static const char *const local[] = {"",    "localhost",           "127.0.0.1", "127.1.2.3",
+                                      "::1", "/var/run/postgresql", "@abstract"};
+  static const char *const remote[] = {
+      "db.example.org",       "10.0.0.5", "128.0.0.1", "::2", "localhost.example.org",
+      "127.0.0.1.example.org"};
   for (size_t i = 0; i < sizeof(local) / sizeof(local[0]); i++)
     assert_true(oc_host_is_local(local[i], strlen(local[i])));
   for (size_t i = 0; i < sizeof(remote) / sizeof(remote[0]); i++)
@@ -39,23 +40,22 @@ static void test_postgresql_off_this_host_needs_verify_full(void **state) {
                    OC_ERR_CONFIG);
   assert_string_equal(err.msg, "PostgreSQL host 'db.example.org' is not on this host: sslmode "
                                "must be verify-full, not 'prefer' (or set pg.insecure=true)");
-  assert_int_equal(pg_check("postgresql://u:pw@db.example.org/o?sslmode=require", NULL, NULL,
-                            false, &err),
-                   OC_ERR_CONFIG);
+  assert_int_equal(
+      pg_check("postgresql://u:pw@db.example.org/o?sslmode=require", NULL, NULL, false, &err),
+      OC_ERR_CONFIG);
   assert_non_null(strstr(err.msg, "not 'require'"));
   assert_null(strstr(err.msg, "pw"));
   assert_int_equal(pg_check("host=127.0.0.1,db2.example.org", NULL, NULL, false, &err),
                    OC_ERR_CONFIG);
   assert_non_null(strstr(err.msg, "'db2.example.org'"));
-  assert_int_equal(pg_check("hostaddr=10.0.0.5 dbname=o", NULL, NULL, false, &err),
-                   OC_ERR_CONFIG);
+  assert_int_equal(pg_check("hostaddr=10.0.0.5 dbname=o", NULL, NULL, false, &err), OC_ERR_CONFIG);
   assert_non_null(strstr(err.msg, "'10.0.0.5'"));
 
   assert_int_equal(pg_check("host=db.example.org sslmode=verify-full", NULL, NULL, false, &err), 0);
   assert_int_equal(pg_check("host=db.example.org", "sslmode", "verify-full", false, &err), 0);
-  assert_int_equal(pg_check("host=db.example.org sslmode=verify-full", "sslmode", "disable", false,
-                            &err),
-                   OC_ERR_CONFIG); /* the later value wins, as in libpq */
+  assert_int_equal(
+      pg_check("host=db.example.org sslmode=verify-full", "sslmode", "disable", false, &err),
+      OC_ERR_CONFIG); /* the later value wins, as in libpq */
   assert_int_equal(pg_check("host=db.example.org", NULL, NULL, true, &err), 0);
   assert_int_equal(pg_check("host=127.0.0.1 port=5432 dbname=o", NULL, NULL, false, &err), 0);
   assert_int_equal(pg_check("", NULL, NULL, false, &err), 0);
@@ -92,13 +92,12 @@ static void test_kafka_off_this_host_needs_verified_tls(void **state) {
   static const char *const ssl[] = {"security.protocol", "ssl", NULL};
   static const char *const sasl_ssl[] = {"security.protocol", "sasl_ssl", "sasl.mechanisms",
                                          "SCRAM-SHA-512", NULL};
-  static const char *const sasl_plain[] = {"security.protocol", "sasl_plaintext",
-                                           "sasl.mechanisms", "PLAIN", NULL};
+  static const char *const sasl_plain[] = {"security.protocol", "sasl_plaintext", "sasl.mechanisms",
+                                           "PLAIN", NULL};
   static const char *const unverified[] = {"security.protocol", "ssl",
                                            "enable.ssl.certificate.verification", "false", NULL};
-  static const char *const no_name_check[] = {"security.protocol", "ssl",
-                                              "ssl.endpoint.identification.algorithm", "none",
-                                              NULL};
+  static const char *const no_name_check[] = {
+      "security.protocol", "ssl", "ssl.endpoint.identification.algorithm", "none", NULL};
 
   assert_int_equal(kafka_check("127.0.0.1:9092,localhost:9093,[::1]:9094", NULL, false, &err), 0);
   assert_int_equal(kafka_check("127.0.0.1:9092", sasl_plain, false, &err), 0);
@@ -110,10 +109,9 @@ static void test_kafka_off_this_host_needs_verified_tls(void **state) {
   assert_int_equal(kafka_check("kafka1.example.org:9093", sasl_plain, false, &err), OC_ERR_CONFIG);
   assert_non_null(strstr(err.msg, "not 'sasl_plaintext'"));
   assert_int_equal(kafka_check("kafka1.example.org:9093", unverified, false, &err), OC_ERR_CONFIG);
-  assert_string_equal(err.msg,
-                      "Kafka broker 'kafka1.example.org:9093' is not on this host: "
-                      "enable.ssl.certificate.verification must be true (or set "
-                      "kafka.insecure=true)");
+  assert_string_equal(err.msg, "Kafka broker 'kafka1.example.org:9093' is not on this host: "
+                               "enable.ssl.certificate.verification must be true (or set "
+                               "kafka.insecure=true)");
   assert_int_equal(kafka_check("kafka1.example.org:9093", no_name_check, false, &err),
                    OC_ERR_CONFIG);
   assert_non_null(strstr(err.msg, "ssl.endpoint.identification.algorithm must be https"));
