@@ -1,6 +1,8 @@
 /* pg.c - libpq helpers; see include/outcomes/pg.h. */
 #include "outcomes/pg.h"
 
+#include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,11 +60,36 @@ out:
   PQconninfoFree(opts);
 }
 
+/* Drive a connection begun by PQconnectStartParams() to its end, as
+ * PQconnectdbParams() does, each wait for the socket bounded by the
+ * connection's connect_timeout (none when unset). False when a wait timed
+ * out (the connection is then not OK). */
+static bool connect_complete(PGconn *conn) {
+  PostgresPollingStatusType st = PGRES_POLLING_WRITING;
+  PQconninfoOption *opts = PQconninfo(conn);
+  int timeout_ms = -1;
+
+  for (PQconninfoOption *o = opts; o && o->keyword; o++)
+    if (strcmp(o->keyword, "connect_timeout") == 0 && o->val && atoi(o->val) > 0)
+      timeout_ms = atoi(o->val) * 1000;
+  PQconninfoFree(opts);
+  while (st != PGRES_POLLING_OK && st != PGRES_POLLING_FAILED) {
+    struct pollfd p = {PQsocket(conn), st == PGRES_POLLING_READING ? POLLIN : POLLOUT, 0};
+    int n = poll(&p, 1, timeout_ms);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n == 0)
+      return false;
+    st = PQconnectPoll(conn);
+  }
+  return true;
+}
+
 int oc_pg_connect(const char *conninfo, const oc_pg_connect_opts_t *opts, PGconn **out,
                   oc_err_t *err) {
   size_t n_extra = opts ? opts->n_keywords : 0;
   const char **keys = NULL, **vals = NULL;
-  char timeout[16], target[256], options[96];
+  char timeout[16], target[256], options[1024];
   PGconn *conn = NULL;
   int k = 0, rc = 0;
 
@@ -100,8 +127,11 @@ int oc_pg_connect(const char *conninfo, const oc_pg_connect_opts_t *opts, PGconn
     vals[k++] = keepalive[i][1];
   }
   if (opts && (opts->statement_timeout_ms > 0 || opts->lock_timeout_ms > 0)) {
-    snprintf(options, sizeof(options), "-c statement_timeout=%lld -c lock_timeout=%lld",
-             (long long)opts->statement_timeout_ms, (long long)opts->lock_timeout_ms);
+    /* PGOPTIONS would lose to an explicit value: keep it, after ours. */
+    const char *env = getenv("PGOPTIONS");
+    snprintf(options, sizeof(options), "-c statement_timeout=%lld -c lock_timeout=%lld%s%s",
+             (long long)opts->statement_timeout_ms, (long long)opts->lock_timeout_ms,
+             env && *env ? " " : "", env && *env ? env : "");
     keys[k] = "options";
     vals[k++] = options;
   }
@@ -122,14 +152,19 @@ int oc_pg_connect(const char *conninfo, const oc_pg_connect_opts_t *opts, PGconn
   /* Before a byte goes out: no password to an unverified server. */
   if ((rc = oc_pg_tls_check(keys, vals, opts && opts->insecure, err)) != 0)
     goto out;
-  conn = PQconnectdbParams(keys, vals, 1);
+  conn = PQconnectStartParams(keys, vals, 1);
   if (!conn) {
     rc = oc_err_set(err, OC_ERR_NOMEM, "pg connect %s: out of memory", target);
     goto out;
   }
+  /* Again on what libpq resolved (a service file's host and sslmode):
+   * nothing but the TCP handshake has happened yet. */
+  if ((rc = oc_pg_tls_check_conn(conn, opts && opts->insecure, err)) != 0)
+    goto out;
+  bool timed_out = PQstatus(conn) != CONNECTION_BAD && !connect_complete(conn);
   if (PQstatus(conn) != CONNECTION_OK) {
     char msg[OC_ERR_MSG_MAX];
-    snprintf(msg, sizeof(msg), "%s", PQerrorMessage(conn));
+    snprintf(msg, sizeof(msg), "%s", timed_out ? "timeout expired" : PQerrorMessage(conn));
     msg[strcspn(msg, "\n")] = '\0';
     rc = oc_err_set_retriable(err, OC_ERR_PG, "pg connect %s%s%s: %s", target,
                               opts && opts->dbname ? " dbname=" : "",

@@ -47,11 +47,11 @@ static char *pg_effective(const char *const *keys, const char *const *vals, cons
   for (PQconninfoOption *o = defs; o && o->keyword; o++)
     if (strcmp(o->keyword, want) == 0)
       v = o->val;
-  if (v && !(out = strdup(v)))
+  if (v && *v && !(out = strdup(v)))
     goto done;
   for (size_t i = 0; keys[i]; i++) {
     const char *val = vals[i];
-    if (!val)
+    if (!val || !*val) /* libpq ignores an empty value */
       continue;
     if (strcmp(keys[i], "dbname") == 0 && !expanded) {
       expanded = true;
@@ -59,7 +59,7 @@ static char *pg_effective(const char *const *keys, const char *const *vals, cons
           strncmp(val, "postgresql://", 13) == 0) {
         PQconninfoOption *opts = PQconninfoParse(val, NULL);
         for (PQconninfoOption *o = opts; o && o->keyword; o++)
-          if (strcmp(o->keyword, want) == 0 && o->val) {
+          if (strcmp(o->keyword, want) == 0 && o->val && *o->val) {
             free(out);
             out = strdup(o->val);
           }
@@ -94,30 +94,60 @@ static bool first_remote(const char *list, const char **from, size_t *len) {
   }
 }
 
-int oc_pg_tls_check(const char *const *keys, const char *const *vals, bool insecure,
-                    oc_err_t *err) {
-  char *host, *hostaddr, *sslmode;
+/* The rule on resolved values (NULL or "" when unset). */
+static int pg_rule(const char *host, const char *hostaddr, const char *sslmode, bool insecure,
+                   oc_err_t *err) {
   const char *from = NULL;
   size_t len = 0;
-  int rc = 0;
 
   if (insecure)
     return 0;
-  host = pg_effective(keys, vals, "host");
-  hostaddr = pg_effective(keys, vals, "hostaddr");
-  sslmode = pg_effective(keys, vals, "sslmode");
   /* hostaddr, when given, is what libpq connects to; host names the
    * server for the certificate. Either off this host needs the check. */
   bool remote = (hostaddr && *hostaddr && first_remote(hostaddr, &from, &len)) ||
                 (host && *host && first_remote(host, &from, &len));
   if (remote && (!sslmode || strcmp(sslmode, "verify-full") != 0))
-    rc = oc_err_set(err, OC_ERR_CONFIG,
-                    "PostgreSQL host '%.*s' is not on this host: sslmode must be verify-full, "
-                    "not '%s' (or set pg.insecure=true)",
-                    (int)(len < HOST_MAX ? len : HOST_MAX), from, sslmode ? sslmode : "prefer");
+    return oc_err_set(err, OC_ERR_CONFIG,
+                      "PostgreSQL host '%.*s' is not on this host: sslmode must be verify-full, "
+                      "not '%s' (or set pg.insecure=true)",
+                      (int)(len < HOST_MAX ? len : HOST_MAX), from,
+                      sslmode && *sslmode ? sslmode : "prefer");
+  return 0;
+}
+
+int oc_pg_tls_check(const char *const *keys, const char *const *vals, bool insecure,
+                    oc_err_t *err) {
+  if (insecure)
+    return 0;
+  char *host = pg_effective(keys, vals, "host");
+  char *hostaddr = pg_effective(keys, vals, "hostaddr");
+  char *sslmode = pg_effective(keys, vals, "sslmode");
+  int rc = pg_rule(host, hostaddr, sslmode, insecure, err);
   free(host);
   free(hostaddr);
   free(sslmode);
+  return rc;
+}
+
+int oc_pg_tls_check_conn(PGconn *conn, bool insecure, oc_err_t *err) {
+  const char *host = NULL, *hostaddr = NULL, *sslmode = NULL;
+  PQconninfoOption *opts;
+  int rc;
+
+  if (insecure)
+    return 0;
+  if (!(opts = PQconninfo(conn)))
+    return oc_err_set(err, OC_ERR_NOMEM, "pg connect: out of memory");
+  for (PQconninfoOption *o = opts; o->keyword; o++) {
+    if (strcmp(o->keyword, "host") == 0)
+      host = o->val;
+    else if (strcmp(o->keyword, "hostaddr") == 0)
+      hostaddr = o->val;
+    else if (strcmp(o->keyword, "sslmode") == 0)
+      sslmode = o->val;
+  }
+  rc = pg_rule(host, hostaddr, sslmode, insecure, err);
+  PQconninfoFree(opts);
   return rc;
 }
 
@@ -158,12 +188,19 @@ static void broker_host(const char *s, size_t n, const char **host, size_t *len)
 }
 
 int oc_kafka_tls_check(const rd_kafka_conf_t *conf, bool insecure, oc_err_t *err) {
-  char servers[4096], proto[64], verify[16], ident[16];
+  char proto[64], verify[16], ident[16], *servers;
   const char *s;
+  size_t n_servers = 0;
+  int rc = 0;
 
   if (insecure)
     return 0;
-  kafka_get(conf, "bootstrap.servers", servers, sizeof(servers));
+  /* Its whole length: a list cut short would leave brokers unchecked. */
+  if (rd_kafka_conf_get(conf, "bootstrap.servers", NULL, &n_servers) != RD_KAFKA_CONF_OK)
+    n_servers = 1;
+  if (!(servers = malloc(n_servers + 1)))
+    return oc_err_set(err, OC_ERR_NOMEM, "out of memory");
+  kafka_get(conf, "bootstrap.servers", servers, n_servers + 1);
   kafka_get(conf, "security.protocol", proto, sizeof(proto));
   kafka_get(conf, "enable.ssl.certificate.verification", verify, sizeof(verify));
   kafka_get(conf, "ssl.endpoint.identification.algorithm", ident, sizeof(ident));
@@ -185,14 +222,15 @@ int oc_kafka_tls_check(const rd_kafka_conf_t *conf, bool insecure, oc_err_t *err
         need = "ssl.endpoint.identification.algorithm must be https";
       }
       if (need)
-        return oc_err_set(err, OC_ERR_CONFIG,
-                          "Kafka broker '%.*s' is not on this host: %s (or set "
-                          "kafka.insecure=true)",
-                          (int)(n < HOST_MAX ? n : HOST_MAX), s, need);
-      return 0; /* the settings hold for every broker */
+        rc = oc_err_set(err, OC_ERR_CONFIG,
+                        "Kafka broker '%.*s' is not on this host: %s (or set "
+                        "kafka.insecure=true)",
+                        (int)(n < HOST_MAX ? n : HOST_MAX), s, need);
+      break; /* the settings hold for every broker */
     }
     s += n;
     s += *s == ',';
   }
-  return 0;
+  free(servers);
+  return rc;
 }

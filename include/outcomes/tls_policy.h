@@ -11,6 +11,10 @@
  *     enable.ssl.certificate.verification=true and
  *     ssl.endpoint.identification.algorithm=https.
  * Local means a Unix socket, "localhost", 127.0.0.0/8 or ::1.
+ *
+ * Kafka: the check sees the bootstrap servers; the brokers the cluster
+ * advertises are reached with the same settings, so a local bootstrap
+ * address (a tunnel) in front of a remote cluster must use TLS as well.
  */
 #ifndef OUTCOMES_TLS_POLICY_H
 #define OUTCOMES_TLS_POLICY_H
@@ -18,6 +22,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include <libpq-fe.h>
 #include <librdkafka/rdkafka.h>
 
 #include "outcomes/err.h"
@@ -38,6 +43,11 @@ bool oc_host_is_local(const char *host, size_t len);
  * insecure. OC_ERR_CONFIG naming the host and the sslmode; no password is
  * ever in the message. */
 int oc_pg_tls_check(const char *const *keys, const char *const *vals, bool insecure, oc_err_t *err);
+
+/* The same on what libpq resolved for conn, once PQconnectStartParams()
+ * returned and before its first poll: a service file's host and sslmode
+ * (PGSERVICE, service=) included. */
+int oc_pg_tls_check_conn(PGconn *conn, bool insecure, oc_err_t *err);
 
 /* The same for a librdkafka configuration: every bootstrap server that is
  * not local requires TLS with both checks on, unless insecure. */

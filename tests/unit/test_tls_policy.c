@@ -4,6 +4,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "outcomes/kafka.h"
 #include "outcomes/tls_policy.h"
@@ -61,6 +62,12 @@ static void test_postgresql_off_this_host_needs_verify_full(void **state) {
   assert_int_equal(pg_check("", NULL, NULL, false, &err), 0);
   assert_int_equal(pg_check("dbname=o", "host", "/run/postgresql", false, &err), 0);
 
+  /* An empty value is no value, for libpq and for the check. */
+  setenv("PGHOST", "db.example.org", 1);
+  assert_int_equal(pg_check("dbname=o", "host", "", false, &err), OC_ERR_CONFIG);
+  unsetenv("PGHOST");
+  assert_int_equal(pg_check("host=127.0.0.1 sslmode=", NULL, NULL, false, &err), 0);
+
   /* The environment is under the parameters. */
   setenv("PGHOST", "db.example.org", 1);
   assert_int_equal(pg_check("dbname=o", NULL, NULL, false, &err), OC_ERR_CONFIG);
@@ -68,6 +75,40 @@ static void test_postgresql_off_this_host_needs_verify_full(void **state) {
   assert_int_equal(pg_check("dbname=o", NULL, NULL, false, &err), 0);
   unsetenv("PGHOST");
   unsetenv("PGSSLMODE");
+}
+
+/* A service file names the host: only what libpq resolved tells. */
+static void test_postgresql_service_files_are_resolved_first(void **state) {
+  (void)state;
+  oc_err_t err;
+  char path[] = "/tmp/oc_test_pgservice_XXXXXX";
+  int fd = mkstemp(path);
+  assert_true(fd >= 0);
+  static const char text[] = "[remote]\nhost=192.0.2.1\nconnect_timeout=1\n"
+                             "[remote_tls]\nhost=192.0.2.1\nsslmode=verify-full\n";
+  assert_int_equal(write(fd, text, sizeof(text) - 1), (ssize_t)(sizeof(text) - 1));
+  close(fd);
+  setenv("PGSERVICEFILE", path, 1);
+  unsetenv("PGHOST");
+  unsetenv("PGSSLMODE");
+  /* The parameters alone look local. */
+  assert_int_equal(pg_check("service=remote", NULL, NULL, false, &err), 0);
+  const char *keys[] = {"dbname", NULL};
+  const char *vals[] = {"service=remote dbname=o", NULL};
+  PGconn *conn = PQconnectStartParams(keys, vals, 1);
+  assert_non_null(conn);
+  assert_int_equal(oc_pg_tls_check_conn(conn, false, &err), OC_ERR_CONFIG);
+  assert_string_equal(err.msg, "PostgreSQL host '192.0.2.1' is not on this host: sslmode must be "
+                               "verify-full, not 'prefer' (or set pg.insecure=true)");
+  assert_int_equal(oc_pg_tls_check_conn(conn, true, &err), 0);
+  PQfinish(conn);
+  vals[0] = "service=remote_tls dbname=o";
+  conn = PQconnectStartParams(keys, vals, 1);
+  assert_non_null(conn);
+  assert_int_equal(oc_pg_tls_check_conn(conn, false, &err), 0);
+  PQfinish(conn);
+  unsetenv("PGSERVICEFILE");
+  unlink(path);
 }
 
 static rd_kafka_conf_t *kconf(const char *servers, const char *const *kv) {
@@ -118,12 +159,22 @@ static void test_kafka_off_this_host_needs_verified_tls(void **state) {
   assert_int_equal(kafka_check("SSL://kafka1.example.org:9093", ssl, false, &err), 0);
   assert_int_equal(kafka_check("kafka1.example.org:9093", sasl_ssl, false, &err), 0);
   assert_int_equal(kafka_check("kafka1.example.org:9093", sasl_plain, true, &err), 0);
+
+  /* A long list is read whole: the remote broker at its end is found. */
+  char many[8192];
+  size_t n = 0;
+  while (n < 6000)
+    n += (size_t)snprintf(many + n, sizeof(many) - n, "127.0.0.1:%zu,", 10000 + n);
+  snprintf(many + n, sizeof(many) - n, "kafka9.example.org:9093");
+  assert_int_equal(kafka_check(many, NULL, false, &err), OC_ERR_CONFIG);
+  assert_non_null(strstr(err.msg, "'kafka9.example.org:9093'"));
 }
 
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_local_hosts),
       cmocka_unit_test(test_postgresql_off_this_host_needs_verify_full),
+      cmocka_unit_test(test_postgresql_service_files_are_resolved_first),
       cmocka_unit_test(test_kafka_off_this_host_needs_verified_tls),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
