@@ -111,15 +111,18 @@ static int pg_setup(oc_rd_t *d, oc_err_t *err) {
   oc_catalog_t *cat = NULL;
   int rc;
 
-  if ((rc = oc_pg_connect_config(d->cfg, "outcomes-rollupd",
-                                 oc_config_get_int(d->cfg, "statement.timeout"),
-                                 oc_config_get_int(d->cfg, "lock.timeout"), &conn, err)) != 0)
-    goto out;
   if (d->opts->migrate && !d->assigned_once && !d->cat) {
+    /* On a connection of its own, without the batches' timeouts: a
+     * migration may rewrite a table, and waits for another instance's
+     * migration lock as long as that one runs. */
     oc_migrate_report_t report;
+    PGconn *mconn = NULL;
+    if ((rc = oc_pg_connect_config(d->cfg, "outcomes-rollupd-migrate", 0, 0, &mconn, err)) != 0)
+      goto out;
     oc_migrate_report_init(&report);
-    rc = oc_migrate_run(conn, oc_config_get_str(d->cfg, "sql.dir"),
+    rc = oc_migrate_run(mconn, oc_config_get_str(d->cfg, "sql.dir"),
                         oc_config_get_str(d->cfg, "catalog.path"), NULL, &report, err);
+    PQfinish(mconn);
     if (rc == 0)
       oc_log_info("migrated applied=%zu total=%zu catalog_inserted=%zu catalog_updated=%zu",
                   report.n_new, report.n_migrations, report.cat_inserted, report.cat_updated);
@@ -127,6 +130,10 @@ static int pg_setup(oc_rd_t *d, oc_err_t *err) {
     if (rc != 0)
       goto out;
   }
+  if ((rc = oc_pg_connect_config(d->cfg, "outcomes-rollupd",
+                                 oc_config_get_int(d->cfg, "statement.timeout"),
+                                 oc_config_get_int(d->cfg, "lock.timeout"), &conn, err)) != 0)
+    goto out;
   if ((rc = oc_stmt_check_schema(conn, OC_STMT_SCHEMA_MIN, "run with --migrate", err)) != 0 ||
       (rc = oc_apply_prepare(conn, err)) != 0 || (rc = oc_catalog_load_pg(conn, &cat, err)) != 0)
     goto out;
