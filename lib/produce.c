@@ -133,6 +133,8 @@ out:
 
 bool oc_producer_fatal(const oc_producer_t *p) { return p->kp && oc_kprod_fatal(p->kp); }
 
+rd_kafka_t *oc_producer_handle(oc_producer_t *p) { return p->kp ? oc_kprod_handle(p->kp) : NULL; }
+
 void oc_producer_set_default_observed_at(oc_producer_t *p, oc_timestamp_t ts) {
   p->opts.default_observed_at = ts;
 }
@@ -271,6 +273,7 @@ static int one_pass(oc_producer_t *p, FILE *f, oc_input_format_t fmt, const char
   long line = 0;
   unsigned flags = p->opts.retract ? OC_INPUT_RETRACT : 0;
   int rc, read_rc = 0;
+  bool eof = false;
 
   rc = oc_input_open(f, fmt, flags, p->opts.catalog, p->opts.default_observed_at, &in, err);
   if (rc < 0) {
@@ -300,8 +303,10 @@ static int one_pass(oc_producer_t *p, FILE *f, oc_input_format_t fmt, const char
     if (send && (p->cur->failed || oc_producer_fatal(p)))
       break;
     rc = oc_input_next(in, &obs, &line, &rowerr);
-    if (rc == 0)
+    if (rc == 0) {
+      eof = true;
       break;
+    }
     if (rc < 0 && rowerr.fatal) {
       /* The rows sent so far are still waited for below: their delivery
        * reports point at this file's counters. */
@@ -346,11 +351,19 @@ static int one_pass(oc_producer_t *p, FILE *f, oc_input_format_t fmt, const char
   st->published += p->cur->acked;
   st->not_delivered += valid - p->cur->acked;
   st->possibly_persisted += p->cur->possibly_persisted;
-  if (read_rc == 0 && valid > p->cur->acked) {
+  /* Records not delivered, or a producer that failed for good before the
+   * file was read to its end (perhaps before this file began), outweigh a
+   * read error: the file is to be published again. */
+  if (valid > p->cur->acked) {
     rc = oc_err_set(err, OC_ERR_KAFKA, "%s: %llu record%s not delivered%s%s", name,
                     (unsigned long long)(valid - p->cur->acked),
                     valid - p->cur->acked == 1 ? "" : "s", p->cur->first_err ? ": " : "",
                     p->cur->first_err ? rd_kafka_err2str(p->cur->first_err) : "");
+  } else if (oc_producer_fatal(p) && !eof && read_rc == 0 && !st->interrupted) {
+    rc = oc_err_set(err, OC_ERR_KAFKA,
+                    "%s: not read to its end: the Kafka producer failed for good", name);
+  }
+  if (rc == OC_ERR_KAFKA) {
     if (err && !oc_producer_fatal(p))
       err->retriable = true;
     if (err && oc_producer_fatal(p))

@@ -115,6 +115,9 @@ void oc_producer_set_default_observed_at(oc_producer_t *p, oc_timestamp_t ts);
  * any more (make a new one). */
 bool oc_producer_fatal(const oc_producer_t *p);
 
+/* The librdkafka handle (borrowed): for statistics and fault injection. */
+rd_kafka_t *oc_producer_handle(oc_producer_t *p);
+
 /* Flush (bounded by the flush timeout) and free. Accepts NULL. */
 void oc_producer_destroy(oc_producer_t *p);
 

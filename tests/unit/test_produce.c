@@ -209,6 +209,30 @@ static void test_a_read_error_mid_file_still_waits_for_the_rows_sent(void **stat
   oc_producer_destroy(p);
 }
 
+/* A producer that failed for good before a file: the file is not read, and
+ * the call says so (fatal), instead of returning as if it were done. */
+static void test_a_fatal_producer_does_not_pass_a_file_off_as_published(void **state) {
+  fixture_t *f = *state;
+  oc_produce_stats_t st;
+  oc_err_t err;
+  const int none[] = {0};
+
+  write_csv(f, 20, none);
+  oc_producer_t *p = new_producer(f, false, "10000");
+  assert_int_equal(rd_kafka_test_fatal_error(oc_producer_handle(p),
+                                             RD_KAFKA_RESP_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER,
+                                             "injected"),
+                   RD_KAFKA_RESP_ERR_NO_ERROR);
+  for (int i = 0; i < 50 && !oc_producer_fatal(p); i++)
+    rd_kafka_poll(oc_producer_handle(p), 100);
+  assert_true(oc_producer_fatal(p));
+  assert_int_equal(run_file(f, p, &st, &err), OC_ERR_KAFKA);
+  assert_true(err.fatal);
+  assert_string_equal(err.msg, "in.csv: not read to its end: the Kafka producer failed for good");
+  assert_int_equal(st.published, 0);
+  oc_producer_destroy(p);
+}
+
 static void test_retriable_broker_errors_are_retried_to_delivery(void **state) {
   fixture_t *f = *state;
   oc_produce_stats_t st;
@@ -304,6 +328,8 @@ int main(void) {
                                       teardown),
       cmocka_unit_test_setup_teardown(test_strict_withholds_a_file_with_a_bad_row, setup, teardown),
       cmocka_unit_test_setup_teardown(test_stop_request_ends_reading, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_a_fatal_producer_does_not_pass_a_file_off_as_published,
+                                      setup, teardown),
       cmocka_unit_test_setup_teardown(test_a_read_error_mid_file_still_waits_for_the_rows_sent,
                                       setup, teardown),
   };
