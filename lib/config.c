@@ -58,7 +58,7 @@ bool oc_config_conninfo_has_password(const char *conninfo) {
   PQconninfoOption *opts = PQconninfoParse(conninfo ? conninfo : "", NULL);
   bool found = false;
   for (PQconninfoOption *o = opts; o && o->keyword; o++)
-    if (strcmp(o->keyword, "password") == 0 && o->val && *o->val)
+    if (oc_config_key_is_secret(o->keyword) && o->val && *o->val) /* password, sslpassword */
       found = true;
   PQconninfoFree(opts);
   return found;
@@ -210,7 +210,12 @@ static int read_secret_file(const char *path, const char *origin, const char *ke
   if (!f)
     return oc_err_set(err, OC_ERR_CONFIG, "%s: %s.file: cannot open '%s': %s", origin, key, full,
                       strerror(errno));
-  if (fstat(fileno(f), &st) != 0 || exposed_mode(&st)) {
+  if (fstat(fileno(f), &st) != 0) {
+    fclose(f);
+    return oc_err_set(err, OC_ERR_CONFIG, "%s: %s.file: cannot stat '%s': %s", origin, key, full,
+                      strerror(errno));
+  }
+  if (exposed_mode(&st)) {
     fclose(f);
     return oc_err_set(err, OC_ERR_CONFIG,
                       "%s: %s.file: '%s' may be read by others (mode %03o): chmod 600, or 640 "
@@ -543,8 +548,8 @@ static void dump_conninfo(FILE *out, const char *name, const char *v) {
   for (PQconninfoOption *o = opts; o->keyword; o++) {
     if (!o->val)
       continue;
-    if (strcmp(o->keyword, "password") == 0) {
-      fprintf(out, "%spassword=<hidden>", sep);
+    if (oc_config_key_is_secret(o->keyword)) {
+      fprintf(out, "%s%s=<hidden>", sep, o->keyword);
     } else {
       fprintf(out, "%s%s='", sep, o->keyword);
       for (const char *c = o->val; *c; c++)

@@ -182,6 +182,7 @@ static void test_password_inside_conninfo_only_from_files(void **state) {
   assert_string_equal(err.msg, "-X: 'conninfo' holds a password: use a pgpass file "
                                "(PGPASSFILE), 'pg.password.file=PATH' or the configuration file");
   assert_int_equal(oc_config_set_arg(cfg, "conninfo=postgresql://u:pw2@db/o", &err), OC_ERR_CONFIG);
+  assert_int_equal(oc_config_set_arg(cfg, "conninfo=host=db sslpassword=pw4", &err), OC_ERR_CONFIG);
   setenv("OC_TEST_CONNINFO", "host=db password='pw3'", 1);
   assert_int_equal(oc_config_load_env(cfg, &err), OC_ERR_CONFIG);
   assert_null(strstr(err.msg, "pw3"));
@@ -303,8 +304,9 @@ static void test_dump_hides_a_conninfo_password(void **state) {
       {"conninfo", OC_CONF_STR, "", 0, 0, OC_CONF_CONNINFO, NULL, "x"},
       {NULL, 0, NULL, 0, 0, 0, NULL, NULL},
   };
-  static const char *const files[] = {"conninfo=host=db dbname=o password=pw-in-clear\n",
-                                      "conninfo=postgresql://u:pw-in-clear@db/o\n"};
+  static const char *const files[] = {
+      "conninfo=host=db dbname=o password=pw-in-clear sslpassword=pw-in-clear\n",
+      "conninfo=postgresql://u:pw-in-clear@db/o\n"};
   for (size_t i = 0; i < 2; i++) {
     oc_err_t err;
     char dump[4096] = {0};
