@@ -347,35 +347,44 @@ out:
 
 int oc_replay_dlq_purge(oc_replay_t *r, const oc_dlq_filter_t *f, const char *older_than,
                         bool dry_run, oc_err_t *err) {
-  static const char sql_bound[] = "SELECT now() - $1::interval, $1::interval > interval '0'";
+  static const char sql_bound[] =
+      "SELECT extract(epoch FROM now() - $1::interval), now() - $1::interval,"
+      " $1::interval > interval '0'";
   static const char sql_count[] =
-      "SELECT count(*) FROM outcomes.dead_letters WHERE created_at < $1::timestamptz"
+      "SELECT count(*) FROM outcomes.dead_letters WHERE created_at < to_timestamp($1::float8)"
       " AND ($2::text IS NULL OR error_code = $2) AND ($3::text IS NULL OR group_id = $3)";
   static const char sql_delete[] =
       "DELETE FROM outcomes.dead_letters WHERE id IN ("
-      " SELECT id FROM outcomes.dead_letters WHERE created_at < $1::timestamptz"
+      " SELECT id FROM outcomes.dead_letters WHERE created_at < to_timestamp($1::float8)"
       " AND ($2::text IS NULL OR error_code = $2) AND ($3::text IS NULL OR group_id = $3)"
       " ORDER BY id LIMIT $4 FOR UPDATE SKIP LOCKED)";
   PGconn *pg;
   PGresult *res = NULL;
-  char before[64], limit[24];
+  char epoch[64], before[64], limit[24];
   int64_t n = 0, total = 0;
   int rc;
 
   if ((rc = oc_replay_check_schema(r, 2, err)) != 0 || (rc = oc_replay_pg(r, &pg, err)) != 0)
     return rc;
-  /* The bound, fixed once: batches after the first do not move it. */
+  /* The bound, fixed once (as seconds since the epoch: no DateStyle in
+   * the way): batches after the first do not move it. */
   const char *bv[1] = {older_than};
-  if (oc_pg_exec_params(pg, sql_bound, 1, bv, &res, err) != 0 ||
-      strcmp(PQgetvalue(res, 0, 1), "t") != 0) {
+  if ((rc = oc_pg_exec_params(pg, sql_bound, 1, bv, &res, err)) != 0) {
+    if (strstr(err->msg, "SQLSTATE 22")) /* not an interval */
+      rc = oc_err_set(err, OC_ERR_USAGE, "--older-than '%s': want a positive interval (30d, 12h)",
+                      older_than);
+    return rc;
+  }
+  if (strcmp(PQgetvalue(res, 0, 2), "t") != 0) {
     PQclear(res);
     return oc_err_set(err, OC_ERR_USAGE, "--older-than '%s': want a positive interval (30d, 12h)",
                       older_than);
   }
-  snprintf(before, sizeof(before), "%s", PQgetvalue(res, 0, 0));
+  snprintf(epoch, sizeof(epoch), "%s", PQgetvalue(res, 0, 0));
+  snprintf(before, sizeof(before), "%s", PQgetvalue(res, 0, 1));
   PQclear(res);
   snprintf(limit, sizeof(limit), "%" PRId64, oc_config_get_int(r->cfg, "redrive.batch"));
-  const char *v[4] = {before, f->code, f->group, limit};
+  const char *v[4] = {epoch, f->code, f->group, limit};
   if (dry_run) {
     if ((rc = oc_pg_exec_params(pg, sql_count, 3, v, &res, err)) != 0)
       return rc;
