@@ -36,8 +36,9 @@
 #   profile           (--profile) the time PostgreSQL spent in each statement
 #                     of the first pass (log_min_duration_statement = 0 on
 #                     the bench database)
-#   scale (--scale)   rollupd alone at 100k and 1M records (10M with
-#                     --scale-max), each on emptied tables
+#   scale (--scale)   at 100k and 1M records (10M with --scale-max): the
+#                     three COPY lines of that data, then rollupd alone on
+#                     emptied tables, checked exact
 #   instructions      per record, of parsing + validation, encoding and
 #                     decoding + validation: tests/bench/bench_codec.sh under
 #                     callgrind on the first --codec-rows records (default
@@ -46,7 +47,8 @@
 #
 # and prints one table (records/s, MB/s, CPU s, peak RSS; /usr/bin/time -v)
 # with the ratios produce/kcat-produce, rollupd/kcat-consume,
-# rollupd/COPY-facts, rollupd/COPY-series and replay/rollupd, the
+# rollupd/COPY-facts, rollupd/COPY-series and replay/rollupd (and rollupd
+# against the COPY lines of each --scale size), the
 # freshness, then the instructions per record, and the same as JSON
 # (--json FILE).
 # CPU s and RSS are the client's (psql for COPY; the server's work is not
@@ -257,7 +259,13 @@ record "kcat consume" "$NT" "$BYTEST"
 
 # 4. COPY of the final facts: unindexed; shaped like the facts of migration
 # 0002 (text key); keyed by series id like outcomes.series_facts.
-psqlq <<'SQL'
+# copy_baselines GEN_DIR SUFFIX: the three COPY lines of GEN_DIR's
+# expected_facts.csv, each line's name followed by SUFFIX.
+copy_baselines() {
+  local gen="$1" suffix="$2" rows bytes
+  rows=$(($(wc -l <"$gen/expected_facts.csv") - 1))
+  bytes=$(stat -c %s "$gen/expected_facts.csv")
+  psqlq <<'SQL'
 DROP TABLE IF EXISTS public.bench_copy_plain, public.bench_copy_facts, public.bench_copy_series;
 CREATE TABLE public.bench_copy_plain (org_id text, facility_id text, metric text,
   grain text, period_start date, value double precision, numerator double precision,
@@ -274,7 +282,7 @@ CREATE TABLE public.bench_copy_series (LIKE outcomes.series_facts INCLUDING ALL)
 ALTER TABLE public.bench_copy_series ALTER src_topic SET DEFAULT 'bench',
   ALTER src_partition SET DEFAULT 0, ALTER src_offset SET DEFAULT 0;
 SQL
-python3 - "$W/gen/expected_facts.csv" "$W/series_facts.csv" <<'PY'
+  python3 - "$gen/expected_facts.csv" "$W/series_facts.csv" <<'PY'
 import csv, sys
 ids, out = {}, []
 with open(sys.argv[1], newline="") as f:
@@ -289,18 +297,20 @@ with open(sys.argv[2], "w", newline="") as f:
                 "observed_at"])
     w.writerows(out)
 PY
-COLS="org_id,facility_id,metric,grain,period_start,value,numerator,denominator,source,observed_at"
-timed copy_plain psql "$PG" -X -q -v ON_ERROR_STOP=1 \
-  -c "\\copy public.bench_copy_plain ($COLS) FROM '$W/gen/expected_facts.csv' WITH (FORMAT csv, HEADER, FORCE_NOT_NULL (facility_id))"
-record "COPY, unindexed" "$FACT_ROWS" "$FACT_BYTES"
-timed copy_facts psql "$PG" -X -q -v ON_ERROR_STOP=1 \
-  -c "\\copy public.bench_copy_facts ($COLS) FROM '$W/gen/expected_facts.csv' WITH (FORMAT csv, HEADER, FORCE_NOT_NULL (facility_id))"
-record "COPY, facts" "$FACT_ROWS" "$FACT_BYTES"
-timed copy_series psql "$PG" -X -q -v ON_ERROR_STOP=1 \
-  -c "\\copy public.bench_copy_series (series_id,period_start,value,numerator,denominator,source,observed_at) FROM '$W/series_facts.csv' WITH (FORMAT csv, HEADER)"
-record "COPY, series" "$FACT_ROWS" "$(stat -c %s "$W/series_facts.csv")"
-psqlq -c "DROP TABLE public.bench_copy_plain, public.bench_copy_facts, public.bench_copy_series"
-rm -f "$W/series_facts.csv"
+  local cols="org_id,facility_id,metric,grain,period_start,value,numerator,denominator,source,observed_at"
+  timed copy_plain psql "$PG" -X -q -v ON_ERROR_STOP=1 \
+    -c "\\copy public.bench_copy_plain ($cols) FROM '$gen/expected_facts.csv' WITH (FORMAT csv, HEADER, FORCE_NOT_NULL (facility_id))"
+  record "COPY, unindexed$suffix" "$rows" "$bytes"
+  timed copy_facts psql "$PG" -X -q -v ON_ERROR_STOP=1 \
+    -c "\\copy public.bench_copy_facts ($cols) FROM '$gen/expected_facts.csv' WITH (FORMAT csv, HEADER, FORCE_NOT_NULL (facility_id))"
+  record "COPY, facts$suffix" "$rows" "$bytes"
+  timed copy_series psql "$PG" -X -q -v ON_ERROR_STOP=1 \
+    -c "\\copy public.bench_copy_series (series_id,period_start,value,numerator,denominator,source,observed_at) FROM '$W/series_facts.csv' WITH (FORMAT csv, HEADER)"
+  record "COPY, series$suffix" "$rows" "$(stat -c %s "$W/series_facts.csv")"
+  psqlq -c "DROP TABLE public.bench_copy_plain, public.bench_copy_facts, public.bench_copy_series"
+  rm -f "$W/series_facts.csv"
+}
+copy_baselines "$W/gen" ""
 
 # 5. outcomes-rollupd from offset 0 until facts and rollups are current.
 if ((PROFILE)); then
@@ -381,8 +391,13 @@ if ((SCALE)); then
       "${PRODUCE_CMD[@]}" -t "$ts" --retract "$W/scale/retract.csv"
     fi
     read -r ns bs < <(topic_size "$ts")
+    copy_baselines "$W/scale" " @ $n"
     timed "scale_$n" "${ROLLUPD_CMD[@]}" -X topic="$ts" -X group.id="bench-scale-$$-$n"
     record "rollupd @ $n" "$ns" "$bs"
+    p="$(psql "$PG" -X -At -c "SELECT pending_facts FROM outcomes.rollup_status")"
+    m="$(rollup_mismatches)"
+    log "rollupd @ $n: $p changes pending, $m rollup rows differ from the recomputation"
+    [[ "$p" == 0 && "$m" == 0 ]] || log "WARNING: rollups not exact after --exit-at-end"
     rm -rf "$W/scale"
   done
 fi
@@ -412,15 +427,20 @@ ratios = {
     "rollupd / COPY series": ratio("outcomes-rollupd", "COPY, series"),
     "replay / rollupd": ratio("replay (all stale)", "outcomes-rollupd"),
 }
+for k in order:
+    if k.startswith("rollupd @ "):
+        n = k[len("rollupd @ "):]
+        ratios[f"rollupd / COPY facts @ {n}"] = ratio(k, f"COPY, facts @ {n}")
+        ratios[f"rollupd / COPY series @ {n}"] = ratio(k, f"COPY, series @ {n}")
 print()
-print(f"{'line':<22} {'records':>9} {'seconds':>8} {'records/s':>10} {'MB/s':>7} {'CPU s':>7} {'peak RSS MB':>11}")
+print(f"{'line':<28} {'records':>9} {'seconds':>8} {'records/s':>10} {'MB/s':>7} {'CPU s':>7} {'peak RSS MB':>11}")
 for k in order:
     r = rows[k]
-    print(f"{k:<22} {r['records']:>9} {r['seconds']:>8.2f} {r['records_per_s']:>10.0f} "
+    print(f"{k:<28} {r['records']:>9} {r['seconds']:>8.2f} {r['records_per_s']:>10.0f} "
           f"{r['mb_per_s']:>7.2f} {r['cpu_s']:>7.2f} {r['peak_rss_mb']:>11.1f}")
 print()
 for k, v in ratios.items():
-    print(f"{k:<26} {'-' if v is None else f'{v:.3f}'}")
+    print(f"{k:<34} {'-' if v is None else f'{v:.3f}'}")
 # Freshness: outcomes_rollup_wait_seconds from the running daemon.
 fresh = None
 if os.path.exists(sys.argv[6]):
