@@ -11,6 +11,7 @@
 #include "outcomes/kafka.h"
 #include "outcomes/log.h"
 #include "outcomes/pg.h"
+#include "outcomes/tls_policy.h"
 #include "outcomes/stmt.h"
 #include "replay_internal.h"
 
@@ -31,10 +32,8 @@ static const oc_conf_def_t conf_defs[] = {
      "dlq redrive: dead letters per transaction"},
     {"log.level", OC_CONF_STR, "warning", 0, 0, 0, "OUTCOMES_LOG_LEVEL",
      "error, warning, notice, info or debug"},
-    {"pg.insecure", OC_CONF_BOOL, "false", 0, 0, 0, NULL,
-     "allow a PostgreSQL host off this one without sslmode=verify-full"},
-    {"kafka.insecure", OC_CONF_BOOL, "false", 0, 0, 0, NULL,
-     "allow Kafka brokers off this host without verified TLS"},
+    OC_TLS_CONF_PG,
+    OC_TLS_CONF_KAFKA,
     {NULL, 0, NULL, 0, 0, 0, NULL, NULL},
 };
 

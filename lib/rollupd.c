@@ -17,6 +17,7 @@
 #include "outcomes/pg.h"
 #include "outcomes/refresh.h"
 #include "outcomes/stmt.h"
+#include "outcomes/tls_policy.h"
 #include "rollupd_internal.h"
 
 static const oc_conf_def_t conf_defs[] = {
@@ -61,10 +62,8 @@ static const oc_conf_def_t conf_defs[] = {
      "host:port serving /metrics, /healthz and /readyz (empty: none), e.g. 127.0.0.1:9464"},
     {"log.level", OC_CONF_STR, "info", 0, 0, 0, "OUTCOMES_LOG_LEVEL",
      "error, warning, notice, info or debug"},
-    {"pg.insecure", OC_CONF_BOOL, "false", 0, 0, 0, NULL,
-     "allow a PostgreSQL host off this one without sslmode=verify-full"},
-    {"kafka.insecure", OC_CONF_BOOL, "false", 0, 0, 0, NULL,
-     "allow Kafka brokers off this host without verified TLS"},
+    OC_TLS_CONF_PG,
+    OC_TLS_CONF_KAFKA,
     {NULL, 0, NULL, 0, 0, 0, NULL, NULL},
 };
 

@@ -25,11 +25,25 @@
 #include <libpq-fe.h>
 #include <librdkafka/rdkafka.h>
 
+#include "outcomes/config.h"
 #include "outcomes/err.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
+
+/* The keys that allow the other connections, for the key tables of the
+ * programs that talk to PostgreSQL or Kafka (config.h). */
+#define OC_TLS_CONF_PG \
+  { \
+    "pg.insecure", OC_CONF_BOOL, "false", 0, 0, 0, NULL, \
+        "allow a PostgreSQL host off this one without sslmode=verify-full" \
+  }
+#define OC_TLS_CONF_KAFKA \
+  { \
+    "kafka.insecure", OC_CONF_BOOL, "false", 0, 0, 0, NULL, \
+        "allow Kafka brokers off this host without verified TLS" \
+  }
 
 /* True when host[0..len) names this host: a Unix socket directory ("/..."
  * or "@..."), "localhost", an address of 127.0.0.0/8, or ::1. An empty

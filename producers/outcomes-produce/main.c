@@ -16,6 +16,7 @@
 
 #include "outcomes/catalog.h"
 #include "outcomes/config.h"
+#include "outcomes/tls_policy.h"
 #include "outcomes/date.h"
 #include "outcomes/input.h"
 #include "outcomes/kafka.h"
@@ -53,8 +54,7 @@ static const oc_conf_def_t conf_defs[] = {
      "--watch: host:port serving /metrics, /healthz and /readyz (empty: none)"},
     {"log.level", OC_CONF_STR, "info", 0, 0, 0, "OUTCOMES_LOG_LEVEL",
      "error, warning, notice, info or debug"},
-    {"kafka.insecure", OC_CONF_BOOL, "false", 0, 0, 0, NULL,
-     "allow Kafka brokers off this host without verified TLS"},
+    OC_TLS_CONF_KAFKA,
     {NULL, 0, NULL, 0, 0, 0, NULL, NULL},
 };
 

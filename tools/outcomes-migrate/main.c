@@ -7,6 +7,7 @@
 
 #include "outcomes/catalog.h"
 #include "outcomes/config.h"
+#include "outcomes/tls_policy.h"
 #include "outcomes/err.h"
 #include "outcomes/log.h"
 #include "outcomes/migrate.h"
@@ -30,8 +31,7 @@ static const oc_conf_def_t conf_defs[] = {
      "metric catalog to sync (default: the installed one); --catalog"},
     {"log.level", OC_CONF_STR, "warning", 0, 0, 0, "OUTCOMES_LOG_LEVEL",
      "error, warning, notice, info or debug; -v is info, -vv debug"},
-    {"pg.insecure", OC_CONF_BOOL, "false", 0, 0, 0, NULL,
-     "allow a PostgreSQL host off this one without sslmode=verify-full"},
+    OC_TLS_CONF_PG,
     {NULL, 0, NULL, 0, 0, 0, NULL, NULL},
 };
 
