@@ -48,9 +48,16 @@ for ((k = 1; k <= stops; k++)); do
 done
 
 # The connections killed from the server side (the batches' and the
-# refresher's) while part 2 arrives.
-chaos_trickle "$topic" "$T_DIR/part2.csv" 10 0.3
-sleep 0.5
+# refresher's) while part 2 arrives. After the last restart each connects
+# again when it has work, on its own backoff: wait until both are there.
+daemon_conns() {
+  [[ "$(sql "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()
+             AND application_name IN ('outcomes-rollupd', 'outcomes-rollupd-refresh')")" -ge 2 ]]
+}
+chaos_trickle "$topic" "$T_DIR/part2.csv" 20 0.3
+wait_for 5 daemon_conns ||
+  fail "the daemon's connections while part 2 arrives: $(sql "SELECT application_name, state
+        FROM pg_stat_activity WHERE datname = current_database()")"
 kill -0 "$TRICKLE_PID" 2>/dev/null || fail "part 2 was published before pg_terminate_backend"
 p="$(chaos_progress "$group")"
 n="$(sql "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
