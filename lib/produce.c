@@ -43,9 +43,15 @@ const char *const oc_produce_reserved_keys[] = {
  * most 20 ms more per file. The rest stay librdkafka's defaults
  * (batch.num.messages 10000, batch.size 1 MB, queue.buffering.max.messages
  * 100000, compression.type none: lz4 cost the client more CPU than it saved
- * the broker there). tests/bench/README.md has the figures. */
+ * the broker there). tests/bench/README.md has the figures.
+ *
+ * Keys are partitioned as the Java client does (murmur2 of the key bytes;
+ * random for a null key), not by librdkafka's own default
+ * (consistent_random, CRC32): a Java producer and outcomes-produce writing
+ * one topic then put each fact identity in the same partition. */
 const char *const oc_produce_kafka_defaults[][2] = {
     {"linger.ms", "20"},
+    {"partitioner", "murmur2_random"},
     {NULL, NULL},
 };
 

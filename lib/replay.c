@@ -11,6 +11,7 @@
 #include "outcomes/kafka.h"
 #include "outcomes/log.h"
 #include "outcomes/pg.h"
+#include "outcomes/produce.h"
 #include "outcomes/tls_policy.h"
 #include "outcomes/stmt.h"
 #include "replay_internal.h"
@@ -245,7 +246,7 @@ int oc_replay_check_schema(oc_replay_t *r, int min, oc_err_t *err) {
 
 /* ---- Kafka ------------------------------------------------------------- */
 
-int oc_replay_kafka_conf(oc_replay_t *r, rd_kafka_conf_t **out, oc_err_t *err) {
+int oc_replay_kafka_conf(oc_replay_t *r, bool producer, rd_kafka_conf_t **out, oc_err_t *err) {
   const char *brokers = oc_config_get_str(r->cfg, "brokers");
   rd_kafka_conf_t *conf;
   int rc = 0;
@@ -258,6 +259,13 @@ int oc_replay_kafka_conf(oc_replay_t *r, rd_kafka_conf_t **out, oc_err_t *err) {
     return err ? err->code : OC_ERR_KAFKA;
   if ((rc = oc_kafka_conf_set(conf, "client.id", "outcomes-replay", NULL, err)) != 0)
     goto out;
+  /* A producer's defaults are outcomes-produce's (the partitioner above
+   * all: a republished key lands where outcomes-produce puts it); the
+   * user's kafka.* keys override them. */
+  for (size_t i = 0; producer && oc_produce_kafka_defaults[i][0]; i++)
+    if ((rc = oc_kafka_conf_set(conf, oc_produce_kafka_defaults[i][0],
+                                oc_produce_kafka_defaults[i][1], NULL, err)) != 0)
+      goto out;
   if ((rc = oc_kafka_conf_apply(conf, r->cfg, reserved_kafka, err)) != 0)
     goto out;
   *out = conf;
@@ -276,7 +284,7 @@ int oc_replay_meta(oc_replay_t *r, rd_kafka_t **out, oc_err_t *err) {
   *out = r->meta;
   if (r->meta)
     return 0;
-  if ((rc = oc_replay_kafka_conf(r, &conf, err)) != 0)
+  if ((rc = oc_replay_kafka_conf(r, false, &conf, err)) != 0)
     return rc;
   if (!(r->meta = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof(errstr)))) {
     rd_kafka_conf_destroy(conf);

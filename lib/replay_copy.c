@@ -48,7 +48,7 @@ int oc_rprod_new(oc_replay_t *r, size_t n_target_parts, oc_rprod_t **out, oc_err
   }
   p->r = r;
   p->n_parts = n_target_parts;
-  if ((rc = oc_replay_kafka_conf(r, &conf, err)) != 0)
+  if ((rc = oc_replay_kafka_conf(r, true, &conf, err)) != 0)
     goto out;
   oc_kprod_opts_t ko = {.on_delivery = on_delivery, .opaque = p, .stop = r->stop};
   if ((rc = oc_kprod_new(conf, &ko, &p->kp, err)) != 0) /* takes conf over */
@@ -137,7 +137,7 @@ static int rp_consumer(oc_replay_t *r, const char *group, rd_kafka_t **out, oc_e
   int rc;
 
   *out = NULL;
-  if ((rc = oc_replay_kafka_conf(r, &conf, err)) != 0)
+  if ((rc = oc_replay_kafka_conf(r, false, &conf, err)) != 0)
     return rc;
   if ((rc = oc_kafka_conf_set(conf, "group.id", group, NULL, err)) != 0 ||
       (rc = oc_kafka_conf_set(conf, "enable.auto.commit", "false", NULL, err)) != 0 ||

@@ -39,10 +39,11 @@ int oc_replay_pg(oc_replay_t *r, PGconn **out, oc_err_t *err);
  * at version min. */
 int oc_replay_check_schema(oc_replay_t *r, int min, oc_err_t *err);
 
-/* A librdkafka configuration with brokers, our defaults and every kafka.*
- * key (the reserved ones refused). Caller frees with rd_kafka_conf_destroy
+/* A librdkafka configuration with brokers, our defaults (for a producer,
+ * outcomes-produce's: oc_produce_kafka_defaults) and every kafka.* key
+ * (the reserved ones refused). Caller frees with rd_kafka_conf_destroy
  * unless handed to rd_kafka_new. */
-int oc_replay_kafka_conf(oc_replay_t *r, rd_kafka_conf_t **out, oc_err_t *err);
+int oc_replay_kafka_conf(oc_replay_t *r, bool producer, rd_kafka_conf_t **out, oc_err_t *err);
 
 /* The metadata handle (borrowed from r), created on first use. */
 int oc_replay_meta(oc_replay_t *r, rd_kafka_t **out, oc_err_t *err);

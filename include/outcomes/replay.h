@@ -139,8 +139,8 @@ typedef struct oc_republish_opts_s {
 
 /* Copy each source partition's range [start, end) - end bounded by the
  * high-water mark seen at start - to to_topic, keys, values (null
- * tombstones included) and headers as they are, partitioned by key by
- * librdkafka's default partitioner, through an idempotent producer
+ * tombstones included) and headers as they are, partitioned by key as
+ * outcomes-produce does (murmur2, the Java client's), through an idempotent producer
  * (acks=all) whose every delivery report is checked. Progress is committed
  * as the offsets of group OC_REPLAY_CHECKPOINT_GROUP_PREFIX<to_topic> on the
  * source partitions after each flushed chunk; a run starts at the
