@@ -214,8 +214,12 @@ h = int(sys.argv[4])
 open(sys.argv[2], "wb").write(b"".join(p + MD for p in parts[:h]))
 open(sys.argv[3], "wb").write(b"".join(p + MD for p in parts[h:]))
 EOF
+# With outcomes-produce's partitioner (the Java client's), so that a flip
+# lands in its template's partition and ties go by offset, as the model
+# says.
 kpub() {
-  kcat -P -b "$BROKERS" -t "$topic" -Z -K "$KD" -D "$MD" -X enable.idempotence=true <"$1" \
+  kcat -P -b "$BROKERS" -t "$topic" -Z -K "$KD" -D "$MD" -X enable.idempotence=true \
+    -X partitioner=murmur2_random <"$1" \
     2>"$T_DIR/kcat.err" || fail "kcat -P $1: $(cat "$T_DIR/kcat.err")"
 }
 kpub "$T_DIR/bad1.bin"
