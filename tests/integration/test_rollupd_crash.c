@@ -7,11 +7,12 @@
  *
  * OC_CRASH_KILLS (default 20) is the number of kills under load: a kill
  * counts when records were still unconsumed at that moment (the stored
- * offsets, read after the kill, short of the topic's end). A daemon is
- * killed 0.1 s to three quarters of the uninterrupted run's time after its
- * start (so the window follows the machine and the build); it may also
- * have finished the topic and exited, or be killed idle at the end: neither
- * counts. When a pass over the topic is
+ * offsets, read after the kill, short of the topic's end). The first kill
+ * of a pass falls once 10-70% of the topic is stored; a daemon restarted
+ * after a kill is killed 0.1 s to three quarters of the uninterrupted run's
+ * time after its start (so the window follows the machine and the build);
+ * it may also have finished the topic and exited, or be killed idle at the
+ * end: neither counts. When a pass over the topic is
  * consumed before enough kills, the pass is checked and the next one starts
  * on a fresh database (the daemon then reads the topic from its start
  * again), until the kills are done. Batches of 100 records, so that a kill
@@ -65,12 +66,13 @@ static long long stored(PGconn *c) {
   return h_value_ll(c, "SELECT coalesce(sum(next_offset), 0) FROM outcomes.consumer_offsets");
 }
 
-/* Watch a running daemon for up to ms milliseconds or until it exits; the
- * time from its start (t0) to its first commit past the stored offsets
- * base (or to its exit) raises *recovery when it comes within that time.
- * Returns true when the daemon exited, with its status in *st. */
-static bool crash_watch(PGconn *c, pid_t pid, double t0, long long base, long ms, int *st,
-                        double *recovery) {
+/* Watch a running daemon for up to ms milliseconds, until the stored
+ * offsets reach kill_at (-1: no such bound), or until it exits; the time
+ * from its start (t0) to its first commit past the stored offsets base (or
+ * to its exit) raises *recovery when it comes within that time. Returns
+ * true when the daemon exited, with its status in *st. */
+static bool crash_watch(PGconn *c, pid_t pid, double t0, long long base, long ms, long long kill_at,
+                        int *st, double *recovery) {
   double until = oc_metrics_now() + (double)ms / 1000.0;
   bool seen = false;
   for (;;) {
@@ -79,12 +81,13 @@ static bool crash_watch(PGconn *c, pid_t pid, double t0, long long base, long ms
         *recovery = oc_metrics_now() - t0;
       return true;
     }
-    if (!seen && stored(c) > base) {
+    long long now_stored = stored(c);
+    if (!seen && now_stored > base) {
       seen = true;
       if (oc_metrics_now() - t0 > *recovery)
         *recovery = oc_metrics_now() - t0;
     }
-    if (oc_metrics_now() >= until)
+    if (oc_metrics_now() >= until || (kill_at >= 0 && now_stored >= kill_at))
       return false;
     h_sleep_ms(50);
   }
@@ -95,7 +98,7 @@ static bool crash_watch(PGconn *c, pid_t pid, double t0, long long base, long ms
 static void crash_run_to_end(PGconn *c, pid_t pid, long long base, double *recovery,
                              const char *log) {
   int st;
-  if (!crash_watch(c, pid, oc_metrics_now(), base, 600000, &st, recovery)) {
+  if (!crash_watch(c, pid, oc_metrics_now(), base, 600000, -1, &st, recovery)) {
     kill(pid, SIGKILL);
     crash_reap(pid, NULL, 0);
     fail_msg("daemon did not finish the topic within 600 s (log %s)", log);
@@ -217,8 +220,15 @@ static void test_kill_9_at_random_moments_converges_to_uninterrupted_tables(void
       long long base = stored(c);
       pid = h_daemon_start(db, topic, group, log, true, extra);
       double t0 = oc_metrics_now();
-      long window = 100 + (long)(h_rnd(&seed) % (unsigned long long)span);
-      if (crash_watch(c, pid, t0, base, window, &st, &recovery)) {
+      /* The first kill of a pass falls when 10-70% of the topic is stored,
+       * so that every pass has one under load; the others at a random
+       * moment. */
+      bool first = base == 0;
+      long window = first ? 600000 : 100 + (long)(h_rnd(&seed) % (unsigned long long)span);
+      long long kill_at =
+          first ? total / 10 + (long long)(h_rnd(&seed) % (unsigned long long)(total * 6 / 10))
+                : -1;
+      if (crash_watch(c, pid, t0, base, window, kill_at, &st, &recovery)) {
         assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
         printf("pass %d: the daemon finished the topic before its kill\n", passes);
         break;
