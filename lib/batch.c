@@ -119,18 +119,15 @@ uint64_t oc_batch_id_hash(const oc_batch_t *b, const oc_fact_id_t *id) {
   unsigned char buf[sizeof(id->org_id) + sizeof(id->facility_id) + sizeof(id->metric) +
                     sizeof(id->grain) + sizeof(id->period_start)];
   unsigned char out[crypto_shorthash_BYTES];
-  size_t n = 0, len;
+  const char *const texts[] = {id->org_id, id->facility_id, id->metric};
+  size_t n = 0;
   uint64_t h;
 
-  len = strlen(id->org_id) + 1;
-  memcpy(buf + n, id->org_id, len);
-  n += len;
-  len = strlen(id->facility_id) + 1;
-  memcpy(buf + n, id->facility_id, len);
-  n += len;
-  len = strlen(id->metric) + 1;
-  memcpy(buf + n, id->metric, len);
-  n += len;
+  for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
+    size_t len = strlen(texts[i]) + 1;
+    memcpy(buf + n, texts[i], len);
+    n += len;
+  }
   memcpy(buf + n, &id->grain, sizeof(id->grain));
   n += sizeof(id->grain);
   memcpy(buf + n, &id->period_start, sizeof(id->period_start));

@@ -215,12 +215,13 @@ static int read_secret_file(const char *path, const char *origin, const char *ke
     return oc_err_set(err, OC_ERR_CONFIG, "%s: %s.file: cannot stat '%s': %s", origin, key, full,
                       strerror(errno));
   }
-  if (exposed_mode(&st)) {
+  unsigned mode = exposed_mode(&st);
+  if (mode) {
     fclose(f);
     return oc_err_set(err, OC_ERR_CONFIG,
                       "%s: %s.file: '%s' may be read by others (mode %03o): chmod 600, or 640 "
                       "with root as its owner",
-                      origin, key, full, exposed_mode(&st));
+                      origin, key, full, mode);
   }
   buf = malloc(CONF_SECRET_FILE_MAX + 1);
   if (!buf) {

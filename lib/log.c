@@ -45,8 +45,8 @@ int oc_log_level_from_name(const char *name) {
 /* Copy s to out[0..cap) with every control byte (and DEL) written as \xNN,
  * cut to fit: a text from outside (a file name, a broker's or server's
  * error) can then neither end the line nor start a forged journal line of
- * its own ("\n<0>..."). Returns the length written. */
-static size_t escape_controls(const char *s, char *out, size_t cap) {
+ * its own ("\n<0>..."). */
+static void escape_controls(const char *s, char *out, size_t cap) {
   static const char hex[] = "0123456789ABCDEF";
   size_t o = 0;
 
@@ -63,7 +63,6 @@ static size_t escape_controls(const char *s, char *out, size_t cap) {
     out[o++] = hex[*u & 0xF];
   }
   out[o] = '\0';
-  return o;
 }
 
 void oc_log(int level, const char *fmt, ...) {

@@ -55,6 +55,15 @@ const char *const oc_produce_kafka_defaults[][2] = {
     {NULL, NULL},
 };
 
+int oc_produce_kafka_conf_defaults(rd_kafka_conf_t *conf, oc_err_t *err) {
+  int rc;
+  for (size_t i = 0; oc_produce_kafka_defaults[i][0]; i++)
+    if ((rc = oc_kafka_conf_set(conf, oc_produce_kafka_defaults[i][0],
+                                oc_produce_kafka_defaults[i][1], NULL, err)) != 0)
+      return rc;
+  return 0;
+}
+
 /* Per-file delivery counters, updated by the delivery report callback. */
 typedef struct file_state_s {
   uint64_t produced; /* handed to librdkafka */

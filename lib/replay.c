@@ -12,8 +12,8 @@
 #include "outcomes/log.h"
 #include "outcomes/pg.h"
 #include "outcomes/produce.h"
-#include "outcomes/tls_policy.h"
 #include "outcomes/stmt.h"
+#include "outcomes/tls_policy.h"
 #include "replay_internal.h"
 
 static const oc_conf_def_t conf_defs[] = {
@@ -262,10 +262,8 @@ int oc_replay_kafka_conf(oc_replay_t *r, bool producer, rd_kafka_conf_t **out, o
   /* A producer's defaults are outcomes-produce's (the partitioner above
    * all: a republished key lands where outcomes-produce puts it); the
    * user's kafka.* keys override them. */
-  for (size_t i = 0; producer && oc_produce_kafka_defaults[i][0]; i++)
-    if ((rc = oc_kafka_conf_set(conf, oc_produce_kafka_defaults[i][0],
-                                oc_produce_kafka_defaults[i][1], NULL, err)) != 0)
-      goto out;
+  if (producer && (rc = oc_produce_kafka_conf_defaults(conf, err)) != 0)
+    goto out;
   if ((rc = oc_kafka_conf_apply(conf, r->cfg, reserved_kafka, err)) != 0)
     goto out;
   *out = conf;

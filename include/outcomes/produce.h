@@ -85,6 +85,10 @@ extern const char *const oc_produce_reserved_keys[];
  * which override them (documented in outcomes-produce(1)). */
 extern const char *const oc_produce_kafka_defaults[][2];
 
+/* Set oc_produce_kafka_defaults on conf: before the user's kafka.* keys,
+ * by every producer of observations (outcomes-produce, outcomes-replay). */
+int oc_produce_kafka_conf_defaults(rd_kafka_conf_t *conf, oc_err_t *err);
+
 /* Publish one file (path "-" = standard input; name, which may be NULL, is
  * how errors refer to it). Rejected rows are passed to reject (may be NULL)
  * as they are found; *st (zeroed here) gets the counts.

@@ -16,7 +16,6 @@
 
 #include "outcomes/catalog.h"
 #include "outcomes/config.h"
-#include "outcomes/tls_policy.h"
 #include "outcomes/date.h"
 #include "outcomes/input.h"
 #include "outcomes/kafka.h"
@@ -25,6 +24,7 @@
 #include "outcomes/obs_codec.h"
 #include "outcomes/produce.h"
 #include "outcomes/spool.h"
+#include "outcomes/tls_policy.h"
 
 #ifndef OC_VERSION
 #define OC_VERSION "dev"
@@ -154,10 +154,8 @@ static rd_kafka_conf_t *kafka_conf(const oc_config_t *cfg, oc_err_t *err) {
   if (!conf)
     return NULL;
   /* Our defaults first: the user's kafka.* keys override them. */
-  for (size_t i = 0; oc_produce_kafka_defaults[i][0]; i++)
-    if (oc_kafka_conf_set(conf, oc_produce_kafka_defaults[i][0], oc_produce_kafka_defaults[i][1],
-                          NULL, err) < 0)
-      goto fail;
+  if (oc_produce_kafka_conf_defaults(conf, err) < 0)
+    goto fail;
   if (oc_kafka_conf_apply(conf, cfg, oc_produce_reserved_keys, err) < 0)
     goto fail;
   return conf;

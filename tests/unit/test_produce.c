@@ -102,10 +102,7 @@ static oc_producer_t *new_producer(fixture_t *f, bool strict, const char *timeou
   oc_producer_t *p = NULL;
   rd_kafka_conf_t *conf = oc_kafka_conf_new(rd_kafka_mock_cluster_bootstraps(f->mcluster), &err);
   assert_non_null(conf);
-  for (size_t i = 0; oc_produce_kafka_defaults[i][0]; i++) /* as outcomes-produce does */
-    assert_int_equal(oc_kafka_conf_set(conf, oc_produce_kafka_defaults[i][0],
-                                       oc_produce_kafka_defaults[i][1], NULL, &err),
-                     0);
+  assert_int_equal(oc_produce_kafka_conf_defaults(conf, &err), 0); /* as outcomes-produce does */
   assert_int_equal(
       oc_kafka_conf_set(conf, "message.timeout.ms", timeout_ms, oc_produce_reserved_keys, &err), 0);
   assert_int_equal(

@@ -7,11 +7,11 @@
 
 #include "outcomes/catalog.h"
 #include "outcomes/config.h"
-#include "outcomes/tls_policy.h"
 #include "outcomes/err.h"
 #include "outcomes/log.h"
 #include "outcomes/migrate.h"
 #include "outcomes/pg.h"
+#include "outcomes/tls_policy.h"
 
 #ifndef OC_VERSION
 #define OC_VERSION "unknown"
