@@ -19,7 +19,9 @@
 -- with n = 0 and loses its row. Every child is reached from its group
 -- through a primary key (or series_parent_idx), one lookup per group
 -- (LATERAL ... OFFSET 0 keeps the planner from joining whole tables by
--- hash instead): the work grows with the groups, never with the tables.
+-- hash instead; a child series' row is looked up for each child, so that
+-- the statistics of outcomes.series cannot turn it into a scan of the
+-- rollups): the work grows with the groups, never with the tables.
 WITH g AS (
   SELECT series_id, grain, bucket_start, bucket_end, source_grain
     FROM oc_refresh_groups
@@ -47,9 +49,12 @@ child AS (
    CROSS JOIN LATERAL (
            SELECT r.*
              FROM outcomes.series c
-             JOIN outcomes.series_rollups r
-               ON r.series_id = c.series_id AND r.grain = g.grain
-              AND r.bucket_start = g.bucket_start
+            CROSS JOIN LATERAL (
+                    SELECT *
+                      FROM outcomes.series_rollups r
+                     WHERE r.series_id = c.series_id AND r.grain = g.grain
+                       AND r.bucket_start = g.bucket_start
+                    OFFSET 0) r
             WHERE c.parent_id = g.series_id
            OFFSET 0) r
    WHERE g.source_grain IS NULL
