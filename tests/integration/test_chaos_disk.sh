@@ -2,9 +2,9 @@
 # test_chaos_disk.sh - disk pressure on PostgreSQL's storage: the disk that
 # holds the test database fills up while outcomes-rollupd applies, then is
 # freed. The daemon stalls (every batch fails with "could not extend file
-# ...", SQLSTATE 53100 disk_full, and is retried with backoff), commits
-# nothing while the disk is full, stays up, and resumes without loss once
-# there is space again: I1-I5 (chaos_common.bash).
+# ...", SQLSTATE 53100 disk_full, and is retried with backoff), stays up,
+# and resumes without loss once there is space again: I1-I5
+# (chaos_common.bash).
 #
 # The database lives on a small tmpfs (size_mb) mounted in the test's
 # directory: it is created in a tablespace there (its default tablespace),
@@ -19,12 +19,15 @@
 # stream): the daemon caught up, a filler file takes the tmpfs's free space
 # but a little (reserve_kb: the daemon fills that itself), the next part of
 # the stream is published. Once a batch of the daemon has failed for lack of
-# space the disk is held full for hold_s seconds: the stored offsets must not
-# move, the daemon must stay alive, its failed attempts (the database's
-# "could not extend file" errors in the server's log: the faults counted)
-# must be several but bounded (it backs off, capped at 2 s here; no busy
-# loop), and its log must carry the error. Then the filler is removed and
-# the daemon must commit again within CHAOS_RECOVERY_MAX_S (recovery_s).
+# space the disk is held full for hold_s seconds: the daemon must stay alive,
+# its failed attempts (the database's "could not extend file" errors in the
+# server's log: the faults counted) must be several but bounded (it backs
+# off, capped at 2 s here; no busy loop), and its log must carry the error.
+# A batch may still commit while the disk is full, in the room its own
+# rolled-back attempts left in pages already written (PostgreSQL reuses
+# it): what it stored is checked with the rest by I1-I5, and the test prints
+# how far the offsets moved. Then the filler is removed and the daemon must
+# commit again within CHAOS_RECOVERY_MAX_S (recovery_s).
 #
 # Needs root (mount) and the stack's own PostgreSQL cluster (the tablespace
 # directory must be on the server's machine, owned by its OS user); without
@@ -138,19 +141,22 @@ for ((k = 1; k <= cycles; k++)); do
   done
   held="$(chaos_progress "$group")"
   t_full="$(now_s)"
-  # Held full: the stored offsets stay where they are, the daemon stays up.
+  # Held full: the daemon stays up and keeps failing (counted below). The
+  # offsets as last read (a query on the full disk may fail).
+  last="$held"
   until awk -v e="$(elapsed_since "$t_full")" -v h="$hold_s" 'BEGIN { exit !(e >= h) }'; do
     kill -0 "$dpid" 2>/dev/null || fail "daemon died on the full disk: $(tail -5 "$dlog")"
     p="$(chaos_progress "$group")"
-    [[ "$p" == "$held" ]] ||
-      fail "cycle $k: stored offsets moved from $held to $p while the disk was full"
+    [[ -z "$p" ]] || last="$p"
     chaos_rss_sample "$dpid"
     sleep 0.5
   done
+  moved=$((last - held))
   failed=$(($(disk_errors) - base))
   CHAOS_FAULTS=$((CHAOS_FAULTS + failed))
   echo "cycle $k: ${reserve} kB left, applied $((held - at)) more records, then disk full" \
-    "${hold_s} s at offset sum $held: $failed failed attempts"
+    "${hold_s} s at offset sum $held: $failed failed attempts, $moved records committed" \
+    "meanwhile in reused room"
   # Several retries, but backing off (100 ms doubling to the 2 s cap: about
   # 10 in 10 s), not spinning.
   ((failed >= 3)) || fail "cycle $k: only $failed failed attempts in ${hold_s} s: not retrying?"
