@@ -220,7 +220,6 @@ size_t oc_registry_count(const oc_registry_t *reg) { return reg->n; }
 
 int oc_registry_decode(oc_registry_t *reg, const void *buf, size_t len, avro_value_t **out,
                        uint64_t *writer_fp, oc_err_t *err) {
-  entry_t *e;
   uint64_t fp;
   int rc;
 
@@ -232,12 +231,24 @@ int oc_registry_decode(oc_registry_t *reg, const void *buf, size_t len, avro_val
     return rc;
   if (writer_fp)
     *writer_fp = fp;
-  e = find(reg, fp);
+  return oc_registry_decode_body(reg, fp, (const unsigned char *)buf + OC_AVRO_HEADER_LEN,
+                                 len - OC_AVRO_HEADER_LEN, out, err);
+}
+
+int oc_registry_decode_body(oc_registry_t *reg, uint64_t writer_fp, const void *body, size_t len,
+                            avro_value_t **out, oc_err_t *err) {
+  entry_t *e;
+  int rc;
+
+  *out = NULL;
+  if (len > reg->max_message)
+    return oc_err_set(err, OC_ERR_DECODE, "body of %zu bytes exceeds the limit of %zu", len,
+                      reg->max_message);
+  e = find(reg, writer_fp);
   if (!e)
     return oc_err_set(err, OC_ERR_UNKNOWN_SCHEMA, "unknown writer schema fingerprint %016" PRIx64,
-                      fp);
-  rc = read_body(reg->areader, e->schema, (const unsigned char *)buf + OC_AVRO_HEADER_LEN,
-                 len - OC_AVRO_HEADER_LEN, &e->value, err);
+                      writer_fp);
+  rc = read_body(reg->areader, e->schema, body, len, &e->value, err);
   if (rc != 0)
     return rc;
   if (!e->plan) {
@@ -249,6 +260,10 @@ int oc_registry_decode(oc_registry_t *reg, const void *buf, size_t len, avro_val
     return rc;
   *out = &reg->entries[0].value;
   return 0;
+}
+
+bool oc_registry_has(const oc_registry_t *reg, uint64_t writer_fp) {
+  return find(reg, writer_fp) != NULL;
 }
 
 int oc_registry_encode(oc_registry_t *reg, uint64_t writer_fp, avro_value_t *value, void *buf,

@@ -400,6 +400,10 @@ int oc_schema_load_file(const char *path, oc_schema_t **out, oc_err_t *err) {
 
 const char *oc_schema_canonical(const oc_schema_t *s) { return s->pcf; }
 
+char *oc_schema_json(const oc_schema_t *s) {
+  return json_dumps(s->json, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY);
+}
+
 uint64_t oc_schema_fingerprint(const oc_schema_t *s) { return s->fp; }
 
 avro_schema_t oc_schema_avro(const oc_schema_t *s) { return s->avro; }

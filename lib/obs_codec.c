@@ -11,8 +11,12 @@
 
 #include "avro_internal.h"
 #include "outcomes/date.h"
+#include "outcomes/schema_registry.h"
 
 #define MAX_VERSIONS 1000
+/* Writer schemas known at most: the versions here and those a registry
+ * gave. */
+#define MAX_WRITERS 1024
 #define PREFIX "observation.v"
 #define SUFFIX ".avsc"
 
@@ -51,6 +55,10 @@ typedef struct enc_field_s {
 struct oc_obs_codec_s {
   oc_registry_t *reg;
   uint64_t writer_fp;
+  unsigned char hdr[OC_AVRO_HEADER_LEN]; /* the framing oc_obs_encode writes */
+  size_t hdr_len;
+  oc_obs_resolve_fn resolve; /* Confluent ids to fingerprints; may be NULL */
+  void *resolve_arg;
   avro_value_t enc; /* value of the writer schema holding the defaults */
   bool has_enc;
   enc_field_t *plan; /* one per field of the writer schema */
@@ -319,6 +327,8 @@ int oc_obs_codec_new(const char *schema_dir, oc_obs_codec_t **out, oc_err_t *err
   if ((rc = oc_schema_load_file(vs[n - 1].path, &s, err)) != 0)
     goto out;
   c->writer_fp = oc_schema_fingerprint(s);
+  c->hdr_len = OC_AVRO_HEADER_LEN;
+  oc_avro_header_write(c->hdr, sizeof(c->hdr), c->writer_fp, NULL);
   rc = oc_registry_new(s, 0, &c->reg, err);
   s = NULL;
   if (rc != 0)
@@ -354,6 +364,65 @@ out:
 }
 
 uint64_t oc_obs_codec_writer_fingerprint(const oc_obs_codec_t *c) { return c->writer_fp; }
+
+char *oc_obs_codec_writer_json(const oc_obs_codec_t *c) {
+  return oc_schema_json(oc_registry_reader(c->reg));
+}
+
+void oc_obs_codec_frame_confluent(oc_obs_codec_t *c, uint32_t id) {
+  c->hdr[0] = OC_CONFLUENT_MAGIC;
+  for (int i = 0; i < 4; i++)
+    c->hdr[1 + i] = (unsigned char)(id >> (8 * (3 - i)));
+  c->hdr_len = OC_CONFLUENT_HEADER_LEN;
+}
+
+void oc_obs_codec_set_resolver(oc_obs_codec_t *c, oc_obs_resolve_fn fn, void *arg) {
+  c->resolve = fn;
+  c->resolve_arg = arg;
+}
+
+int oc_obs_codec_add_writer(oc_obs_codec_t *c, const char *json, size_t len, uint64_t *fp,
+                            oc_err_t *err) {
+  oc_schema_t *s = NULL;
+  int rc = oc_schema_parse(json, len, &s, err);
+  if (rc != 0)
+    return rc;
+  *fp = oc_schema_fingerprint(s);
+  if (oc_registry_has(c->reg, *fp)) {
+    oc_schema_destroy(s);
+    return 0;
+  }
+  if (oc_registry_count(c->reg) >= MAX_WRITERS) {
+    oc_schema_destroy(s);
+    return oc_err_set(err, OC_ERR_LIMIT, "more than %d writer schemas", MAX_WRITERS);
+  }
+  return oc_registry_add(c->reg, s, err);
+}
+
+int oc_obs_frame_read(const void *buf, size_t len, oc_obs_frame_t *f, oc_err_t *err) {
+  const unsigned char *p = buf;
+  memset(f, 0, sizeof(*f));
+  if (len > 0 && p[0] == OC_CONFLUENT_MAGIC) {
+    if (len < OC_CONFLUENT_HEADER_LEN)
+      return oc_err_set(err, OC_ERR_DECODE,
+                        "message of %zu bytes is shorter than the %d-byte Confluent header", len,
+                        OC_CONFLUENT_HEADER_LEN);
+    f->format = OC_VALUE_CONFLUENT;
+    f->schema_id = (uint32_t)p[1] << 24 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 8 | p[4];
+    f->header_len = OC_CONFLUENT_HEADER_LEN;
+    return 0;
+  }
+  if (len >= 2 && p[0] == 0xc3 && p[1] != 0x01)
+    return oc_err_set(err, OC_ERR_DECODE, "bad single-object marker %02X %02X (expected C3 01)",
+                      p[0], p[1]);
+  if (len > 0 && p[0] != 0xc3)
+    return oc_err_set(err, OC_ERR_DECODE,
+                      "bad framing byte %02X (expected C3 01, single-object, or 00, Confluent)",
+                      p[0]);
+  f->format = OC_VALUE_SINGLE_OBJECT;
+  f->header_len = OC_AVRO_HEADER_LEN;
+  return oc_avro_header_read(buf, len, &f->fingerprint, err);
+}
 
 void oc_obs_codec_destroy(oc_obs_codec_t *c) {
   if (!c)
@@ -473,11 +542,10 @@ int oc_obs_encode(oc_obs_codec_t *c, const oc_observation_t *obs, void *buf, siz
       (rc = str_len("metric", id->metric, OC_METRIC_CODE_MAX, &met_n, err)) != 0 ||
       (rc = str_len("source", obs->source, OC_ID_MAX, &src_n, err)) != 0)
     return rc;
-  if ((rc = oc_avro_header_write(p, cap, c->writer_fp, err)) != 0)
-    return rc;
-  o.p = p + OC_AVRO_HEADER_LEN;
+  o.p = p;
   o.end = p + cap;
   o.full = false;
+  put_bytes(&o, c->hdr, c->hdr_len);
   for (size_t i = 0; i < c->n_plan && !o.full; i++) {
     const enc_field_t *f = &c->plan[i];
     switch (f->kind) {
@@ -560,6 +628,29 @@ static int get_optional(avro_value_t *rec, const opt_field_t *f, const char *fie
   return 0;
 }
 
+/* Either framing into a value of the reader schema (borrowed). */
+static int decode_value(oc_obs_codec_t *c, const void *buf, size_t len, avro_value_t **rec,
+                        oc_err_t *err) {
+  oc_obs_frame_t f;
+  int rc;
+
+  if (len > OC_AVRO_MAX_MESSAGE_DEFAULT)
+    return oc_err_set(err, OC_ERR_DECODE, "message of %zu bytes exceeds the limit of %zu", len,
+                      OC_AVRO_MAX_MESSAGE_DEFAULT);
+  if ((rc = oc_obs_frame_read(buf, len, &f, err)) != 0)
+    return rc;
+  if (f.format == OC_VALUE_CONFLUENT) {
+    if (!c->resolve)
+      return oc_err_set(err, OC_ERR_UNKNOWN_SCHEMA,
+                        "schema id %" PRIu32 " (Confluent framing): no schema.registry.url is set",
+                        f.schema_id);
+    if ((rc = c->resolve(c->resolve_arg, f.schema_id, &f.fingerprint, err)) != 0)
+      return rc;
+  }
+  return oc_registry_decode_body(c->reg, f.fingerprint, (const unsigned char *)buf + f.header_len,
+                                 len - f.header_len, rec, err);
+}
+
 int oc_obs_decode(oc_obs_codec_t *c, const void *buf, size_t len, oc_observation_t *out,
                   oc_err_t *err) {
   avro_value_t *rec = NULL, v;
@@ -567,7 +658,7 @@ int oc_obs_decode(oc_obs_codec_t *c, const void *buf, size_t len, oc_observation
   int rc, sym;
 
   memset(out, 0, sizeof(*out));
-  if ((rc = oc_registry_decode(c->reg, buf, len, &rec, NULL, err)) != 0)
+  if ((rc = decode_value(c, buf, len, &rec, err)) != 0)
     return rc;
   if ((rc = get_field_string(rec, c->f_org, "org_id", out->id.org_id, OC_ID_MAX, err)) != 0 ||
       (rc = get_optional(rec, &c->f_facility, "facility_id", &present, NULL, out->id.facility_id,

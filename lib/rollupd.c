@@ -64,6 +64,7 @@ static const oc_conf_def_t conf_defs[] = {
      "error, warning, notice, info or debug"},
     OC_TLS_CONF_PG,
     OC_TLS_CONF_KAFKA,
+    OC_SR_CONF,
     {NULL, 0, NULL, 0, 0, 0, NULL, NULL},
 };
 
@@ -242,6 +243,10 @@ static void take(oc_rd_t *d, rd_kafka_message_t *m) {
                  p->pos, m->offset);
   oc_err_clear(&err);
   if (oc_batch_add(d->batch, m, p->stored, &err) != 0) {
+    if (err.retriable) { /* the schema registry: read the batch again later */
+      oc_rd_batch_failed(d, oc_batch_count(d->batch) + 1, err.code, &err);
+      return;
+    }
     oc_log_err("batch_add_failed error=\"%s\"", err.msg);
     d->need_recover = true;
     return;
@@ -332,7 +337,8 @@ static int startup(oc_rd_t *d, oc_err_t *err) {
   if (oc_rmetrics_port(d->metrics))
     oc_log_info("metrics_listening port=%u", (unsigned)oc_rmetrics_port(d->metrics));
 
-  if ((rc = oc_obs_codec_new(oc_config_get_str(d->cfg, "schema.dir"), &d->codec, err)) != 0)
+  if ((rc = oc_obs_codec_new(oc_config_get_str(d->cfg, "schema.dir"), &d->codec, err)) != 0 ||
+      (rc = oc_schema_ids_setup(d->cfg, d->codec, NULL, &d->ids, err)) != 0)
     return rc;
   if (!(d->series = oc_series_cache_new((size_t)oc_config_get_int(d->cfg, "series.cache.max"))))
     return oc_err_set(err, OC_ERR_NOMEM, "series cache: out of memory");
@@ -433,6 +439,7 @@ out:
   if (d.pg)
     PQfinish(d.pg);
   oc_catalog_destroy(d.cat);
+  oc_schema_ids_destroy(d.ids);
   oc_obs_codec_destroy(d.codec);
   free(d.parts);
   free(d.hws);

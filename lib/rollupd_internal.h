@@ -17,6 +17,7 @@
 #include "outcomes/catalog.h"
 #include "outcomes/clock.h"
 #include "outcomes/obs_codec.h"
+#include "outcomes/schema_ids.h"
 #include "outcomes/rollupd.h"
 #include "outcomes/series.h"
 #include "rollupd_metrics.h"
@@ -48,6 +49,7 @@ typedef struct oc_rd_s {
   PGconn *pg;
   oc_catalog_t *cat;
   oc_obs_codec_t *codec;
+  oc_schema_ids_t *ids; /* NULL without schema.registry.url */
   oc_batch_t *batch;
   oc_series_cache_t *series;
   oc_refresher_t *refresher;

@@ -9,7 +9,7 @@
 OC_DEBIAN_PACKAGES=(
   build-essential cmake pkg-config
   librdkafka-dev libavro-dev libpq-dev libjansson-dev libsodium-dev libcmocka-dev
-  libsystemd-dev libmicrohttpd-dev
+  libsystemd-dev libmicrohttpd-dev libcurl4-openssl-dev
   kcat clang libclang-rt-14-dev clang-format valgrind jq python3 procps iproute2 openssl
   postgresql-15
   "default-jdk-headless|openjdk-17-jdk-headless|openjdk-17-jre-headless"

@@ -17,6 +17,7 @@
 #ifndef OUTCOMES_AVRO_H
 #define OUTCOMES_AVRO_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -71,6 +72,10 @@ const char *oc_schema_canonical(const oc_schema_t *s);
 
 /* CRC-64-AVRO of the Parsing Canonical Form. */
 uint64_t oc_schema_fingerprint(const oc_schema_t *s);
+
+/* The schema's JSON text as parsed (docs and defaults kept), compact;
+ * caller frees it. NULL when out of memory. */
+char *oc_schema_json(const oc_schema_t *s);
 
 /* The avro-c schema (borrowed: incref it to keep it longer than s). */
 avro_schema_t oc_schema_avro(const oc_schema_t *s);
@@ -134,6 +139,15 @@ size_t oc_registry_count(const oc_registry_t *reg);
  * union branch or enum symbol the reader lacks), OC_ERR_UNKNOWN_SCHEMA. */
 int oc_registry_decode(oc_registry_t *reg, const void *buf, size_t len, avro_value_t **out,
                        uint64_t *writer_fp, oc_err_t *err);
+
+/* As oc_registry_decode, for a body whose framing the caller has read
+ * (the Confluent framing gives a registry id, which the caller maps to the
+ * fingerprint). Errors as oc_registry_decode. */
+int oc_registry_decode_body(oc_registry_t *reg, uint64_t writer_fp, const void *body, size_t len,
+                            avro_value_t **out, oc_err_t *err);
+
+/* True when a writer of that fingerprint is known. */
+bool oc_registry_has(const oc_registry_t *reg, uint64_t writer_fp);
 
 /* Encode value (of the known writer schema with fingerprint writer_fp) as a
  * single-object message, reusing the registry's avro writer. Errors as

@@ -65,7 +65,10 @@ void oc_batch_reset(oc_batch_t *b);
 /* Classify and copy m (borrowed; the caller destroys it). expected is the
  * stored next_offset of m's partition (-1: none), recorded the first time
  * the partition appears in the batch. Fails only on allocation failure
- * (OC_ERR_NOMEM); a bad message becomes a dead letter. */
+ * (OC_ERR_NOMEM) and when the schema registry cannot say what a
+ * Confluent-framed value's schema id is (a retriable error: the batch is
+ * to be dropped and read again after a backoff); a bad message becomes a
+ * dead letter. */
 int oc_batch_add(oc_batch_t *b, const rd_kafka_message_t *m, int64_t expected, oc_err_t *err);
 
 size_t oc_batch_count(const oc_batch_t *b);

@@ -22,6 +22,7 @@
 #include "outcomes/log.h"
 #include "outcomes/process.h"
 #include "outcomes/obs_codec.h"
+#include "outcomes/schema_ids.h"
 #include "outcomes/produce.h"
 #include "outcomes/spool.h"
 #include "outcomes/tls_policy.h"
@@ -55,6 +56,8 @@ static const oc_conf_def_t conf_defs[] = {
     {"log.level", OC_CONF_STR, "info", 0, 0, 0, "OUTCOMES_LOG_LEVEL",
      "error, warning, notice, info or debug"},
     OC_TLS_CONF_KAFKA,
+    OC_VALUE_FORMAT_CONF,
+    OC_SR_CONF,
     {NULL, 0, NULL, 0, 0, 0, NULL, NULL},
 };
 
@@ -248,6 +251,7 @@ int main(int argc, char **argv) {
   oc_config_t *cfg = NULL;
   oc_catalog_t *cat = NULL;
   oc_obs_codec_t *codec = NULL;
+  oc_schema_ids_t *ids = NULL;
   oc_producer_t *prod = NULL;
   rd_kafka_conf_t *conf = NULL;
   oc_produce_opts_t po;
@@ -313,6 +317,14 @@ int main(int argc, char **argv) {
       oc_obs_codec_new(oc_config_get_str(cfg, "schema.dir"), &codec, &err) < 0) {
     fprintf(stderr, "%s: schemas: %s\n", progname, err.msg);
     status = oc_err_exit_status(err.code);
+    goto out;
+  }
+  /* Registered before a byte is read: a refusal stops the run first. */
+  if (codec && oc_schema_ids_setup(cfg, codec, oc_config_get_str(cfg, "topic"), &ids, &err) < 0) {
+    fprintf(stderr, "%s: %s\n", progname, err.msg);
+    status = err.code == OC_ERR_SCHEMA ? OC_EX_CONFIG
+             : err.code == OC_ERR_IO   ? OC_EX_UNAVAILABLE
+                                       : oc_err_exit_status(err.code);
     goto out;
   }
   if (!cli.dry_run) {
@@ -421,6 +433,7 @@ out:
   oc_producer_destroy(prod);
   if (conf)
     rd_kafka_conf_destroy(conf);
+  oc_schema_ids_destroy(ids);
   oc_obs_codec_destroy(codec);
   oc_catalog_destroy(cat);
   oc_config_destroy(cfg);
