@@ -12,6 +12,7 @@
 #include "outcomes/log.h"
 #include "outcomes/pg.h"
 #include "outcomes/produce.h"
+#include "outcomes/schema_registry.h"
 #include "outcomes/stmt.h"
 #include "outcomes/tls_policy.h"
 #include "replay_internal.h"
@@ -33,8 +34,11 @@ static const oc_conf_def_t conf_defs[] = {
      "dlq redrive: dead letters per transaction"},
     {"log.level", OC_CONF_STR, "warning", 0, 0, 0, "OUTCOMES_LOG_LEVEL",
      "error, warning, notice, info or debug"},
+    {"schema.dir", OC_CONF_STR, NULL, 0, 0, 0, NULL,
+     "cat: directory of observation.v*.avsc (default: the installed one)"},
     OC_TLS_CONF_PG,
     OC_TLS_CONF_KAFKA,
+    OC_SR_CONF,
     {NULL, 0, NULL, 0, 0, 0, NULL, NULL},
 };
 

@@ -129,9 +129,7 @@ static const oc_part_offset_t *find_off(const oc_part_offset_t *v, size_t n, int
   return NULL;
 }
 
-/* The consumer of the source: group = the checkpoint group, never joined
- * (assign only), offsets committed by hand. */
-static int rp_consumer(oc_replay_t *r, const char *group, rd_kafka_t **out, oc_err_t *err) {
+int oc_replay_consumer(oc_replay_t *r, const char *group, rd_kafka_t **out, oc_err_t *err) {
   rd_kafka_conf_t *conf = NULL;
   char errstr[512];
   int rc;
@@ -156,29 +154,81 @@ out:
   return rc;
 }
 
-/* Ranges, checkpoint, plan. */
-static int rp_plan(oc_replay_t *r, const oc_republish_opts_t *o, rd_kafka_t *c, rp_part_t *p,
-                   size_t n, oc_err_t *err) {
-  int32_t *parts = malloc(n * sizeof(*parts));
-  int64_t *t_from = calloc(n, sizeof(int64_t)), *t_to = calloc(n, sizeof(int64_t));
-  rd_kafka_topic_partition_list_t *l = NULL;
-  int rc = 0;
+int oc_replay_plan_span(oc_replay_t *r, const char *topic, const oc_replay_span_t *span,
+                        oc_replay_range_t **out, size_t *n_out, oc_err_t *err) {
+  int32_t *parts = NULL;
+  int64_t *t_from = NULL, *t_to = NULL;
+  oc_replay_range_t *p = NULL;
+  size_t n = 0;
+  int rc;
 
-  if (!parts || !t_from || !t_to) {
+  *out = NULL;
+  *n_out = 0;
+  if ((rc = oc_replay_select_partitions(r, topic, span->partitions, span->n_partitions, &parts, &n,
+                                        err)) != 0)
+    return rc;
+  t_from = calloc(n ? n : 1, sizeof(int64_t));
+  t_to = calloc(n ? n : 1, sizeof(int64_t));
+  p = calloc(n ? n : 1, sizeof(*p));
+  if (!t_from || !t_to || !p) {
     rc = oc_err_set(err, OC_ERR_NOMEM, "out of memory");
     goto out;
   }
-  for (size_t i = 0; i < n; i++)
-    parts[i] = p[i].partition;
-  if (o->has_from_time && (rc = oc_replay_offsets_for_time(r, o->from_topic, parts, n,
-                                                           o->from_time_ms, t_from, err)) != 0)
+  if (span->has_from_time &&
+      (rc = oc_replay_offsets_for_time(r, topic, parts, n, span->from_time_ms, t_from, err)) != 0)
     goto out;
-  if (o->has_to_time &&
-      (rc = oc_replay_offsets_for_time(r, o->from_topic, parts, n, o->to_time_ms, t_to, err)) != 0)
+  if (span->has_to_time &&
+      (rc = oc_replay_offsets_for_time(r, topic, parts, n, span->to_time_ms, t_to, err)) != 0)
     goto out;
+  for (size_t i = 0; i < n; i++) {
+    oc_replay_range_t *q = &p[i];
+    const oc_part_offset_t *f = find_off(span->from_offsets, span->n_from_offsets, parts[i]);
+    const oc_part_offset_t *t = find_off(span->to_offsets, span->n_to_offsets, parts[i]);
+    q->partition = parts[i];
+    if ((rc = oc_replay_watermarks(r, topic, q->partition, &q->lo, &q->hi, err)) != 0)
+      goto out;
+    q->start = q->lo;
+    if (f && f->offset > q->start)
+      q->start = f->offset;
+    if (span->has_from_time)
+      q->start = t_from[i] >= 0 ? (t_from[i] > q->start ? t_from[i] : q->start) : q->hi;
+    q->end = q->hi;
+    if (t && t->offset < q->end)
+      q->end = t->offset;
+    if (span->has_to_time && t_to[i] >= 0 && t_to[i] < q->end)
+      q->end = t_to[i];
+    if (q->end < q->start)
+      q->end = q->start;
+  }
+  *out = p;
+  *n_out = n;
+  p = NULL;
+out:
+  free(parts);
+  free(t_from);
+  free(t_to);
+  free(p);
+  return rc;
+}
+
+/* Ranges, checkpoint, plan. */
+static int rp_plan(oc_replay_t *r, const oc_republish_opts_t *o, rd_kafka_t *c, rp_part_t **out,
+                   size_t *n_out, oc_err_t *err) {
+  rd_kafka_topic_partition_list_t *l = NULL;
+  oc_replay_range_t *ranges = NULL;
+  rp_part_t *p = NULL;
+  size_t n = 0;
+  int rc;
+
+  if ((rc = oc_replay_plan_span(r, o->from_topic, &o->span, &ranges, &n, err)) != 0)
+    return rc;
+  if (!(p = calloc(n ? n : 1, sizeof(*p)))) {
+    rc = oc_err_set(err, OC_ERR_NOMEM, "out of memory");
+    goto out;
+  }
   l = rd_kafka_topic_partition_list_new((int)n);
   for (size_t i = 0; i < n; i++)
-    rd_kafka_topic_partition_list_add(l, o->from_topic, p[i].partition);
+    rd_kafka_topic_partition_list_add(l, o->from_topic, ranges[i].partition);
   if (!o->restart) {
     rd_kafka_resp_err_t e = rd_kafka_committed(c, l, r->timeout_ms);
     if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
@@ -188,20 +238,11 @@ static int rp_plan(oc_replay_t *r, const oc_republish_opts_t *o, rd_kafka_t *c, 
   }
   for (size_t i = 0; i < n; i++) {
     rp_part_t *q = &p[i];
-    const oc_part_offset_t *f = find_off(o->from_offsets, o->n_from_offsets, q->partition);
-    const oc_part_offset_t *t = find_off(o->to_offsets, o->n_to_offsets, q->partition);
-    if ((rc = oc_replay_watermarks(r, o->from_topic, q->partition, &q->lo, &q->hi, err)) != 0)
-      goto out;
-    q->start = q->lo;
-    if (f && f->offset > q->start)
-      q->start = f->offset;
-    if (o->has_from_time)
-      q->start = t_from[i] >= 0 ? (t_from[i] > q->start ? t_from[i] : q->start) : q->hi;
-    q->end = q->hi;
-    if (t && t->offset < q->end)
-      q->end = t->offset;
-    if (o->has_to_time && t_to[i] >= 0 && t_to[i] < q->end)
-      q->end = t_to[i];
+    q->partition = ranges[i].partition;
+    q->lo = ranges[i].lo;
+    q->hi = ranges[i].hi;
+    q->start = ranges[i].start;
+    q->end = ranges[i].end;
     q->checkpoint = o->restart ? -1 : l->elems[i].offset >= 0 ? l->elems[i].offset : -1;
     if (q->checkpoint > q->start)
       q->start = q->checkpoint;
@@ -218,12 +259,14 @@ static int rp_plan(oc_replay_t *r, const oc_republish_opts_t *o, rd_kafka_t *c, 
                      o->from_topic, q->partition, o->to_topic, o->dry_run ? "would copy" : "copy",
                      q->start, q->end, q->end - q->start, q->lo, q->hi, cp);
   }
+  *out = p;
+  *n_out = n;
+  p = NULL;
 out:
   if (l)
     rd_kafka_topic_partition_list_destroy(l);
-  free(parts);
-  free(t_from);
-  free(t_to);
+  free(ranges);
+  free(p);
   return rc;
 }
 
@@ -286,7 +329,6 @@ int oc_replay_republish(oc_replay_t *r, const oc_republish_opts_t *o, oc_err_t *
   oc_rprod_t *prod = NULL;
   rd_kafka_topic_partition_list_t *assign = NULL;
   rp_part_t *p = NULL;
-  int32_t *sel = NULL;
   size_t n = 0;
   int to_count = 0, rc;
   char group[512];
@@ -297,16 +339,8 @@ int oc_replay_republish(oc_replay_t *r, const oc_republish_opts_t *o, oc_err_t *
   snprintf(group, sizeof(group), OC_REPLAY_CHECKPOINT_GROUP_PREFIX "%s", o->to_topic);
   if ((rc = oc_replay_meta(r, &meta, err)) != 0 ||
       (rc = oc_kafka_partition_count(meta, o->to_topic, r->timeout_ms, &to_count, err)) != 0 ||
-      (rc = oc_replay_select_partitions(r, o->from_topic, o->partitions, o->n_partitions, &sel, &n,
-                                        err)) != 0)
-    goto out;
-  if (!(p = calloc(n ? n : 1, sizeof(*p)))) {
-    rc = oc_err_set(err, OC_ERR_NOMEM, "out of memory");
-    goto out;
-  }
-  for (size_t i = 0; i < n; i++)
-    p[i].partition = sel[i];
-  if ((rc = rp_consumer(r, group, &c, err)) != 0 || (rc = rp_plan(r, o, c, p, n, err)) != 0)
+      (rc = oc_replay_consumer(r, group, &c, err)) != 0 ||
+      (rc = rp_plan(r, o, c, &p, &n, err)) != 0)
     goto out;
   int64_t planned = 0;
   for (size_t i = 0; i < n; i++)
@@ -412,6 +446,5 @@ out:
     rd_kafka_destroy(c);
   }
   free(p);
-  free(sel);
   return rc;
 }

@@ -62,6 +62,22 @@ int oc_replay_offsets_for_time(oc_replay_t *r, const char *topic, const int32_t 
 int oc_replay_select_partitions(oc_replay_t *r, const char *topic, const int32_t *req, size_t n_req,
                                 int32_t **out, size_t *n_out, oc_err_t *err);
 
+/* One partition of a span (replay.h), planned at the start. */
+typedef struct oc_replay_range_s {
+  int32_t partition;
+  int64_t lo, hi;     /* watermarks */
+  int64_t start, end; /* [start, end), start <= end */
+} oc_replay_range_t;
+
+/* The partitions of span on topic and their ranges: *out (malloc'ed,
+ * caller frees) gets *n entries. */
+int oc_replay_plan_span(oc_replay_t *r, const char *topic, const oc_replay_span_t *span,
+                        oc_replay_range_t **out, size_t *n, oc_err_t *err);
+
+/* A consumer of group (never joined: partitions are assigned; offsets
+ * committed only by hand) with partition EOF events. */
+int oc_replay_consumer(oc_replay_t *r, const char *group, rd_kafka_t **out, oc_err_t *err);
+
 /* ---- an idempotent producer whose every delivery report is counted ----
  * (oc_kprod_t of kafka.h, with per-partition counts and per-flush
  * accounting) */

@@ -122,18 +122,25 @@ int oc_replay_rewind(oc_replay_t *r, const oc_rewind_opts_t *o, oc_err_t *err);
 
 /* ---- republish --------------------------------------------------------- */
 
-typedef struct oc_republish_opts_s {
-  const char *from_topic, *to_topic; /* borrowed; must differ */
+/* A range of a topic, per partition [start, end): from the low-water mark
+ * (or the first offset at from_time, or from_offsets) to the high-water
+ * mark seen at the start (or the first offset at to_time, or to_offsets). */
+typedef struct oc_replay_span_s {
   bool has_from_time, has_to_time;
   int64_t from_time_ms, to_time_ms;     /* [from, to): by record timestamp */
   const oc_part_offset_t *from_offsets; /* per partition start (inclusive) */
   size_t n_from_offsets;
   const oc_part_offset_t *to_offsets; /* per partition end (exclusive) */
   size_t n_to_offsets;
-  const int32_t *partitions; /* source partitions; NULL = all */
+  const int32_t *partitions; /* NULL = all */
   size_t n_partitions;
-  bool keep_timestamps; /* copy each record's timestamp (default: now) */
-  bool restart;         /* ignore the checkpoint */
+} oc_replay_span_t;
+
+typedef struct oc_republish_opts_s {
+  const char *from_topic, *to_topic; /* borrowed; must differ */
+  oc_replay_span_t span;             /* of from_topic */
+  bool keep_timestamps;              /* copy each record's timestamp (default: now) */
+  bool restart;                      /* ignore the checkpoint */
   bool dry_run;
 } oc_republish_opts_t;
 
@@ -149,6 +156,33 @@ typedef struct oc_republish_opts_s {
  * OC_ERR_NOT_FOUND (a topic), OC_ERR_USAGE, OC_ERR_KAFKA (not delivered:
  * nothing after the last checkpoint counts as copied). */
 int oc_replay_republish(oc_replay_t *r, const oc_republish_opts_t *o, oc_err_t *err);
+
+/* ---- cat --------------------------------------------------------------- */
+
+typedef struct oc_cat_opts_s {
+  const char *topic; /* borrowed */
+  oc_replay_span_t span;
+  int64_t max_records; /* 0: the whole span */
+} oc_cat_opts_t;
+
+/* Decode the span of topic, either framing (a Confluent schema id through
+ * schema.registry.url), and give one JSON object per record, as one report
+ * line, in the order received (per partition, by offset):
+ *   {"topic","partition","offset","timestamp" (ms, or null),
+ *    "key": {org_id, facility_id, metric, grain, period_start} or
+ *           {"hex": "..."} when it is not a fact identity,
+ *    "format": "confluent" | "single-object",
+ *    "schema_id" (confluent) | "fingerprint" (single-object, hex),
+ *    "value": {org_id, facility_id, metric, grain, period_start, value,
+ *              numerator, denominator, source, observed_at} or null (a
+ *              tombstone),
+ *    "error": "..." (a value that does not decode: "value" is absent)}
+ * Absent optional fields are null; dates are YYYY-MM-DD, observed_at is
+ * RFC 3339 with microseconds. Reports the count of records and of errors
+ * through the log. Errors: OC_ERR_NOT_FOUND (the topic), OC_ERR_USAGE,
+ * OC_ERR_KAFKA, the registry's (OC_ERR_IO, OC_ERR_CONFIG: nothing more is
+ * printed), OC_ERR_IO (stopped by a signal). */
+int oc_replay_cat(oc_replay_t *r, const oc_cat_opts_t *o, oc_err_t *err);
 
 /* ---- rebuild ----------------------------------------------------------- */
 

@@ -44,6 +44,7 @@ enum {
   OPT_ALL,
   OPT_PENDING,
   OPT_OLDER_THAN,
+  OPT_COUNT,
   OPT_MAX
 };
 
@@ -66,6 +67,9 @@ static void usage(const oc_conf_program_t *prog, FILE *f) {
              "         [--from-offset P:O,...] [--to-offset P:O,...] [--partitions P,...]\n"
              "         [--keep-timestamps] [--restart]\n"
              "      copy a range [from, to) of A to B: keys, values, tombstones, headers\n"
+             "  cat --topic T [--from-time TS] [--to-time TS] [--from-offset P:O,...]\n"
+             "         [--to-offset P:O,...] [--partitions P,...] [--count N]\n"
+             "      decode a range of T (either framing) to JSON Lines on stdout\n"
              "  rebuild [--metric M]... [--from DATE] [--to DATE] [--batch N]\n"
              "      recompute rollups from facts, online (dates widened to whole years)\n"
              "  dlq list [--code C] [--group G] [--pending] [--limit N]\n"
@@ -90,15 +94,19 @@ static void usage(const oc_conf_program_t *prog, FILE *f) {
              "keys (default):\n");
   oc_config_print_help(prog, f);
   fprintf(f, "\nExit status: 0 ok, 64 usage, 65 bad data, 66 not found (topic, dead letter),\n"
-             "69 Kafka or PostgreSQL unavailable or records not delivered, 70 internal error,\n"
+             "69 Kafka, PostgreSQL or the schema registry unavailable or records not\n"
+             "delivered, 70 internal error,\n"
              "74 I/O error, 75 refused: the group has live members (or interrupted: re-run),\n"
              "78 configuration.\n");
 }
 
-/* As oc_err_exit_status (a refusal, OC_ERR_CONFLICT, is 75), and 75 for
- * a failure that a stop request caused. */
+/* As oc_err_exit_status (a refusal, OC_ERR_CONFLICT, is 75; a server that
+ * did not answer, a retriable OC_ERR_IO, 69), and 75 for a failure that a
+ * stop request caused. */
 static int exit_for(const oc_err_t *err) {
   int status = oc_err_exit_status(err->code);
+  if (err->code == OC_ERR_IO && err->retriable) /* a server that did not answer */
+    status = OC_EX_UNAVAILABLE;
   if (g_stop && (status == OC_EX_DATAERR || status == OC_EX_SOFTWARE || status == OC_EX_IOERR))
     return OC_EX_TEMPFAIL;
   return status;
@@ -110,7 +118,7 @@ typedef struct args_s {
   bool seen[OPT_MAX];
   bool dry_run, force;
   const char *group, *topic, *to_time, *to_offset, *partitions, *from_topic, *to_topic;
-  const char *from_time, *from_offset, *from, *to, *batch, *code, *limit, *older_than;
+  const char *from_time, *from_offset, *from, *to, *batch, *code, *limit, *older_than, *count;
   bool to_beginning, keep_ts, restart, all, pending;
   const char **metrics;
   size_t n_metrics;
@@ -125,7 +133,7 @@ static int check_opts(const args_t *a, const char *cmd, const int *allowed) {
       "--to-offset",   "--partitions",      "--from-topic", "--to-topic",     "--from-time",
       "--from-offset", "--keep-timestamps", "--restart",    "--metric",       "--from",
       "--to",          "--batch",           "--code",       "--limit",        "--all",
-      "--pending",     "--older-than"};
+      "--pending",     "--older-than",      "--count"};
   _Static_assert(sizeof(names) / sizeof(names[0]) == OPT_MAX - OPT_FORCE,
                  "a name for every command-specific option");
   for (int o = OPT_FORCE; o < OPT_MAX; o++) {
@@ -178,6 +186,28 @@ out:
   return rc;
 }
 
+/* --from-time, --to-time, --from-offset, --to-offset and --partitions
+ * into span; *from, *to and *parts are the caller's to free. */
+static int parse_span(const args_t *a, oc_replay_span_t *span, oc_part_offset_t **from,
+                      oc_part_offset_t **to, int32_t **parts, oc_err_t *err) {
+  int rc = 0;
+  span->has_from_time = a->from_time != NULL;
+  span->has_to_time = a->to_time != NULL;
+  if ((a->from_time && (rc = oc_replay_parse_time(a->from_time, &span->from_time_ms, err)) != 0) ||
+      (a->to_time && (rc = oc_replay_parse_time(a->to_time, &span->to_time_ms, err)) != 0) ||
+      (a->from_offset &&
+       (rc = oc_replay_parse_offsets(a->from_offset, from, &span->n_from_offsets, err)) != 0) ||
+      (a->to_offset &&
+       (rc = oc_replay_parse_offsets(a->to_offset, to, &span->n_to_offsets, err)) != 0) ||
+      (a->partitions &&
+       (rc = oc_replay_parse_partitions(a->partitions, parts, &span->n_partitions, err)) != 0))
+    return rc;
+  span->from_offsets = *from;
+  span->to_offsets = *to;
+  span->partitions = *parts;
+  return 0;
+}
+
 static int cmd_republish(oc_replay_t *r, const args_t *a, oc_err_t *err) {
   static const int allowed[] = {
       OPT_FROM_TOPIC, OPT_TO_TOPIC,   OPT_FROM_TIME, OPT_TO_TIME, OPT_FROM_OFFSET,
@@ -197,22 +227,38 @@ static int cmd_republish(oc_replay_t *r, const args_t *a, oc_err_t *err) {
   o.keep_timestamps = a->keep_ts;
   o.restart = a->restart;
   o.dry_run = a->dry_run;
-  o.has_from_time = a->from_time != NULL;
-  o.has_to_time = a->to_time != NULL;
-  if ((a->from_time && (rc = oc_replay_parse_time(a->from_time, &o.from_time_ms, err)) != 0) ||
-      (a->to_time && (rc = oc_replay_parse_time(a->to_time, &o.to_time_ms, err)) != 0) ||
-      (a->from_offset &&
-       (rc = oc_replay_parse_offsets(a->from_offset, &from, &o.n_from_offsets, err)) != 0) ||
-      (a->to_offset &&
-       (rc = oc_replay_parse_offsets(a->to_offset, &to, &o.n_to_offsets, err)) != 0) ||
-      (a->partitions &&
-       (rc = oc_replay_parse_partitions(a->partitions, &parts, &o.n_partitions, err)) != 0))
+  if ((rc = parse_span(a, &o.span, &from, &to, &parts, err)) != 0)
     goto out;
-  o.from_offsets = from;
-  o.to_offsets = to;
-  o.partitions = parts;
   rc = oc_replay_republish(r, &o, err);
 out:
+  free(from);
+  free(to);
+  free(parts);
+  return rc;
+}
+
+static int cmd_cat(oc_replay_t *r, const args_t *a, oc_err_t *err) {
+  static const int allowed[] = {OPT_TOPIC,     OPT_FROM_TIME,  OPT_TO_TIME, OPT_FROM_OFFSET,
+                                OPT_TO_OFFSET, OPT_PARTITIONS, OPT_COUNT,   0};
+  oc_cat_opts_t o;
+  oc_part_offset_t *from = NULL, *to = NULL;
+  int32_t *parts = NULL;
+  int rc;
+
+  if (check_opts(a, "cat", allowed) != 0)
+    return oc_err_set(err, OC_ERR_USAGE, "see --help");
+  if (!a->topic)
+    return oc_err_set(err, OC_ERR_USAGE, "cat needs --topic");
+  memset(&o, 0, sizeof(o));
+  o.topic = a->topic;
+  if (a->count) {
+    char *end;
+    o.max_records = strtoll(a->count, &end, 10);
+    if (*end || end == a->count || o.max_records < 1)
+      return oc_err_set(err, OC_ERR_USAGE, "--count '%s': want a positive integer", a->count);
+  }
+  if ((rc = parse_span(a, &o.span, &from, &to, &parts, err)) == 0)
+    rc = oc_replay_cat(r, &o, err);
   free(from);
   free(to);
   free(parts);
@@ -353,6 +399,7 @@ int main(int argc, char **argv) {
       {"all", no_argument, NULL, OPT_ALL},
       {"pending", no_argument, NULL, OPT_PENDING},
       {"older-than", required_argument, NULL, OPT_OLDER_THAN},
+      {"count", required_argument, NULL, OPT_COUNT},
       {"version", no_argument, NULL, OPT_VERSION},
       {"help", no_argument, NULL, 'h'},
       {NULL, 0, NULL, 0},
@@ -408,6 +455,7 @@ int main(int argc, char **argv) {
     case OPT_ALL: a.all = true; break;
     case OPT_PENDING: a.pending = true; break;
     case OPT_OLDER_THAN: a.older_than = optarg; break;
+    case OPT_COUNT: a.count = optarg; break;
     case OPT_VERSION: printf(PROG " %s\n", OC_VERSION); goto out;
     case 'h': usage(&prog, stdout); goto out;
     default:
@@ -421,7 +469,7 @@ int main(int argc, char **argv) {
     goto out;
   }
   if (optind >= argc) {
-    fprintf(stderr, PROG ": no command: rewind, republish, rebuild or dlq (see --help)\n");
+    fprintf(stderr, PROG ": no command: rewind, republish, cat, rebuild or dlq (see --help)\n");
     status = OC_EX_USAGE;
     goto out;
   }
@@ -455,6 +503,8 @@ int main(int argc, char **argv) {
     rc = cmd_republish(r, &a, &err);
   } else if (strcmp(cmd, "rebuild") == 0) {
     rc = cmd_rebuild(r, &a, &err);
+  } else if (strcmp(cmd, "cat") == 0) {
+    rc = cmd_cat(r, &a, &err);
   } else {
     rc = oc_err_set(&err, OC_ERR_USAGE, "unknown command '%s' (see --help)", cmd);
   }
