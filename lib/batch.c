@@ -318,8 +318,9 @@ static int classify(oc_batch_t *b, const rd_kafka_message_t *m, oc_err_t *why) {
     return 0;
   }
   int rc = oc_obs_decode(b->codec, m->payload, m->len, &ev->obs, why);
-  if (rc != 0)
-    return rc == OC_ERR_NOMEM || oc_err_is_data(rc) ? rc : (why->code = OC_ERR_DECODE);
+  if (rc != 0) /* retriable: the schema registry, not the record */
+    return rc == OC_ERR_NOMEM || oc_err_is_data(rc) || why->retriable ? rc
+                                                                      : (why->code = OC_ERR_DECODE);
   rc = oc_observation_validate(&ev->obs, b->cat, why);
   if (rc != 0)
     return rc;
@@ -350,6 +351,9 @@ int oc_batch_add(oc_batch_t *b, const rd_kafka_message_t *m, int64_t expected, o
   if (classify(b, m, &why) != 0) {
     if (why.code == OC_ERR_NOMEM)
       return oc_err_set(err, OC_ERR_NOMEM, "%s", why.msg);
+    if (why.retriable && !oc_err_is_data(why.code))
+      return oc_err_set_retriable(err, why.code, "partition %d offset %lld: %s", (int)m->partition,
+                                  (long long)m->offset, why.msg);
     if (!oc_err_is_data(why.code))
       why.code = OC_ERR_DECODE;
     oc_log_debug("dead_letter partition=%d offset=%lld code=%s msg=\"%s\"", (int)m->partition,
