@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The local stack for development and tests: a single-node Kafka broker
-# (KRaft, jars from Maven Central) and a private PostgreSQL cluster, both on
-# 127.0.0.1 on free ports, with all state, logs and pids in one directory
-# outside the source tree:
+# (KRaft, jars from Maven Central), a private PostgreSQL cluster and a schema
+# registry (Apicurio Registry, Java 21+), all on 127.0.0.1 on free ports, with
+# all state, logs and pids in one directory outside the source tree:
 #
 #   ${OUTCOMES_STACK_DIR:-/var/tmp/outcomes-stack-$(id -u)}
 #     stack.env            ports and cluster id chosen at first start, kept
@@ -10,6 +10,9 @@
 #     kafka/server.log     broker log;  kafka/stdout.log  JVM output
 #     kafka/data/          topic data;  kafka/kafka.pid
 #     pg/data/             cluster;     pg/postgres.log;  pg/.s.PGSQL.<port>
+#     registry/app/        Apicurio Registry (unpacked Maven Central tar.gz)
+#     registry/data/       its schemas (H2 database file)
+#     registry/registry.log  its log;   registry/stdout.log;  registry/registry.pid
 #
 # PostgreSQL uses trust authentication (socket and 127.0.0.1): a dev/test
 # cluster only. Versions are pinned in deploy/versions.env.
@@ -21,6 +24,8 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 source "${OC_DEPLOY_DIR}/lib/kafka.sh"
 # shellcheck source=deploy/lib/pg.sh
 source "${OC_DEPLOY_DIR}/lib/pg.sh"
+# shellcheck source=deploy/lib/registry.sh
+source "${OC_DEPLOY_DIR}/lib/registry.sh"
 OC_LOG_TAG="stack"
 
 OC_PORT_MIN=20000 # below Linux's ephemeral range (32768-60999)
@@ -30,9 +35,10 @@ usage() {
   cat <<USAGE
 usage: deploy/stack.sh COMMAND
 
-  start                      start Kafka and PostgreSQL (no-op when running)
-  stop                       stop both (no-op when stopped)
-  status                     print each component's state; exit 0 when both
+  start                      start Kafka, PostgreSQL and the schema registry
+                             (no-op when running)
+  stop                       stop them (no-op when stopped)
+  status                     print each component's state; exit 0 when all
                              answer, 3 otherwise
   env                        print eval-able exports:  eval "\$(deploy/stack.sh env)"
   topic create NAME PARTITIONS   (no-op when the topic exists)
@@ -41,6 +47,10 @@ usage: deploy/stack.sh COMMAND
 
 environment:
   OUTCOMES_STACK_DIR   state directory (default /var/tmp/outcomes-stack-\$(id -u))
+  OUTCOMES_REGISTRY_JAVA_HOME   a JDK 21+ for the schema registry (default:
+                       JAVA_HOME when 21+, else the newest java 21+ on PATH
+                       or in /usr/lib/jvm)
+  OUTCOMES_REGISTRY=off  start (and expect in status) no schema registry
 USAGE
 }
 
@@ -121,7 +131,7 @@ oc_env_load() {
   [[ -f "$f" ]] || return 1
   while IFS='=' read -r key value; do
     case "$key" in
-    OC_KAFKA_PORT | OC_KAFKA_CONTROLLER_PORT | OC_PG_PORT)
+    OC_KAFKA_PORT | OC_KAFKA_CONTROLLER_PORT | OC_PG_PORT | OC_REGISTRY_PORT | OC_REGISTRY_MGMT_PORT)
       [[ "$value" =~ ^[0-9]+$ ]] || oc_die "${f}: bad ${key}='${value}'"
       printf -v "$key" '%s' "$value"
       ;;
@@ -161,6 +171,24 @@ ENV
   oc_info "chose ports kafka=${OC_KAFKA_PORT} controller=${OC_KAFKA_CONTROLLER_PORT} postgres=${OC_PG_PORT} (kept in ${f})"
 }
 
+# oc_env_add_registry: ports for the schema registry, added to a stack.env
+# written before the stack had one (and at first start).
+oc_env_add_registry() {
+  local f="${OC_STATE}/stack.env"
+  if [[ -n "${OC_REGISTRY_PORT:-}" && -n "${OC_REGISTRY_MGMT_PORT:-}" ]]; then
+    return 0
+  fi
+  OC_REGISTRY_PORT="$(oc_pick_port "$OC_KAFKA_PORT" "$OC_KAFKA_CONTROLLER_PORT" "$OC_PG_PORT")"
+  OC_REGISTRY_MGMT_PORT="$(oc_pick_port "$OC_KAFKA_PORT" "$OC_KAFKA_CONTROLLER_PORT" "$OC_PG_PORT" \
+    "$OC_REGISTRY_PORT")"
+  {
+    grep -v '^OC_REGISTRY_' "$f"
+    printf 'OC_REGISTRY_PORT=%s\nOC_REGISTRY_MGMT_PORT=%s\n' "$OC_REGISTRY_PORT" "$OC_REGISTRY_MGMT_PORT"
+  } >"${f}.tmp"
+  mv "${f}.tmp" "$f"
+  oc_info "chose ports registry=${OC_REGISTRY_PORT} management=${OC_REGISTRY_MGMT_PORT} (kept in ${f})"
+}
+
 oc_require_started() {
   oc_env_load || oc_die "the stack in ${OC_STATE} was never started: run deploy/stack.sh start"
 }
@@ -173,9 +201,11 @@ cmd_start() {
   oc_state_create
   oc_kafka_preflight
   oc_pg_preflight
+  oc_registry_preflight
   oc_lock
   oc_info "state directory ${OC_STATE}"
   oc_env_load || oc_env_create
+  oc_env_add_registry
   # Check every port we are about to bind before starting anything.
   if ! oc_kafka_pid >/dev/null; then
     oc_port_free "$OC_KAFKA_PORT" "kafka" || exit 1
@@ -184,8 +214,16 @@ cmd_start() {
   if ! oc_pg_running; then
     oc_port_free "$OC_PG_PORT" "postgres" || exit 1
   fi
+  if oc_registry_enabled && ! oc_registry_pid >/dev/null; then
+    oc_port_free "$OC_REGISTRY_PORT" "registry" || exit 1
+    oc_port_free "$OC_REGISTRY_MGMT_PORT" "registry management" || exit 1
+  fi
+  # The registry starts first and is waited for last: its start-up (the
+  # slowest) overlaps PostgreSQL's and the broker's.
+  oc_registry_launch
   oc_pg_start
   oc_kafka_start
+  oc_registry_wait
   if oc_started_any; then
     oc_info "stack up in $(oc_elapsed "$t0") s; eval \"\$(deploy/stack.sh env)\" to use it"
   else
@@ -202,6 +240,7 @@ cmd_stop() {
   oc_lock
   # Ports may be unknown after a failed first start; stopping needs none.
   oc_env_load || true
+  oc_registry_stop
   oc_kafka_stop
   if [[ -f "$(oc_pg_data)/PG_VERSION" ]]; then
     [[ -x "$(oc_pg_bin)/pg_ctl" ]] ||
@@ -216,13 +255,15 @@ cmd_status() {
   local rc=0
   oc_load_versions
   if ! oc_env_load 2>/dev/null; then
-    printf 'stack:      not started (no %s/stack.env)\nkafka:      stopped\npostgres:   stopped\n' "$OC_STATE"
+    printf 'stack:      not started (no %s/stack.env)\nkafka:      stopped\npostgres:   stopped\nregistry:   stopped\n' "$OC_STATE"
     return 3
   fi
   oc_have kcat || oc_die "kcat not found: apt-get install kcat"
-  printf 'stack:      %s (kafka %s, postgresql %s)\n' "$OC_STATE" "$KAFKA_VERSION" "$PG_MAJOR"
+  printf 'stack:      %s (kafka %s, postgresql %s, apicurio-registry %s)\n' "$OC_STATE" \
+    "$KAFKA_VERSION" "$PG_MAJOR" "$REGISTRY_VERSION"
   oc_kafka_status || rc=3
   oc_pg_status || rc=3
+  oc_registry_status || rc=3
   return "$rc"
 }
 
@@ -233,6 +274,11 @@ cmd_env() {
   printf 'export OUTCOMES_KAFKA_LIBS=%s\n' "$(oc_sq "$(oc_kafka_libs)")"
   printf 'export OUTCOMES_PG_CONNINFO=%s\n' "$(oc_sq "$(oc_pg_conninfo "$OC_PG_DB")")"
   printf 'export OUTCOMES_PG_SUPER_CONNINFO=%s\n' "$(oc_sq "$(oc_pg_conninfo "$OC_PG_DB")")"
+  # Absent until a start of this version chose the registry's ports. A
+  # port and fixed text: nothing to quote.
+  if [[ -n "${OC_REGISTRY_PORT:-}" ]]; then
+    printf 'export OUTCOMES_SCHEMA_REGISTRY_URL=%s\n' "$(oc_registry_url)"
+  fi
 }
 
 cmd_topic() {
