@@ -262,8 +262,9 @@ int oc_registry_decode_body(oc_registry_t *reg, uint64_t writer_fp, const void *
   return 0;
 }
 
-bool oc_registry_has(const oc_registry_t *reg, uint64_t writer_fp) {
-  return find(reg, writer_fp) != NULL;
+const oc_schema_t *oc_registry_writer(const oc_registry_t *reg, uint64_t writer_fp) {
+  const entry_t *e = find(reg, writer_fp);
+  return e ? e->schema : NULL;
 }
 
 int oc_registry_encode(oc_registry_t *reg, uint64_t writer_fp, avro_value_t *value, void *buf,

@@ -369,6 +369,11 @@ char *oc_obs_codec_writer_json(const oc_obs_codec_t *c) {
   return oc_schema_json(oc_registry_reader(c->reg));
 }
 
+char *oc_obs_codec_schema_json(const oc_obs_codec_t *c, uint64_t fp) {
+  const oc_schema_t *s = oc_registry_writer(c->reg, fp);
+  return s ? oc_schema_json(s) : NULL;
+}
+
 void oc_obs_codec_frame_confluent(oc_obs_codec_t *c, uint32_t id) {
   c->hdr[0] = OC_CONFLUENT_MAGIC;
   for (int i = 0; i < 4; i++)
@@ -388,7 +393,7 @@ int oc_obs_codec_add_writer(oc_obs_codec_t *c, const char *json, size_t len, uin
   if (rc != 0)
     return rc;
   *fp = oc_schema_fingerprint(s);
-  if (oc_registry_has(c->reg, *fp)) {
+  if (oc_registry_writer(c->reg, *fp)) {
     oc_schema_destroy(s);
     return 0;
   }

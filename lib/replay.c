@@ -35,9 +35,10 @@ static const oc_conf_def_t conf_defs[] = {
     {"log.level", OC_CONF_STR, "warning", 0, 0, 0, "OUTCOMES_LOG_LEVEL",
      "error, warning, notice, info or debug"},
     {"schema.dir", OC_CONF_STR, NULL, 0, 0, 0, NULL,
-     "cat: directory of observation.v*.avsc (default: the installed one)"},
+     "cat, republish: directory of observation.v*.avsc (default: the installed one)"},
     OC_TLS_CONF_PG,
     OC_TLS_CONF_KAFKA,
+    OC_VALUE_FORMAT_CONF,
     OC_SR_CONF,
     {NULL, 0, NULL, 0, 0, 0, NULL, NULL},
 };

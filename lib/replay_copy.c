@@ -5,8 +5,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "outcomes/avro.h"
 #include "outcomes/kafka.h"
 #include "outcomes/log.h"
+#include "outcomes/obs_codec.h"
+#include "outcomes/schema_ids.h"
 #include "replay_internal.h"
 
 /* ---- producer ---------------------------------------------------------- */
@@ -306,13 +309,84 @@ static void rp_pause(rd_kafka_t *c, const char *topic, int32_t partition) {
   rd_kafka_topic_partition_list_destroy(l);
 }
 
+/* The framing of the values copied: with a registry, value.format's;
+ * without one, as they are. */
+typedef struct rp_frame_s {
+  oc_obs_codec_t *codec;
+  oc_schema_ids_t *ids; /* NULL: values copied as they are */
+  oc_value_format_t to;
+  char subject[512];
+  unsigned char *buf; /* RP_VALUE_MAX */
+  int64_t reframed, kept;
+  char kept_why[OC_ERR_MSG_MAX + 64];
+} rp_frame_t;
+
+#define RP_VALUE_MAX (OC_AVRO_MAX_MESSAGE_DEFAULT + OC_AVRO_HEADER_LEN)
+
+static int rp_frame_open(oc_replay_t *r, const char *to_topic, rp_frame_t *f, oc_err_t *err) {
+  int rc;
+  memset(f, 0, sizeof(*f));
+  if ((rc = oc_value_format_get(r->cfg, &f->to, err)) != 0)
+    return rc;
+  const char *url = oc_config_get_str(r->cfg, "schema.registry.url");
+  if (!url || !*url)
+    return 0;
+  if ((size_t)snprintf(f->subject, sizeof(f->subject), "%s-value", to_topic) >= sizeof(f->subject))
+    return oc_err_set(err, OC_ERR_USAGE, "--to-topic: too long for a subject");
+  if (!(f->buf = malloc(RP_VALUE_MAX)))
+    return oc_err_set(err, OC_ERR_NOMEM, "out of memory");
+  if ((rc = oc_obs_codec_new(oc_config_get_str(r->cfg, "schema.dir"), &f->codec, err)) != 0)
+    return rc;
+  return oc_schema_ids_setup(r->cfg, f->codec, NULL, &f->ids, err);
+}
+
+static void rp_frame_close(rp_frame_t *f) {
+  oc_schema_ids_destroy(f->ids);
+  oc_obs_codec_destroy(f->codec);
+  free(f->buf);
+}
+
+/* The value to send for m: reframed into f->buf, or m's own. */
+static int rp_value(rp_frame_t *f, const rd_kafka_message_t *m, const void **val, size_t *len,
+                    oc_err_t *err) {
+  oc_err_t why;
+  size_t n;
+  *val = m->payload;
+  *len = m->len;
+  if (!f->ids || !m->payload)
+    return 0;
+  oc_err_clear(&why);
+  int rc = oc_schema_ids_reframe(f->ids, f->to, f->subject, m->payload, m->len, f->buf,
+                                 RP_VALUE_MAX, &n, &why);
+  if (rc == 0) {
+    f->reframed += f->buf[0] != ((const unsigned char *)m->payload)[0];
+    *val = f->buf;
+    *len = n;
+    return 0;
+  }
+  if (oc_err_is_data(rc) || rc == OC_ERR_LIMIT) { /* it stays as it is */
+    if (f->kept++ == 0)
+      snprintf(f->kept_why, sizeof(f->kept_why), "partition %" PRId32 " offset %" PRId64 ": %s",
+               m->partition, m->offset, why.msg);
+    return 0;
+  }
+  if (err)
+    *err = why;
+  return rc;
+}
+
 /* Copy one message; the caller has checked its range. Returns 0,
  * OC_KPROD_GAVE_UP (not sent: a stop request, see oc_kprod_send) or an
  * error. */
-static int rp_copy(const oc_republish_opts_t *o, oc_rprod_t *prod, const rd_kafka_message_t *m,
-                   oc_err_t *err) {
+static int rp_copy(const oc_republish_opts_t *o, rp_frame_t *f, oc_rprod_t *prod,
+                   const rd_kafka_message_t *m, oc_err_t *err) {
   rd_kafka_headers_t *src = NULL, *hdrs = NULL;
+  const void *val;
+  size_t val_len;
   int64_t ts = 0;
+  int rc = rp_value(f, m, &val, &val_len, err);
+  if (rc != 0)
+    return rc;
   if (rd_kafka_message_headers(m, &src) == RD_KAFKA_RESP_ERR_NO_ERROR && src)
     hdrs = rd_kafka_headers_copy(src); /* src is the message's */
   if (o->keep_timestamps) {
@@ -320,8 +394,7 @@ static int rp_copy(const oc_republish_opts_t *o, oc_rprod_t *prod, const rd_kafk
     int64_t t = rd_kafka_message_timestamp(m, &tt);
     ts = t > 0 ? t : 0;
   }
-  return oc_rprod_send(prod, o->to_topic, m->key, m->key_len, m->payload, m->len, hdrs, ts, NULL,
-                       err);
+  return oc_rprod_send(prod, o->to_topic, m->key, m->key_len, val, val_len, hdrs, ts, NULL, err);
 }
 
 int oc_replay_republish(oc_replay_t *r, const oc_republish_opts_t *o, oc_err_t *err) {
@@ -329,10 +402,13 @@ int oc_replay_republish(oc_replay_t *r, const oc_republish_opts_t *o, oc_err_t *
   oc_rprod_t *prod = NULL;
   rd_kafka_topic_partition_list_t *assign = NULL;
   rp_part_t *p = NULL;
+  rp_frame_t frame;
   size_t n = 0;
   int to_count = 0, rc;
   char group[512];
   int64_t chunk = oc_config_get_int(r->cfg, "republish.chunk"), in_chunk = 0, total = 0;
+
+  memset(&frame, 0, sizeof(frame));
 
   if (strcmp(o->from_topic, o->to_topic) == 0)
     return oc_err_set(err, OC_ERR_USAGE, "--from-topic and --to-topic are the same topic");
@@ -353,7 +429,8 @@ int oc_replay_republish(oc_replay_t *r, const oc_republish_opts_t *o, oc_err_t *
     oc_replay_printf(r, "total: copied 0 records (nothing in range or already copied)");
     goto out;
   }
-  if ((rc = oc_rprod_new(r, (size_t)to_count, &prod, err)) != 0)
+  if ((rc = oc_rprod_new(r, (size_t)to_count, &prod, err)) != 0 ||
+      (rc = rp_frame_open(r, o->to_topic, &frame, err)) != 0)
     goto out;
   assign = rd_kafka_topic_partition_list_new((int)n);
   for (size_t i = 0; i < n; i++)
@@ -389,7 +466,7 @@ int oc_replay_republish(oc_replay_t *r, const oc_republish_opts_t *o, oc_err_t *
       break;
     } else if (q && !q->done) {
       if (m->offset < q->end) {
-        if ((rc = rp_copy(o, prod, m, err)) != 0) {
+        if ((rc = rp_copy(o, &frame, prod, m, err)) != 0) {
           /* Given up: the position stays before m; what was sent is
            * flushed and checkpointed below. */
           if (rc == OC_KPROD_GAVE_UP)
@@ -430,6 +507,10 @@ int oc_replay_republish(oc_replay_t *r, const oc_republish_opts_t *o, oc_err_t *
   for (int i = 0; i < to_count; i++)
     oc_replay_printf(r, "%s [%d]: received %" PRId64 " records", o->to_topic, i,
                      oc_rprod_delivered(prod, i));
+  if (frame.ids)
+    oc_replay_printf(r, "values: %" PRId64 " reframed to %s, %" PRId64 " copied as they were%s%s",
+                     frame.reframed, frame.to == OC_VALUE_CONFLUENT ? "confluent" : "single-object",
+                     frame.kept, frame.kept ? ", the first: " : "", frame.kept_why);
   if (rc == 0)
     oc_replay_printf(r, "total: copied %" PRId64 " records", total);
   else
@@ -441,6 +522,7 @@ out:
   if (assign)
     rd_kafka_topic_partition_list_destroy(assign);
   oc_rprod_destroy(prod);
+  rp_frame_close(&frame);
   if (c) {
     rd_kafka_consumer_close(c);
     rd_kafka_destroy(c);

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "outcomes/avro.h"
 #include "outcomes/clock.h"
 #include "outcomes/log.h"
 
@@ -20,8 +21,18 @@ typedef struct id_entry_s {
   char msg[200];   /* !ok */
 } id_entry_t;
 
+/* A writer schema registered by reframe: its fingerprint and its id. */
+typedef struct registered_s {
+  uint64_t fp;
+  uint32_t id;
+} registered_t;
+
+#define REGISTERED_MAX 64
+
 struct oc_schema_ids_s {
   oc_sr_t *sr;
+  registered_t registered[REGISTERED_MAX];
+  size_t n_registered;
   oc_obs_codec_t *codec; /* borrowed */
   int64_t failed_ttl_ms;
   uint32_t writer_id;
@@ -181,6 +192,75 @@ out:
   free(json);
   oc_schema_ids_destroy(ids);
   return rc;
+}
+
+/* The registry's id of the writer schema fp under subject, registered on
+ * first use. */
+static int id_of_writer(oc_schema_ids_t *ids, const char *subject, uint64_t fp, uint32_t *id,
+                        oc_err_t *err) {
+  char *json;
+  int rc;
+  for (size_t i = 0; i < ids->n_registered; i++)
+    if (ids->registered[i].fp == fp) {
+      *id = ids->registered[i].id;
+      return 0;
+    }
+  if (!(json = oc_obs_codec_schema_json(ids->codec, fp)))
+    return oc_err_set(err, OC_ERR_UNKNOWN_SCHEMA,
+                      "fingerprint %016" PRIx64 " is no schema of the schema directory", fp);
+  rc = oc_sr_register(ids->sr, subject, json, id, err);
+  free(json);
+  if (rc != 0)
+    return rc == OC_ERR_SCHEMA ? OC_ERR_CONFIG : rc; /* refused: not the record's fault */
+  if (ids->n_registered == REGISTERED_MAX)
+    ids->n_registered = 0;
+  ids->registered[ids->n_registered++] = (registered_t){fp, *id};
+  oc_log_info("schema_registered subject=%s id=%" PRIu32 " fingerprint=%016" PRIx64, subject, *id,
+              fp);
+  return 0;
+}
+
+int oc_schema_ids_reframe(oc_schema_ids_t *ids, oc_value_format_t to, const char *subject,
+                          const void *in, size_t len, void *buf, size_t cap, size_t *out_len,
+                          oc_err_t *err) {
+  const unsigned char *p = in;
+  unsigned char *o = buf;
+  oc_obs_frame_t f;
+  size_t hdr;
+  uint32_t id;
+  uint64_t fp;
+  int rc;
+
+  *out_len = 0;
+  if ((rc = oc_obs_frame_read(in, len, &f, err)) != 0)
+    return rc;
+  if (f.format == to) {
+    if (cap < len)
+      return oc_err_set(err, OC_ERR_LIMIT, "value of %zu bytes longer than %zu", len, cap);
+    memcpy(o, p, len);
+    *out_len = len;
+    return 0;
+  }
+  if (to == OC_VALUE_CONFLUENT) {
+    if ((rc = id_of_writer(ids, subject, f.fingerprint, &id, err)) != 0)
+      return rc;
+    hdr = OC_CONFLUENT_HEADER_LEN;
+    if (cap < len - f.header_len + hdr)
+      return oc_err_set(err, OC_ERR_LIMIT, "value of %zu bytes longer than %zu", len, cap);
+    o[0] = OC_CONFLUENT_MAGIC;
+    for (int i = 0; i < 4; i++)
+      o[1 + i] = (unsigned char)(id >> (8 * (3 - i)));
+  } else {
+    if ((rc = oc_schema_ids_resolve(ids, f.schema_id, &fp, err)) != 0)
+      return rc;
+    hdr = OC_AVRO_HEADER_LEN;
+    if (cap < len - f.header_len + hdr)
+      return oc_err_set(err, OC_ERR_LIMIT, "value of %zu bytes longer than %zu", len, cap);
+    oc_avro_header_write(o, cap, fp, NULL);
+  }
+  memcpy(o + hdr, p + f.header_len, len - f.header_len);
+  *out_len = len - f.header_len + hdr;
+  return 0;
 }
 
 uint32_t oc_schema_ids_writer_id(const oc_schema_ids_t *ids) { return ids ? ids->writer_id : 0; }

@@ -146,8 +146,8 @@ int oc_registry_decode(oc_registry_t *reg, const void *buf, size_t len, avro_val
 int oc_registry_decode_body(oc_registry_t *reg, uint64_t writer_fp, const void *body, size_t len,
                             avro_value_t **out, oc_err_t *err);
 
-/* True when a writer of that fingerprint is known. */
-bool oc_registry_has(const oc_registry_t *reg, uint64_t writer_fp);
+/* The known writer of that fingerprint (borrowed), or NULL. */
+const oc_schema_t *oc_registry_writer(const oc_registry_t *reg, uint64_t writer_fp);
 
 /* Encode value (of the known writer schema with fingerprint writer_fp) as a
  * single-object message, reusing the registry's avro writer. Errors as

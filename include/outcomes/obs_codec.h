@@ -62,6 +62,11 @@ uint64_t oc_obs_codec_writer_fingerprint(const oc_obs_codec_t *c);
  * registry is given. Caller frees it; NULL when out of memory. */
 char *oc_obs_codec_writer_json(const oc_obs_codec_t *c);
 
+/* The JSON text of the known writer schema of fingerprint fp (a version of
+ * the schema directory, or one a registry gave); caller frees it. NULL when
+ * unknown (or out of memory). */
+char *oc_obs_codec_schema_json(const oc_obs_codec_t *c, uint64_t fp);
+
 /* From now on oc_obs_encode writes the Confluent framing with id (the
  * registry's id of the writer schema) instead of single-object. */
 void oc_obs_codec_frame_confluent(oc_obs_codec_t *c, uint32_t id);

@@ -60,6 +60,20 @@ int oc_schema_ids_new(oc_sr_t *sr, oc_obs_codec_t *codec, int64_t failed_ttl_ms,
 /* The oc_obs_resolve_fn that setup installs (arg: the oc_schema_ids_t). */
 int oc_schema_ids_resolve(void *arg, uint32_t id, uint64_t *fp, oc_err_t *err);
 
+/* Rewrite the framing of the value in[0..len) to `to` into buf[0..cap):
+ * the body is kept, the header replaced (a value already so framed is
+ * copied). To Confluent: the writer schema (known by fingerprint: a version
+ * of the schema directory, or one a registry gave) is registered under
+ * subject on first use. To single-object: the id is resolved as
+ * oc_schema_ids_resolve does. Errors for a value that stays as it is: the
+ * data errors (no framing, a fingerprint or an id of no known schema),
+ * OC_ERR_LIMIT (cap). Others stop the caller: OC_ERR_CONFIG (the registry
+ * refused the schema, its reason in the message), the registry's
+ * OC_ERR_IO. */
+int oc_schema_ids_reframe(oc_schema_ids_t *ids, oc_value_format_t to, const char *subject,
+                          const void *in, size_t len, void *buf, size_t cap, size_t *out_len,
+                          oc_err_t *err);
+
 /* The id values are written with (0 when single-object). */
 uint32_t oc_schema_ids_writer_id(const oc_schema_ids_t *ids);
 

@@ -14,8 +14,10 @@
 #     applied.
 source "$(dirname "$0")/pipeline_common.bash"
 
-: "${OUTCOMES_SCHEMA_REGISTRY_URL:?set by deploy/stack.sh env: the stack starts the registry}"
-REG="$OUTCOMES_SCHEMA_REGISTRY_URL"
+[[ -n "$OC_TEST_REGISTRY_URL" ]] ||
+  fail "OUTCOMES_SCHEMA_REGISTRY_URL is not set: deploy/stack.sh start runs the registry, stack.sh env prints it"
+REG="$OC_TEST_REGISTRY_URL"
+export OUTCOMES_SCHEMA_REGISTRY_URL="$REG"
 curl -fsS "$REG/subjects" >/dev/null || fail "registry at $REG does not answer"
 
 new_db registry
@@ -55,6 +57,30 @@ want_formats="confluent=$((n_rows / 2)) single-object=$((n_rows - n_rows / 2))"
 [[ "$formats" == "$want_formats" ]] || fail "cat formats: $formats, want $want_formats"
 [[ "$(jq -r 'select(.format == "confluent") | .schema_id' "$T_DIR/cat.jsonl" | sort -u)" == "$id" ]] ||
   fail "cat: schema ids other than $id"
+
+# republish rewrites the framing to value.format: the body is kept.
+conf_topic="$(new_topic registry_conf 3)"
+so_topic="$(new_topic registry_so 3)"
+replay -X "schema.dir=$SCHEMAS" republish --from-topic "$topic" --to-topic "$conf_topic" >"$T_DIR/rp1.txt" ||
+  fail "republish to confluent: exit $?: $(cat "$T_DIR/rp1.txt")"
+grep -qx "values: $((n_rows - n_rows / 2)) reframed to confluent, 0 copied as they were" "$T_DIR/rp1.txt" ||
+  fail "republish report: $(cat "$T_DIR/rp1.txt")"
+replay -X "schema.dir=$SCHEMAS" -X value.format=single-object republish --from-topic "$topic" \
+  --to-topic "$so_topic" >"$T_DIR/rp2.txt" || fail "republish to single-object: exit $?"
+grep -qx "values: $((n_rows / 2)) reframed to single-object, 0 copied as they were" "$T_DIR/rp2.txt" ||
+  fail "republish report: $(cat "$T_DIR/rp2.txt")"
+for t in "$conf_topic" "$so_topic"; do
+  replay -X "schema.dir=$SCHEMAS" cat --topic "$t" >"$T_DIR/cat_$t.jsonl" || fail "cat $t"
+done
+[[ "$(jq -r .format "$T_DIR/cat_$conf_topic.jsonl" | sort | uniq -c | awk '{print $2 "=" $1}')" == "confluent=$n_rows" ]] ||
+  fail "$conf_topic is not all Confluent-framed"
+[[ "$(jq -r .format "$T_DIR/cat_$so_topic.jsonl" | sort | uniq -c | awk '{print $2 "=" $1}')" == "single-object=$n_rows" ]] ||
+  fail "$so_topic is not all single-object"
+values() { jq -cS '[.key, .value]' "$1" | LC_ALL=C sort; }
+cmp -s <(values "$T_DIR/cat.jsonl") <(values "$T_DIR/cat_$conf_topic.jsonl") ||
+  fail "values changed on the way to $conf_topic"
+cmp -s <(values "$T_DIR/cat.jsonl") <(values "$T_DIR/cat_$so_topic.jsonl") ||
+  fail "values changed on the way to $so_topic"
 
 # 3. An unknown id and a schema that is no Observation.
 first="$T_DIR/first.bin"
@@ -129,4 +155,4 @@ dl="$(sql "SELECT error_code || ' ' || error_message FROM outcomes.dead_letters 
 grep -q "^unknown_fingerprint schema id 999999: not in the registry" <<<"$dl" || fail "dead letters: $dl"
 grep -q "^bad_schema schema id ${other}: reader cannot read writer schema" <<<"$dl" || fail "dead letters: $dl"
 [[ "$(wc -l <<<"$dl")" == 2 ]] || fail "dead letters: $dl"
-pass "both framings applied ($n_rows facts); unknown id and foreign schema dead-lettered; nothing dead-lettered while the registry was unreachable"
+pass "both framings applied ($n_rows facts) and republished into either; unknown id and foreign schema dead-lettered; nothing dead-lettered while the registry was unreachable"
