@@ -203,9 +203,19 @@ static void recover(oc_rd_t *d) {
 
 /* ---- batches ----------------------------------------------------------- */
 
+/* The registry's lookups into the metrics (new ids are rare: cheap). */
+static void ids_metrics(oc_rd_t *d) {
+  oc_schema_ids_stats_t st;
+  if (!d->ids)
+    return;
+  oc_schema_ids_stats(d->ids, &st);
+  oc_rmetrics_schema_ids(d->metrics, &st);
+}
+
 static void flush(oc_rd_t *d) {
   oc_err_t err;
   size_t count = oc_batch_count(d->batch);
+  ids_metrics(d);
   if (count == 0)
     return;
   oc_err_clear(&err);
@@ -244,6 +254,7 @@ static void take(oc_rd_t *d, rd_kafka_message_t *m) {
   oc_err_clear(&err);
   if (oc_batch_add(d->batch, m, p->stored, &err) != 0) {
     if (err.retriable) { /* the schema registry: read the batch again later */
+      ids_metrics(d);
       oc_rd_batch_failed(d, oc_batch_count(d->batch) + 1, err.code, &err);
       return;
     }

@@ -22,6 +22,8 @@ struct oc_rmetrics_s {
   oc_metrics_histogram_t *duration, *refresh_duration, *refresh_wait;
   oc_metrics_counter_t *retries, *refreshed, *refresh_failed, *changes_refreshed, *rows_recomputed;
   oc_metrics_gauge_t *last_commit, *pg_up, *kafka_up, *consecutive_failures;
+  oc_metrics_counter_t *ids_learnt, *ids_unusable, *ids_errors;
+  oc_schema_ids_stats_t ids_seen; /* what the counters hold */
 };
 
 int oc_rmetrics_new(const char *listen, const char *topic, oc_rmetrics_t **out, oc_err_t *err) {
@@ -35,7 +37,7 @@ int oc_rmetrics_new(const char *listen, const char *topic, oc_rmetrics_t **out, 
   static const double wait_bounds[] = {0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300, 900};
   oc_metrics_family_t *f_consumed, *f_applied, *f_stale, *f_batches, *f_duration, *f_last, *f_pg,
       *f_kafka, *f_build, *f_consecutive, *f_retries, *f_refreshes, *f_changes, *f_rows,
-      *f_refresh_duration, *f_wait;
+      *f_refresh_duration, *f_wait, *f_ids;
   oc_rmetrics_t *m = calloc(1, sizeof(*m));
   int rc;
 
@@ -105,7 +107,10 @@ int oc_rmetrics_new(const char *listen, const char *topic, oc_rmetrics_t **out, 
                                  "1 while the PostgreSQL connection is usable", NULL, 0, &f_pg,
                                  err)) != 0 ||
       (rc = oc_metrics_add_gauge(m->reg, "outcomes_kafka_connected", "1 while the broker answers",
-                                 NULL, 0, &f_kafka, err)) != 0)
+                                 NULL, 0, &f_kafka, err)) != 0 ||
+      (rc = oc_metrics_add_counter(m->reg, "outcomes_schema_registry_lookups_total",
+                                   "schema ids asked of the registry, by result", l_result, 1,
+                                   &f_ids, err)) != 0)
     goto fail;
   const char *version[] = {OC_VERSION};
   const char *t[] = {topic};
@@ -129,6 +134,10 @@ int oc_rmetrics_new(const char *listen, const char *topic, oc_rmetrics_t **out, 
   m->consecutive_failures = oc_metrics_gauge(f_consecutive, NULL);
   m->pg_up = oc_metrics_gauge(f_pg, NULL);
   m->kafka_up = oc_metrics_gauge(f_kafka, NULL);
+  const char *learnt[] = {"learnt"}, *unusable[] = {"unusable"}, *error[] = {"error"};
+  m->ids_learnt = oc_metrics_counter(f_ids, learnt);
+  m->ids_unusable = oc_metrics_counter(f_ids, unusable);
+  m->ids_errors = oc_metrics_counter(f_ids, error);
 
   if (listen && *listen) {
     oc_http_opts_t opts = {listen, m->reg, 0, 0, 0};
@@ -239,4 +248,13 @@ void oc_rmetrics_destroy(oc_rmetrics_t *m) {
   oc_http_destroy(m->http); /* first: its thread reads the registry */
   oc_metrics_destroy(m->reg);
   free(m);
+}
+
+void oc_rmetrics_schema_ids(oc_rmetrics_t *m, const oc_schema_ids_stats_t *now) {
+  if (!m)
+    return;
+  oc_metrics_counter_add(m->ids_learnt, now->fetched - m->ids_seen.fetched);
+  oc_metrics_counter_add(m->ids_unusable, now->failed - m->ids_seen.failed);
+  oc_metrics_counter_add(m->ids_errors, now->errors - m->ids_seen.errors);
+  m->ids_seen = *now;
 }

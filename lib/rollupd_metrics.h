@@ -10,6 +10,7 @@
 
 #include "outcomes/err.h"
 #include "outcomes/refresh.h"
+#include "outcomes/schema_ids.h"
 
 typedef struct oc_rmetrics_s oc_rmetrics_t;
 
@@ -26,6 +27,9 @@ void oc_rmetrics_batch_retries(oc_rmetrics_t *m, int64_t n);
 /* A rollup refresh: committed (res, how long it took) or failed. */
 void oc_rmetrics_refresh(oc_rmetrics_t *m, const oc_refresh_result_t *res, double seconds,
                          bool committed);
+/* The registry lookups so far (cumulative; the counters take the
+ * difference). */
+void oc_rmetrics_schema_ids(oc_rmetrics_t *m, const oc_schema_ids_stats_t *now);
 /* facts changes waited seconds from their facts' commit to the refresh. */
 void oc_rmetrics_refresh_waited(oc_rmetrics_t *m, double seconds, int64_t facts);
 /* A batch rolled back: fenced when the offsets compare-and-set was lost. */

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # test_registry.sh - the Confluent framing against the stack's real schema
 # registry (Apicurio Registry, its Confluent-compatible API):
-#   - value.format=confluent without a registry, and a schema the registry
-#     refuses as incompatible with its subject, stop outcomes-produce with
-#     exit 78, the second with the registry's reason;
+#   - value.format=confluent without a registry, plain http to another
+#     host, credentials in the URL, and a schema the registry refuses as
+#     incompatible with its subject, stop outcomes-produce with exit 78, the
+#     last with the registry's reason;
 #   - outcomes-produce registers the schema under <topic>-value and writes
 #     00 + the registry's id + the body; outcomes-rollupd applies a topic
 #     that holds both framings, and outcomes-replay cat decodes both;
@@ -30,6 +31,18 @@ run_rc rc env OUTCOMES_SCHEMA_REGISTRY_URL= "$PRODUCE" -b "$BROKERS" --catalog "
   --schema-dir "$SCHEMAS" -t "$topic" -X value.format=confluent "$T_DIR/one.csv"
 [[ "$rc" == 78 ]] || fail "confluent without a registry: exit $rc, want 78: $OUT"
 grep -q "value.format=confluent needs schema.registry.url" <<<"$OUT" || fail "message: $OUT"
+
+# Plain http off this host, and credentials in the URL, are refused before
+# any request (no DNS lookup of the made-up host either).
+run_rc rc "$PRODUCE" -b "$BROKERS" --catalog "$CATALOG" --schema-dir "$SCHEMAS" -t "$topic" \
+  -X schema.registry.url=http://registry.example.org:8081 "$T_DIR/one.csv"
+[[ "$rc" == 78 ]] || fail "http off the host: exit $rc, want 78: $OUT"
+grep -q "plain http to registry.example.org, which is not this host" <<<"$OUT" || fail "message: $OUT"
+run_rc rc "$PRODUCE" -b "$BROKERS" --catalog "$CATALOG" --schema-dir "$SCHEMAS" -t "$topic" \
+  -X "schema.registry.url=http://ops:s3cret@127.0.0.1:1/" "$T_DIR/one.csv"
+[[ "$rc" == 78 ]] || fail "credentials in the URL: exit $rc, want 78: $OUT"
+grep -q "credentials in the URL" <<<"$OUT" || fail "message: $OUT"
+! grep -q s3cret <<<"$OUT" || fail "the password was printed: $OUT"
 
 clash="$(new_topic registry_clash 1)"
 curl -fsS -X POST -H 'Content-Type: application/vnd.schemaregistry.v1+json' \
@@ -148,6 +161,12 @@ caught_up() {
 wait_for 90 caught_up || fail "not caught up once the registry answers: $(sql "TABLE outcomes.consumer_offsets")"
 wait_for 30 ready_is 200 || fail "/readyz $(ready) after recovery"
 check_accounting
+metric() {
+  curl -s "http://127.0.0.1:${mport}/metrics" |
+    sed -n "s/^outcomes_schema_registry_lookups_total{result=\"$1\"} //p"
+}
+[[ "$(metric learnt)" == 1 && "$(metric unusable)" == 2 && "$(metric error)" -ge 1 ]] ||
+  fail "lookups learnt=$(metric learnt) unusable=$(metric unusable) error=$(metric error), want 1, 2, >= 1"
 
 facts="$(sql "SELECT count(*) FROM outcomes.facts")"
 [[ "$facts" == "$n_rows" ]] || fail "facts: $facts, want $n_rows"
