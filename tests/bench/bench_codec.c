@@ -3,7 +3,7 @@
  * phase by phase, so that callgrind can count its instructions per record
  * (tests/bench/bench_codec.sh runs it; tests/bench/README.md).
  *
- *   bench_codec --catalog FILE --schema-dir DIR FILE.csv
+ *   bench_codec --catalog FILE --schema-dir DIR [--confluent] FILE.csv
  *
  * The CSV (outcomes-gen's stream.csv format) is read into memory first.
  * Then three phases run over all its records, each in its own function that
@@ -20,6 +20,11 @@
  *                          oc_key_decode, key against identity, the batch's
  *                          identity table), in batches of rollupd's default
  *                          batch.max.records
+ *
+ * --confluent frames the values the Confluent way (00 and a 4-byte schema
+ * id) instead of single-object, and the daemon's phase maps the id to the
+ * writer schema as lib/schema_ids.c does for an id it has seen: one
+ * comparison with the last id (a registry is asked only for a new id, once).
  *
  * Outside the phases it checks that every row was valid, that every record
  * went into a batch as a record (no dead letter), and that every value and
@@ -250,8 +255,23 @@ static int verify(bench_t *b) {
   return 0;
 }
 
+/* The schema id of the Confluent-framed values, and its writer. */
+#define BENCH_SCHEMA_ID 1
+typedef struct seen_id_s {
+  uint32_t id;
+  uint64_t fp;
+} seen_id_t;
+
+static int resolve_seen(void *arg, uint32_t id, uint64_t *fp, oc_err_t *err) {
+  const seen_id_t *s = arg;
+  if (id != s->id)
+    return oc_err_set(err, OC_ERR_UNKNOWN_SCHEMA, "schema id %" PRIu32 " unknown", id);
+  *fp = s->fp;
+  return 0;
+}
+
 static void usage(FILE *out) {
-  fprintf(out, "usage: bench_codec --catalog FILE --schema-dir DIR FILE.csv\n"
+  fprintf(out, "usage: bench_codec --catalog FILE --schema-dir DIR [--confluent] FILE.csv\n"
                "Parse+validate, encode, and decode+validate every record of FILE.csv\n"
                "(held in memory), each phase in its own function for callgrind.\n");
 }
@@ -268,6 +288,8 @@ int main(int argc, char **argv) {
   oc_err_t err;
   double t[6];
   int status = 1;
+  bool confluent = false;
+  seen_id_t seen = {0, 0};
 
   memset(&b, 0, sizeof(b));
   for (int i = 1; i < argc; i++) {
@@ -275,6 +297,8 @@ int main(int argc, char **argv) {
       catalog = argv[++i];
     } else if (strcmp(argv[i], "--schema-dir") == 0 && i + 1 < argc) {
       schema_dir = argv[++i];
+    } else if (strcmp(argv[i], "--confluent") == 0) {
+      confluent = true;
     } else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
       usage(stdout);
       return 0;
@@ -298,6 +322,12 @@ int main(int argc, char **argv) {
     fprintf(stderr, "bench_codec: schemas: %s\n", err.msg);
     status = 78;
     goto out;
+  }
+  if (confluent) {
+    seen.id = BENCH_SCHEMA_ID;
+    seen.fp = oc_obs_codec_writer_fingerprint(b.codec);
+    oc_obs_codec_frame_confluent(b.codec, BENCH_SCHEMA_ID);
+    oc_obs_codec_set_resolver(b.codec, resolve_seen, &seen);
   }
   b.cat = cat;
   oc_buf_t text;

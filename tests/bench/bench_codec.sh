@@ -4,7 +4,7 @@
 # machine:
 #
 #   tests/bench/bench_codec.sh [--build DIR] [--rows N] [--csv FILE]
-#                              [--json FILE] [--no-callgrind]
+#                              [--json FILE] [--no-callgrind] [--confluent]
 #
 # Runs tests/bench/bench_codec (see its header) under
 # `valgrind --tool=callgrind` on the first N records (default 20,000) of FILE,
@@ -17,6 +17,7 @@
 #   encode           oc_key_encode + oc_obs_encode (the producer, per message)
 #   decode_validate  oc_batch_add (the daemon, per message)
 #
+# --confluent measures values in the Confluent framing (bench_codec.c).
 # --json FILE writes the same. The counts repeat to within a few instructions
 # from run to run whatever else the machine does; wall-clock times do not.
 # --build DIR is a tree without sanitizers (default build-bench-rel/, built
@@ -31,6 +32,7 @@ ROWS=20000
 CSV=""
 JSON=""
 CALLGRIND=1
+FRAMING=()
 while (($#)); do
   case "$1" in
     --build) BUILD="$2"; shift 2 ;;
@@ -38,7 +40,8 @@ while (($#)); do
     --csv) CSV="$2"; shift 2 ;;
     --json) JSON="$2"; shift 2 ;;
     --no-callgrind) CALLGRIND=0; shift ;;
-    -h|--help) sed -n '2,25p' "$0"; exit 0 ;;
+    --confluent) FRAMING=(--confluent); shift ;;
+    -h|--help) sed -n '2,26p' "$0"; exit 0 ;;
     *) echo "bench_codec: unknown option $1 (see --help)" >&2; exit 64 ;;
   esac
 done
@@ -81,7 +84,8 @@ if [[ -z "$CSV" ]]; then
 fi
 head -n "$((ROWS + 1))" "$CSV" >"$W/sample.csv"
 N=$(($(wc -l <"$W/sample.csv") - 1))
-ARGS=(--catalog "$SRC/schemas/catalog.tsv" --schema-dir "$SRC/schemas/avro" "$W/sample.csv")
+ARGS=(--catalog "$SRC/schemas/catalog.tsv" --schema-dir "$SRC/schemas/avro" "${FRAMING[@]}"
+  "$W/sample.csv")
 
 if ((!CALLGRIND)); then
   "$BENCH" "${ARGS[@]}"
