@@ -114,6 +114,7 @@ main() {
 
 Logs:      ${OUTCOMES_STACK_DIR}/kafka/server.log
            ${OUTCOMES_STACK_DIR}/pg/postgres.log
+           ${OUTCOMES_STACK_DIR}/registry/registry.log
 Binaries:  ${OC_SOURCE_ROOT}/build/
 
 Use it from your shell:
@@ -129,8 +130,11 @@ Next steps:
   psql "\$OUTCOMES_PG_CONNINFO"              # the outcomes database
   deploy/stack.sh topic create NAME 6        # a topic with 6 partitions
   kcat -L -b "\$OUTCOMES_KAFKA_BROKERS"       # what the broker holds
+  build/tools/outcomes-replay -X schema.dir=schemas/avro cat --topic ${DEMO_TOPIC} --count 3
+                                             # records as JSON (Confluent framing,
+                                             # schema in \$OUTCOMES_SCHEMA_REGISTRY_URL)
   tests/run.sh                               # build and run every test
-  deploy/stack.sh stop                       # stop Kafka and PostgreSQL
+  deploy/stack.sh stop                       # stop Kafka, PostgreSQL, the registry
 
 The demo data (deploy/demo/observations.csv) is in topic ${DEMO_TOPIC} and
 applied to the outcomes schema; docs/analysts.md shows how to query it.
