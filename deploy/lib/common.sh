@@ -66,3 +66,25 @@ oc_pid_alive() {
   stat="${stat##*) }"
   [[ "${stat:0:1}" != "Z" && "${stat:0:1}" != "X" ]]
 }
+
+# oc_stop_pid NAME PID PIDFILE TIMEOUT: SIGTERM, wait up to TIMEOUT seconds,
+# then SIGKILL; PIDFILE removed once PID is gone. NAME prefixes the lines.
+oc_stop_pid() {
+  local name="$1" pid="$2" pidfile="$3" timeout="$4" t0
+  oc_info "${name}: stopping pid ${pid}"
+  t0="$(oc_now)"
+  kill -TERM "$pid" 2>/dev/null || true
+  while oc_pid_alive "$pid"; do
+    if [[ "$(oc_elapsed "$t0" | cut -d. -f1)" -ge "$timeout" ]]; then
+      oc_warn "${name}: pid ${pid} still alive after ${timeout} s; sending SIGKILL"
+      kill -KILL "$pid" 2>/dev/null || true
+      break
+    fi
+    sleep 0.2
+  done
+  while oc_pid_alive "$pid"; do
+    sleep 0.1
+  done
+  rm -f "$pidfile"
+  oc_info "${name}: stopped ($(oc_elapsed "$t0") s)"
+}

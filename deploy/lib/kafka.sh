@@ -255,28 +255,13 @@ oc_kafka_start() {
 
 # oc_kafka_stop: SIGTERM, wait up to OC_KAFKA_STOP_TIMEOUT, then SIGKILL.
 oc_kafka_stop() {
-  local pid t0
+  local pid
   if ! pid="$(oc_kafka_pid)"; then
     rm -f "$(oc_kafka_pidfile)"
     oc_info "kafka: not running"
     return 0
   fi
-  oc_info "kafka: stopping pid ${pid}"
-  t0="$(oc_now)"
-  kill -TERM "$pid" 2>/dev/null || true
-  while oc_pid_alive "$pid"; do
-    if [[ "$(oc_elapsed "$t0" | cut -d. -f1)" -ge "$OC_KAFKA_STOP_TIMEOUT" ]]; then
-      oc_warn "kafka: pid ${pid} still alive after ${OC_KAFKA_STOP_TIMEOUT} s; sending SIGKILL"
-      kill -KILL "$pid" 2>/dev/null || true
-      break
-    fi
-    sleep 0.2
-  done
-  while oc_pid_alive "$pid"; do
-    sleep 0.1
-  done
-  rm -f "$(oc_kafka_pidfile)"
-  oc_info "kafka: stopped ($(oc_elapsed "$t0") s)"
+  oc_stop_pid kafka "$pid" "$(oc_kafka_pidfile)" "$OC_KAFKA_STOP_TIMEOUT"
 }
 
 # oc_kafka_status: prints the broker's state; true when it answers.

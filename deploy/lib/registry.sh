@@ -340,28 +340,13 @@ oc_registry_wait() {
 
 # oc_registry_stop: SIGTERM, wait up to OC_REGISTRY_STOP_TIMEOUT, then SIGKILL.
 oc_registry_stop() {
-  local pid t0
+  local pid
   if ! pid="$(oc_registry_pid)"; then
     rm -f "$(oc_registry_pidfile)"
     oc_info "registry: not running"
     return 0
   fi
-  oc_info "registry: stopping pid ${pid}"
-  t0="$(oc_now)"
-  kill -TERM "$pid" 2>/dev/null || true
-  while oc_pid_alive "$pid"; do
-    if [[ "$(oc_elapsed "$t0" | cut -d. -f1)" -ge "$OC_REGISTRY_STOP_TIMEOUT" ]]; then
-      oc_warn "registry: pid ${pid} still alive after ${OC_REGISTRY_STOP_TIMEOUT} s; sending SIGKILL"
-      kill -KILL "$pid" 2>/dev/null || true
-      break
-    fi
-    sleep 0.2
-  done
-  while oc_pid_alive "$pid"; do
-    sleep 0.1
-  done
-  rm -f "$(oc_registry_pidfile)"
-  oc_info "registry: stopped ($(oc_elapsed "$t0") s)"
+  oc_stop_pid registry "$pid" "$(oc_registry_pidfile)" "$OC_REGISTRY_STOP_TIMEOUT"
 }
 
 # oc_registry_status: prints the registry's state; true when it is ready,

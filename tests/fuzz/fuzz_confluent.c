@@ -2,7 +2,7 @@
  * Confluent-framed topic hand over.
  *   - The input as a value: its framing read, then decoded by the
  *     Observation codec, whose resolver maps id 1 to version 1, id 2 to a
- *     version with an added field, id 3 to an unreachable registry and any
+ *     version with an added field (tests/schemas/observation.next.avsc), id 3 to an unreachable registry and any
  *     other id to an unknown one. Also the input as a body behind the frame
  *     of ids 1 and 2, so that the fuzzer need not guess the framing. A
  *     decoded observation must re-encode (Confluent, id 1) and decode to
@@ -16,26 +16,13 @@
 #include <string.h>
 
 #include "outcomes/avro.h"
+#include "outcomes/buf.h"
 #include "outcomes/obs_codec.h"
 #include "outcomes/schema_registry.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static const char v2_json[] =
-    "{\"type\":\"record\",\"name\":\"Observation\",\"namespace\":\"org.outcomes\",\"fields\":["
-    "{\"name\":\"org_id\",\"type\":\"string\"},"
-    "{\"name\":\"facility_id\",\"type\":[\"null\",\"string\"],\"default\":null},"
-    "{\"name\":\"metric\",\"type\":\"string\"},"
-    "{\"name\":\"grain\",\"type\":{\"type\":\"enum\",\"name\":\"Grain\",\"symbols\":"
-    "[\"DAY\",\"WEEK\",\"MONTH\",\"QUARTER\",\"YEAR\"]}},"
-    "{\"name\":\"period_start\",\"type\":{\"type\":\"int\",\"logicalType\":\"date\"}},"
-    "{\"name\":\"value\",\"type\":\"double\"},"
-    "{\"name\":\"numerator\",\"type\":[\"null\",\"double\"],\"default\":null},"
-    "{\"name\":\"denominator\",\"type\":[\"null\",\"double\"],\"default\":null},"
-    "{\"name\":\"source\",\"type\":\"string\"},"
-    "{\"name\":\"observed_at\",\"type\":{\"type\":\"long\",\"logicalType\":\"timestamp-micros\"}},"
-    "{\"name\":\"comment\",\"type\":[\"null\",\"string\"],\"default\":null}]}";
 
 static oc_obs_codec_t *obs;
 static uint64_t fp_v1, fp_v2;
@@ -63,11 +50,15 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
   oc_err_t err;
   (void)argc;
   (void)argv;
+  oc_buf_t next;
+  oc_buf_init(&next, 0);
   if (oc_obs_codec_new(OC_SOURCE_DIR "/schemas/avro", &obs, &err) != 0 ||
-      oc_obs_codec_add_writer(obs, v2_json, sizeof(v2_json) - 1, &fp_v2, &err) != 0) {
+      oc_buf_read_file(&next, OC_SOURCE_DIR "/tests/schemas/observation.next.avsc", &err) != 0 ||
+      oc_obs_codec_add_writer(obs, next.p, next.len, &fp_v2, &err) != 0) {
     fprintf(stderr, "fuzz setup: %s\n", err.msg);
     abort();
   }
+  oc_buf_release(&next);
   fp_v1 = oc_obs_codec_writer_fingerprint(obs);
   reader_json = oc_obs_codec_writer_json(obs);
   if (!reader_json)

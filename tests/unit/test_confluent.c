@@ -9,24 +9,11 @@
 #include <string.h>
 
 #include "outcomes/avro.h"
+#include "outcomes/buf.h"
 #include "outcomes/obs_codec.h"
 #include "outcomes/schema_registry.h"
 
 /* Version 1 with a field added at the end, as a newer producer has it. */
-static const char v2_json[] =
-    "{\"type\":\"record\",\"name\":\"Observation\",\"namespace\":\"org.outcomes\",\"fields\":["
-    "{\"name\":\"org_id\",\"type\":\"string\"},"
-    "{\"name\":\"facility_id\",\"type\":[\"null\",\"string\"],\"default\":null},"
-    "{\"name\":\"metric\",\"type\":\"string\"},"
-    "{\"name\":\"grain\",\"type\":{\"type\":\"enum\",\"name\":\"Grain\",\"symbols\":"
-    "[\"DAY\",\"WEEK\",\"MONTH\",\"QUARTER\",\"YEAR\"]}},"
-    "{\"name\":\"period_start\",\"type\":{\"type\":\"int\",\"logicalType\":\"date\"}},"
-    "{\"name\":\"value\",\"type\":\"double\"},"
-    "{\"name\":\"numerator\",\"type\":[\"null\",\"double\"],\"default\":null},"
-    "{\"name\":\"denominator\",\"type\":[\"null\",\"double\"],\"default\":null},"
-    "{\"name\":\"source\",\"type\":\"string\"},"
-    "{\"name\":\"observed_at\",\"type\":{\"type\":\"long\",\"logicalType\":\"timestamp-micros\"}},"
-    "{\"name\":\"comment\",\"type\":[\"null\",\"string\"],\"default\":null}]}";
 
 typedef struct ids_s {
   uint32_t id[4];
@@ -127,6 +114,13 @@ static void test_encode_decode(void **state) {
 static void test_newer_writer(void **state) {
   (void)state;
   oc_obs_codec_t *c = codec();
+  oc_buf_t text;
+  oc_err_t rerr;
+  oc_buf_init(&text, 0);
+  if (oc_buf_read_file(&text, oc_test_source_path("tests/schemas/observation.next.avsc"), &rerr) !=
+      0)
+    fail_msg("%s", rerr.msg);
+  const char *v2_json = text.p;
   oc_schema_t *v2 = NULL;
   avro_value_t rec, field, branch;
   unsigned char msg[1024], framed[1024];
@@ -187,6 +181,7 @@ static void test_newer_writer(void **state) {
   assert_int_equal(oc_obs_codec_add_writer(c, other, strlen(other), &fp, &err), OC_ERR_SCHEMA);
   oc_schema_destroy(v2);
   oc_obs_codec_destroy(c);
+  oc_buf_release(&text);
 }
 
 static void test_frame_errors(void **state) {
