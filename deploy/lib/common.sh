@@ -67,6 +67,30 @@ oc_pid_alive() {
   [[ "${stat:0:1}" != "Z" && "${stat:0:1}" != "X" ]]
 }
 
+# oc_find_pid PIDFILE IS_OURS ARG: prints the pid of our live process, where
+# `IS_OURS PID ARG` tells whether PID is it (its command line says so); the
+# pid file is a hint, and a lost one (a start interrupted) is made up for by
+# a look through /proc. Fails when there is none.
+oc_find_pid() {
+  local pidfile="$1" is_ours="$2" arg="$3" pid f
+  if [[ -f "$pidfile" ]]; then
+    pid="$(cat "$pidfile")"
+    if [[ "$pid" =~ ^[0-9]+$ ]] && "$is_ours" "$pid" "$arg"; then
+      printf '%s\n' "$pid"
+      return 0
+    fi
+  fi
+  for f in /proc/[0-9]*/cmdline; do
+    pid="${f#/proc/}"
+    pid="${pid%/cmdline}"
+    if "$is_ours" "$pid" "$arg"; then
+      printf '%s\n' "$pid"
+      return 0
+    fi
+  done
+  return 1
+}
+
 # oc_stop_pid NAME PID PIDFILE TIMEOUT: SIGTERM, wait up to TIMEOUT seconds,
 # then SIGKILL; PIDFILE removed once PID is gone. NAME prefixes the lines.
 oc_stop_pid() {

@@ -159,25 +159,7 @@ oc_kafka_format() {
 # state directory's server.properties) is alive; fails otherwise. The pid
 # file is a hint; a process is ours only if its command line says so.
 oc_kafka_pid() {
-  local pid props f
-  props="$(oc_kafka_props)"
-  if [[ -f "$(oc_kafka_pidfile)" ]]; then
-    pid="$(cat "$(oc_kafka_pidfile)")"
-    if [[ "$pid" =~ ^[0-9]+$ ]] && oc_kafka_pid_is_ours "$pid" "$props"; then
-      printf '%s\n' "$pid"
-      return 0
-    fi
-  fi
-  # Lost pid file (e.g. start interrupted): look for our exact command line.
-  for f in /proc/[0-9]*/cmdline; do
-    pid="${f#/proc/}"
-    pid="${pid%/cmdline}"
-    if oc_kafka_pid_is_ours "$pid" "$props"; then
-      printf '%s\n' "$pid"
-      return 0
-    fi
-  done
-  return 1
+  oc_find_pid "$(oc_kafka_pidfile)" oc_kafka_pid_is_ours "$(oc_kafka_props)"
 }
 
 # oc_kafka_pid_is_ours PID PROPS: PID runs kafka.Kafka with PROPS.

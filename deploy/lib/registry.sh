@@ -177,24 +177,7 @@ oc_registry_assemble() {
 # oc_registry_pid: prints the registry's pid when our registry (the one
 # running this state directory's quarkus-run.jar) is alive; fails otherwise.
 oc_registry_pid() {
-  local pid jar f
-  jar="$(oc_registry_app)/quarkus-run.jar"
-  if [[ -f "$(oc_registry_pidfile)" ]]; then
-    pid="$(cat "$(oc_registry_pidfile)")"
-    if [[ "$pid" =~ ^[0-9]+$ ]] && oc_registry_pid_is_ours "$pid" "$jar"; then
-      printf '%s\n' "$pid"
-      return 0
-    fi
-  fi
-  for f in /proc/[0-9]*/cmdline; do
-    pid="${f#/proc/}"
-    pid="${pid%/cmdline}"
-    if oc_registry_pid_is_ours "$pid" "$jar"; then
-      printf '%s\n' "$pid"
-      return 0
-    fi
-  done
-  return 1
+  oc_find_pid "$(oc_registry_pidfile)" oc_registry_pid_is_ours "$(oc_registry_app)/quarkus-run.jar"
 }
 
 # oc_registry_pid_is_ours PID JAR: PID runs java -jar JAR.
