@@ -146,6 +146,9 @@ static void revoke(oc_rd_t *d, rd_kafka_t *rk, rd_kafka_topic_partition_list_t *
     oc_log_info("batch_dropped reason=revoke messages=%zu", dropped);
   rd_kafka_assign(rk, NULL);
   d->n_parts = 0;
+  /* Failures of batches of those partitions say nothing of the next
+   * assignment (an instance left with none would never commit again). */
+  oc_rd_failures_forget(d, "revoke");
 }
 
 static void assign(oc_rd_t *d, rd_kafka_t *rk, rd_kafka_topic_partition_list_t *list) {

@@ -11,8 +11,9 @@
 
 /* /readyz: not ready while PostgreSQL is away or since ready.max.failures
  * batches in a row failed on a live connection (disk full, a revoked
- * permission, a statement timeout...); ready again at the next commit. The
- * reason holds no conninfo and no row data. */
+ * permission, a statement timeout...); ready again at the next commit, or
+ * when the partitions of the failing batches are revoked. The reason holds
+ * no conninfo and no row data. */
 void oc_rd_publish_ready(oc_rd_t *d) {
   char reason[OC_ROLLUPD_FAIL_REASON_MAX + 96];
   if (!d->pg_up) {
@@ -120,6 +121,18 @@ void oc_rd_batch_committed(oc_rd_t *d, size_t count, int64_t ms) {
   oc_backoff_reset(&d->backoff);
   d->last_failure[0] = '\0';
   oc_rd_pg_state(d, true, NULL);
+}
+
+void oc_rd_failures_forget(oc_rd_t *d, const char *why) {
+  if (!d->failures)
+    return;
+  oc_log_info("batch_failures_forgotten reason=%s after_failures=%" PRId64 " failing_s=%" PRId64,
+              why, d->failures, (oc_clock_ms() - d->t_fail_first) / 1000);
+  d->failures = 0;
+  d->t_fail_log = 0;
+  d->last_failure[0] = '\0';
+  oc_rmetrics_consecutive_failures(d->metrics, 0);
+  oc_rd_publish_ready(d);
 }
 
 /* The short form of a failure for /readyz, which answers without

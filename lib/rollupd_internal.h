@@ -117,5 +117,9 @@ void oc_rd_batch_committed(oc_rd_t *d, size_t count, int64_t ms);
 /* A batch rolled back: the run of failures, the backoff, /readyz, the
  * log (once per distinct error). */
 void oc_rd_batch_failed(oc_rd_t *d, size_t count, int rc, const oc_err_t *err);
+/* The run of failed batches ends without a commit: their partitions were
+ * revoked (why), the batches dropped; /readyz is ready again unless
+ * PostgreSQL is away. The backoff is kept. */
+void oc_rd_failures_forget(oc_rd_t *d, const char *why);
 
 #endif
