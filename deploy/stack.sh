@@ -14,36 +14,82 @@
 #     registry/data/       its schemas (H2 database file)
 #     registry/registry.log  its log;   registry/stdout.log;  registry/registry.pid
 #
+# For high-availability tests, `start --brokers 3` makes a 3-node Kafka
+# cluster instead of the single broker (lib/kafka_cluster.sh), and `start
+# --pg-standby` a synchronous PostgreSQL standby (lib/pg_standby.sh); the
+# choice is kept in stack.env, and kill-broker, start-broker, pg-kill-primary
+# and pg-promote inject faults:
+#     kafka/node<N>/       node N (1-3): server.properties, data/, server.log, kafka.pid
+#     pg/standby/          the standby's cluster;  pg/standby.log
+#
 # PostgreSQL uses trust authentication (socket and 127.0.0.1): a dev/test
 # cluster only. Versions are pinned in deploy/versions.env.
 set -euo pipefail
 
 # shellcheck source=deploy/lib/common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
+# shellcheck source=deploy/lib/env.sh
+source "${OC_DEPLOY_DIR}/lib/env.sh"
 # shellcheck source=deploy/lib/kafka.sh
 source "${OC_DEPLOY_DIR}/lib/kafka.sh"
+# shellcheck source=deploy/lib/kafka_cluster.sh
+source "${OC_DEPLOY_DIR}/lib/kafka_cluster.sh"
 # shellcheck source=deploy/lib/pg.sh
 source "${OC_DEPLOY_DIR}/lib/pg.sh"
+# shellcheck source=deploy/lib/pg_standby.sh
+source "${OC_DEPLOY_DIR}/lib/pg_standby.sh"
 # shellcheck source=deploy/lib/registry.sh
 source "${OC_DEPLOY_DIR}/lib/registry.sh"
 OC_LOG_TAG="stack"
-
-OC_PORT_MIN=20000 # below Linux's ephemeral range (32768-60999)
-OC_PORT_MAX=32000
 
 usage() {
   cat <<USAGE
 usage: deploy/stack.sh COMMAND
 
-  start                      start Kafka, PostgreSQL and the schema registry
-                             (no-op when running)
-  stop                       stop them (no-op when stopped)
-  status                     print each component's state; exit 0 when all
-                             answer, 3 otherwise
+  start [--brokers 3] [--pg-standby]
+                             start Kafka, PostgreSQL and the schema registry
+                             (no-op when running). The first start of a state
+                             directory chooses the topology; stack.env keeps
+                             it, and a later plain start restarts the same.
+      --brokers 3            three Kafka nodes on 127.0.0.1 (KRaft, each
+                             broker and controller, node ids 1-3); internal
+                             and new topics: 3 replicas, min.insync.replicas 2
+      --pg-standby           a PostgreSQL standby (pg/standby, by
+                             pg_basebackup), streaming through a slot,
+                             synchronous: a commit returns once it has it
+                             (so, while it is down, commits wait)
+  stop                       stop them all, every broker and both PostgreSQL
+                             nodes (no-op when stopped)
+  status                     print each component's (each node's) state;
+                             exit 0 when all answer, 3 otherwise
   env                        print eval-able exports:  eval "\$(deploy/stack.sh env)"
-  topic create NAME PARTITIONS   (no-op when the topic exists)
+                             With --brokers 3, OUTCOMES_KAFKA_BROKERS names
+                             the three; with --pg-standby, OUTCOMES_PG_CONNINFO
+                             names both nodes (target_session_attrs=read-write:
+                             libpq picks the one taking writes), and
+                             OUTCOMES_PG_PRIMARY_CONNINFO / _STANDBY_CONNINFO
+                             one each (pg/data's and pg/standby's node)
+  topic create NAME PARTITIONS   (no-op when the topic exists; with --brokers 3:
+                             replication factor 3, min.insync.replicas=2)
+  topic describe NAME
   topic delete NAME
   topic list
+
+fault injection (high-availability tests):
+  kill-broker N              kill -9 of Kafka node N (N=1: the single broker)
+  start-broker N             start node N again; returns once it is back in
+                             the cluster (its metadata lists every broker)
+  broker-pid N               print node N's pid (exit 1 when not running)
+  pg-kill-primary            kill -9 of the PostgreSQL primary's postmaster
+  pg-promote                 promote the standby (refused while the primary
+                             runs); returns once it accepts writes. The old
+                             primary is stale from then on: stop stops what
+                             runs, start starts the promoted node alone and
+                             never the old primary; to have a primary and a
+                             standby again (their data lost): stop,
+                             rm -rf <state>/pg, start
+  pg-pid primary|standby     print that node's postmaster pid (pg/data's,
+                             pg/standby's; exit 1 when not running)
 
 environment:
   OUTCOMES_STACK_DIR   state directory (default /var/tmp/outcomes-stack-\$(id -u))
@@ -80,121 +126,32 @@ oc_lock() {
   flock -w 300 9 || oc_die "another stack.sh holds ${OC_STATE}/.lock"
 }
 
-# oc_port_in_use PORT: something accepts connections on 127.0.0.1:PORT.
-oc_port_in_use() {
-  (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
-}
-
-# oc_port_free PORT WHAT: fails with advice when PORT is taken.
-oc_port_free() {
-  if oc_port_in_use "$1"; then
-    printf 'stack: error: port %s (%s) on 127.0.0.1 is in use by another process%s\n' \
-      "$1" "$2" "$(oc_port_owner "$1")" >&2
-    printf 'stack: stop that process, or delete %s/stack.env so that start picks new ports (data is kept)\n' \
-      "$OC_STATE" >&2
-    return 1
-  fi
-}
-
-oc_port_owner() {
-  local line
-  if oc_have ss; then
-    line="$(ss -Htlnp "sport = :$1" 2>/dev/null | head -n 1 | grep -o 'users:.*' || true)"
-    if [[ -n "$line" ]]; then
-      printf ' (%s)' "$line"
-    fi
-  fi
-}
-
-# oc_pick_port TAKEN...: a free port in [OC_PORT_MIN, OC_PORT_MAX], not in
-# TAKEN, never 9092 or 5432.
-oc_pick_port() {
-  local p tries=0 t taken
-  while [[ "$tries" -lt 200 ]]; do
-    tries=$((tries + 1))
-    p=$((OC_PORT_MIN + (RANDOM * 32768 + RANDOM) % (OC_PORT_MAX - OC_PORT_MIN)))
-    taken=0
-    for t in "$@" 9092 5432; do
-      if [[ "$p" == "$t" ]]; then taken=1; fi
-    done
-    if [[ "$taken" -eq 0 ]] && ! oc_port_in_use "$p"; then
-      printf '%s\n' "$p"
-      return 0
-    fi
-  done
-  oc_die "no free port found in ${OC_PORT_MIN}-${OC_PORT_MAX} after 200 tries"
-}
-
-# oc_env_load: reads stack.env (KEY=VALUE lines we wrote); fails when absent.
-oc_env_load() {
-  local f="${OC_STATE}/stack.env" key value
-  [[ -f "$f" ]] || return 1
-  while IFS='=' read -r key value; do
-    case "$key" in
-    OC_KAFKA_PORT | OC_KAFKA_CONTROLLER_PORT | OC_PG_PORT | OC_REGISTRY_PORT | OC_REGISTRY_MGMT_PORT)
-      [[ "$value" =~ ^[0-9]+$ ]] || oc_die "${f}: bad ${key}='${value}'"
-      printf -v "$key" '%s' "$value"
-      ;;
-    OC_KAFKA_CLUSTER_ID)
-      [[ "$value" =~ ^[A-Za-z0-9_][A-Za-z0-9_-]{21}$ ]] || oc_die "${f}: bad ${key}='${value}'"
-      printf -v "$key" '%s' "$value"
-      ;;
-    '' | \#*) ;;
-    *) oc_die "${f}: unknown key '${key}'" ;;
-    esac
-  done <"$f"
-  [[ -n "${OC_KAFKA_PORT:-}" && -n "${OC_KAFKA_CONTROLLER_PORT:-}" &&
-    -n "${OC_PG_PORT:-}" && -n "${OC_KAFKA_CLUSTER_ID:-}" ]] ||
-    oc_die "${f} is incomplete; delete it to choose new ports"
-}
-
-# oc_env_create: chooses ports and a cluster id at first start.
-oc_env_create() {
-  local f="${OC_STATE}/stack.env"
-  OC_KAFKA_PORT="$(oc_pick_port)"
-  OC_KAFKA_CONTROLLER_PORT="$(oc_pick_port "$OC_KAFKA_PORT")"
-  OC_PG_PORT="$(oc_pick_port "$OC_KAFKA_PORT" "$OC_KAFKA_CONTROLLER_PORT")"
-  # A Kafka cluster id: 16 random bytes, base64url without padding; like
-  # Kafka's Uuid.randomUuid, never one starting with '-' (read as an option).
-  OC_KAFKA_CLUSTER_ID="-"
-  while [[ "$OC_KAFKA_CLUSTER_ID" == -* ]]; do
-    OC_KAFKA_CLUSTER_ID="$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=')"
-  done
-  cat >"${f}.tmp" <<ENV
-# Chosen by deploy/stack.sh at first start and kept for restarts.
-OC_KAFKA_PORT=${OC_KAFKA_PORT}
-OC_KAFKA_CONTROLLER_PORT=${OC_KAFKA_CONTROLLER_PORT}
-OC_PG_PORT=${OC_PG_PORT}
-OC_KAFKA_CLUSTER_ID=${OC_KAFKA_CLUSTER_ID}
-ENV
-  mv "${f}.tmp" "$f"
-  oc_info "chose ports kafka=${OC_KAFKA_PORT} controller=${OC_KAFKA_CONTROLLER_PORT} postgres=${OC_PG_PORT} (kept in ${f})"
-}
-
-# oc_env_add_registry: ports for the schema registry, added to a stack.env
-# written before the stack had one (and at first start).
-oc_env_add_registry() {
-  local f="${OC_STATE}/stack.env"
-  if [[ -n "${OC_REGISTRY_PORT:-}" && -n "${OC_REGISTRY_MGMT_PORT:-}" ]]; then
-    return 0
-  fi
-  OC_REGISTRY_PORT="$(oc_pick_port "$OC_KAFKA_PORT" "$OC_KAFKA_CONTROLLER_PORT" "$OC_PG_PORT")"
-  OC_REGISTRY_MGMT_PORT="$(oc_pick_port "$OC_KAFKA_PORT" "$OC_KAFKA_CONTROLLER_PORT" "$OC_PG_PORT" \
-    "$OC_REGISTRY_PORT")"
-  {
-    grep -v '^OC_REGISTRY_' "$f"
-    printf 'OC_REGISTRY_PORT=%s\nOC_REGISTRY_MGMT_PORT=%s\n' "$OC_REGISTRY_PORT" "$OC_REGISTRY_MGMT_PORT"
-  } >"${f}.tmp"
-  mv "${f}.tmp" "$f"
-  oc_info "chose ports registry=${OC_REGISTRY_PORT} management=${OC_REGISTRY_MGMT_PORT} (kept in ${f})"
-}
-
 oc_require_started() {
   oc_env_load || oc_die "the stack in ${OC_STATE} was never started: run deploy/stack.sh start"
 }
 
 cmd_start() {
-  local t0
+  local t0 want_brokers="" want_standby=0 n
+  while [[ $# -gt 0 ]]; do
+    case "$1" in
+    --brokers)
+      [[ $# -ge 2 ]] || oc_die "--brokers needs a number (1 or 3)"
+      want_brokers="$2"
+      shift 2
+      ;;
+    --brokers=*)
+      want_brokers="${1#--brokers=}"
+      shift
+      ;;
+    --pg-standby)
+      want_standby=1
+      shift
+      ;;
+    *) oc_die "start: unknown option '$1' (deploy/stack.sh --help)" ;;
+    esac
+  done
+  [[ -z "$want_brokers" || "$want_brokers" =~ ^[13]$ ]] ||
+    oc_die "--brokers takes 1 or 3, not '${want_brokers}'"
   t0="$(oc_now)"
   oc_load_versions
   oc_print_versions
@@ -206,12 +163,22 @@ cmd_start() {
   oc_info "state directory ${OC_STATE}"
   oc_env_load || oc_env_create
   oc_env_add_registry
+  oc_env_topology "$want_brokers" "$want_standby"
   # Check every port we are about to bind before starting anything.
-  if ! oc_kafka_pid >/dev/null; then
+  if oc_kafka_is_cluster; then
+    for ((n = 1; n <= $(oc_kafka_count); n++)); do
+      if ! oc_kafka_node_pid "$n" >/dev/null; then
+        oc_port_free "$(oc_kafka_node_port "$n")" "kafka node ${n}" || exit 1
+        oc_port_free "$(oc_kafka_node_controller_port "$n")" "kafka node ${n} controller" || exit 1
+      fi
+    done
+  elif ! oc_kafka_pid >/dev/null; then
     oc_port_free "$OC_KAFKA_PORT" "kafka" || exit 1
     oc_port_free "$OC_KAFKA_CONTROLLER_PORT" "kafka controller" || exit 1
   fi
-  if ! oc_pg_running; then
+  if oc_pg_has_standby; then
+    oc_pg_standby_ports_free || exit 1
+  elif ! oc_pg_running; then
     oc_port_free "$OC_PG_PORT" "postgres" || exit 1
   fi
   if oc_registry_enabled && ! oc_registry_pid >/dev/null; then
@@ -219,10 +186,22 @@ cmd_start() {
     oc_port_free "$OC_REGISTRY_MGMT_PORT" "registry management" || exit 1
   fi
   # The registry starts first and is waited for last: its start-up (the
-  # slowest) overlaps PostgreSQL's and the broker's.
+  # slowest) overlaps PostgreSQL's and the broker's. So do a cluster's
+  # brokers, launched before PostgreSQL and waited for after it.
   oc_registry_launch
-  oc_pg_start
-  oc_kafka_start
+  if oc_kafka_is_cluster; then
+    oc_kafka_cluster_launch
+  fi
+  if oc_pg_has_standby; then
+    oc_pg_ha_start
+  else
+    oc_pg_start
+  fi
+  if oc_kafka_is_cluster; then
+    oc_kafka_cluster_wait
+  else
+    oc_kafka_start
+  fi
   oc_registry_wait
   if oc_started_any; then
     oc_info "stack up in $(oc_elapsed "$t0") s; eval \"\$(deploy/stack.sh env)\" to use it"
@@ -241,13 +220,23 @@ cmd_stop() {
   # Ports may be unknown after a failed first start; stopping needs none.
   oc_env_load || true
   oc_registry_stop
-  oc_kafka_stop
+  if oc_kafka_is_cluster; then
+    oc_kafka_cluster_stop
+  else
+    oc_kafka_stop
+    oc_kafka_cluster_stop # nodes of a cluster whose stack.env is lost: none, normally
+  fi
   if [[ -f "$(oc_pg_data)/PG_VERSION" ]]; then
     [[ -x "$(oc_pg_bin)/pg_ctl" ]] ||
       oc_die "$(oc_pg_bin)/pg_ctl not found: apt-get install postgresql-${PG_MAJOR}"
     oc_pg_stop
   else
     oc_info "postgres: not running"
+  fi
+  # The standby after the primary: a primary's shutdown waits until its
+  # standby has all of its WAL.
+  if [[ -f "$(oc_pg_standby_data)/PG_VERSION" ]]; then
+    oc_pg_standby_stop
   fi
 }
 
@@ -261,8 +250,16 @@ cmd_status() {
   oc_have kcat || oc_die "kcat not found: apt-get install kcat"
   printf 'stack:      %s (kafka %s, postgresql %s, apicurio-registry %s)\n' "$OC_STATE" \
     "$KAFKA_VERSION" "$PG_MAJOR" "$REGISTRY_VERSION"
-  oc_kafka_status || rc=3
-  oc_pg_status || rc=3
+  if oc_kafka_is_cluster; then
+    oc_kafka_cluster_status || rc=3
+  else
+    oc_kafka_status || rc=3
+  fi
+  if oc_pg_has_standby; then
+    oc_pg_ha_status || rc=3
+  else
+    oc_pg_status || rc=3
+  fi
   oc_registry_status || rc=3
   return "$rc"
 }
@@ -270,10 +267,18 @@ cmd_status() {
 cmd_env() {
   oc_require_started
   printf 'export OUTCOMES_STACK_DIR=%s\n' "$(oc_sq "$OC_STATE")"
-  printf 'export OUTCOMES_KAFKA_BROKERS=%s\n' "$(oc_sq "127.0.0.1:${OC_KAFKA_PORT}")"
+  printf 'export OUTCOMES_KAFKA_BROKERS=%s\n' "$(oc_sq "$(oc_kafka_bootstrap)")"
   printf 'export OUTCOMES_KAFKA_LIBS=%s\n' "$(oc_sq "$(oc_kafka_libs)")"
-  printf 'export OUTCOMES_PG_CONNINFO=%s\n' "$(oc_sq "$(oc_pg_conninfo "$OC_PG_DB")")"
-  printf 'export OUTCOMES_PG_SUPER_CONNINFO=%s\n' "$(oc_sq "$(oc_pg_conninfo "$OC_PG_DB")")"
+  if oc_pg_has_standby; then
+    printf 'export OUTCOMES_PG_CONNINFO=%s\n' "$(oc_sq "$(oc_pg_multi_conninfo "$OC_PG_DB")")"
+    printf 'export OUTCOMES_PG_SUPER_CONNINFO=%s\n' "$(oc_sq "$(oc_pg_multi_conninfo "$OC_PG_DB")")"
+    printf 'export OUTCOMES_PG_PRIMARY_CONNINFO=%s\n' "$(oc_sq "$(oc_pg_conninfo "$OC_PG_DB")")"
+    printf 'export OUTCOMES_PG_STANDBY_CONNINFO=%s\n' \
+      "$(oc_sq "$(oc_pg_conninfo "$OC_PG_DB" "$OC_PG_STANDBY_PORT")")"
+  else
+    printf 'export OUTCOMES_PG_CONNINFO=%s\n' "$(oc_sq "$(oc_pg_conninfo "$OC_PG_DB")")"
+    printf 'export OUTCOMES_PG_SUPER_CONNINFO=%s\n' "$(oc_sq "$(oc_pg_conninfo "$OC_PG_DB")")"
+  fi
   # Absent until a start of this version chose the registry's ports. A
   # port and fixed text: nothing to quote.
   if [[ -n "${OC_REGISTRY_PORT:-}" ]]; then
@@ -282,19 +287,31 @@ cmd_env() {
 }
 
 cmd_topic() {
-  local action="${1:-}" bootstrap
+  local action="${1:-}" bootstrap n up=0 replication=(--replication-factor 1)
   oc_load_versions
   oc_require_started
   oc_have java || oc_die "java not found: apt-get install default-jdk-headless"
   [[ -d "$(oc_kafka_libs)" ]] || oc_die "no Kafka jars in $(oc_kafka_libs): run deploy/stack.sh start"
-  oc_kafka_pid >/dev/null || oc_die "kafka is not running: run deploy/stack.sh start"
-  bootstrap="127.0.0.1:${OC_KAFKA_PORT}"
+  for ((n = 1; n <= $(oc_kafka_count); n++)); do
+    if oc_kafka_node_pid "$n" >/dev/null; then up=1; fi
+  done
+  [[ "$up" -eq 1 ]] || oc_die "kafka is not running: run deploy/stack.sh start"
+  bootstrap="$(oc_kafka_bootstrap)"
+  if oc_kafka_is_cluster; then
+    replication=(--replication-factor "$OC_KAFKA_CLUSTER_RF"
+      --config "min.insync.replicas=${OC_KAFKA_CLUSTER_MIN_ISR}")
+  fi
   case "$action" in
   create)
     [[ $# -eq 3 ]] || oc_die "usage: stack.sh topic create NAME PARTITIONS"
     [[ "$3" =~ ^[1-9][0-9]*$ ]] || oc_die "PARTITIONS must be a positive integer, not '$3'"
     oc_kafka_tool org.apache.kafka.tools.TopicCommand --bootstrap-server "$bootstrap" \
-      --create --if-not-exists --topic "$2" --partitions "$3" --replication-factor 1
+      --create --if-not-exists --topic "$2" --partitions "$3" "${replication[@]}"
+    ;;
+  describe)
+    [[ $# -eq 2 ]] || oc_die "usage: stack.sh topic describe NAME"
+    oc_kafka_tool org.apache.kafka.tools.TopicCommand --bootstrap-server "$bootstrap" \
+      --describe --topic "$2"
     ;;
   delete)
     [[ $# -eq 2 ]] || oc_die "usage: stack.sh topic delete NAME"
@@ -306,9 +323,57 @@ cmd_topic() {
     oc_kafka_tool org.apache.kafka.tools.TopicCommand --bootstrap-server "$bootstrap" --list
     ;;
   *)
-    oc_die "usage: stack.sh topic create NAME PARTITIONS | delete NAME | list"
+    oc_die "usage: stack.sh topic create NAME PARTITIONS | describe NAME | delete NAME | list"
     ;;
   esac
+}
+
+# The fault-injection commands (usage). Each but the pid printers holds the
+# lock, as start and stop do.
+cmd_kill_broker() {
+  oc_require_started
+  oc_kafka_check_node "$1"
+  oc_lock
+  oc_kafka_kill_node "$1"
+}
+
+cmd_start_broker() {
+  oc_load_versions
+  oc_require_started
+  oc_kafka_check_node "$1"
+  oc_kafka_preflight
+  oc_lock
+  oc_kafka_start_node "$1"
+}
+
+cmd_broker_pid() {
+  oc_require_started
+  oc_kafka_check_node "$1"
+  oc_kafka_node_pid "$1" || oc_die "$(oc_kafka_node_name "$1") is not running"
+}
+
+cmd_pg_kill_primary() {
+  oc_load_versions
+  oc_require_started
+  oc_lock
+  oc_pg_kill_primary
+}
+
+cmd_pg_promote() {
+  oc_load_versions
+  oc_require_started
+  oc_pg_has_standby || oc_die "the stack in ${OC_STATE} has no standby (deploy/stack.sh start --pg-standby)"
+  oc_lock
+  oc_pg_promote
+}
+
+cmd_pg_pid() {
+  oc_load_versions
+  oc_require_started
+  if [[ "$1" == standby ]] && ! oc_pg_has_standby; then
+    oc_die "the stack in ${OC_STATE} has no standby (deploy/stack.sh start --pg-standby)"
+  fi
+  oc_pg_node_pid "$1" || oc_die "postgres ${1}: not running"
 }
 
 main() {
@@ -319,15 +384,19 @@ main() {
     usage
     return 0
     ;;
-  start | stop | status | env) [[ $# -eq 0 ]] || oc_die "'${cmd}' takes no arguments" ;;
-  topic) ;;
+  stop | status | env | pg-kill-primary | pg-promote)
+    [[ $# -eq 0 ]] || oc_die "'${cmd}' takes no arguments"
+    ;;
+  start | topic) ;;
+  kill-broker | start-broker | broker-pid) [[ $# -eq 1 ]] || oc_die "usage: stack.sh ${cmd} N" ;;
+  pg-pid) [[ $# -eq 1 ]] || oc_die "usage: stack.sh pg-pid primary|standby" ;;
   *)
     usage >&2
     return 2
     ;;
   esac
   oc_state_init
-  "cmd_${cmd}" "$@"
+  "cmd_${cmd//-/_}" "$@"
 }
 
 # Sourced (tests/integration/test_security_tls.sh reuses the port picking

@@ -2,6 +2,8 @@
 # The local Kafka broker: one KRaft node in combined mode (broker +
 # controller), jars from Maven Central. Sourced by deploy/stack.sh, which
 # sets OC_STATE, OC_KAFKA_PORT, OC_KAFKA_CONTROLLER_PORT, OC_KAFKA_CLUSTER_ID.
+# The 3-node cluster of `stack.sh start --brokers 3` is in kafka_cluster.sh;
+# it shares the jars, the tools' logging and oc_kafka_spawn with this file.
 
 OC_KAFKA_START_TIMEOUT="${OC_KAFKA_START_TIMEOUT:-90}"
 OC_KAFKA_STOP_TIMEOUT="${OC_KAFKA_STOP_TIMEOUT:-60}"
@@ -107,6 +109,15 @@ group.initial.rebalance.delay.ms=0
 broker.heartbeat.interval.ms=1000
 broker.session.timeout.ms=4000
 PROPS
+  oc_kafka_write_log4j "$dir"
+  oc_kafka_write_tools_log4j
+}
+
+# oc_kafka_write_log4j DIR: DIR/log4j.properties, a broker's logging into
+# DIR/server.log (the single broker's DIR is kafka/, a cluster node's
+# kafka/node<N>/).
+oc_kafka_write_log4j() {
+  local dir="$1"
   cat >"${dir}/log4j.properties" <<PROPS
 # Written by deploy/stack.sh. The broker logs to server.log beside this file.
 log4j.rootLogger=INFO, file
@@ -121,8 +132,12 @@ log4j.logger.kafka=INFO
 log4j.logger.state.change.logger=WARN
 log4j.logger.kafka.request.logger=WARN
 PROPS
-  # Command-line tools (TopicCommand, StorageTool): warnings to stderr only.
-  cat >"${dir}/tools-log4j.properties" <<'PROPS'
+}
+
+# oc_kafka_write_tools_log4j: kafka/tools-log4j.properties, the logging of
+# the command-line tools (TopicCommand, StorageTool): warnings to stderr only.
+oc_kafka_write_tools_log4j() {
+  cat >"$(oc_kafka_dir)/tools-log4j.properties" <<'PROPS'
 log4j.rootLogger=WARN, stderr
 log4j.appender.stderr=org.apache.log4j.ConsoleAppender
 log4j.appender.stderr.Target=System.err
@@ -175,15 +190,39 @@ oc_kafka_answers() {
   kcat -L -b "127.0.0.1:${OC_KAFKA_PORT}" -m 5 >/dev/null 2>&1
 }
 
-# oc_kafka_log_tail: the last lines of the broker's logs, for errors.
+# oc_kafka_log_tail [DIR]: the last lines of the broker's logs (those of
+# the broker logging into DIR, default kafka/), for errors.
+# shellcheck disable=SC2120 # its arguments are optional
 oc_kafka_log_tail() {
-  local f
-  for f in "$(oc_kafka_dir)/stdout.log" "$(oc_kafka_dir)/server.log"; do
+  local f dir="${1:-$(oc_kafka_dir)}"
+  for f in "${dir}/stdout.log" "${dir}/server.log"; do
     if [[ -s "$f" ]]; then
       printf -- '--- last lines of %s ---\n' "$f" >&2
       tail -n 40 "$f" >&2
     fi
   done
+}
+
+# oc_kafka_spawn DIR PROPS PIDFILE: starts a broker (kafka.Kafka PROPS)
+# detached, without waiting: its temporary files in DIR/tmp, its log as
+# DIR/log4j.properties says, its JVM output appended to DIR/stdout.log, its
+# pid in PIDFILE and OC_KAFKA_SPAWNED_PID.
+OC_KAFKA_SPAWNED_PID=""
+oc_kafka_spawn() {
+  local dir="$1" props="$2" pidfile="$3"
+  mkdir -p "${dir}/tmp"
+  printf '=== %s start\n' "$(date -Is)" >>"${dir}/stdout.log"
+  # setsid: its own session, so a ^C or a test runner killing the caller's
+  # process group does not take the broker down. fd 9 is stack.sh's lock.
+  # shellcheck disable=SC2086 # OC_KAFKA_HEAP_OPTS holds several options
+  setsid java $OC_KAFKA_HEAP_OPTS -XX:+UseG1GC -Djava.awt.headless=true \
+    -Djava.io.tmpdir="${dir}/tmp" \
+    -Dkafka.logs.dir="$dir" \
+    -Dlog4j.configuration="file:${dir}/log4j.properties" \
+    -cp "$(oc_kafka_libs)/*" kafka.Kafka "$props" \
+    </dev/null >>"${dir}/stdout.log" 2>&1 9>&- &
+  OC_KAFKA_SPAWNED_PID="$!"
+  printf '%s\n' "$OC_KAFKA_SPAWNED_PID" >"$pidfile"
 }
 
 # oc_kafka_start: starts the broker detached and waits until it answers.
@@ -202,19 +241,8 @@ oc_kafka_start() {
     oc_kafka_assemble
     oc_kafka_write_config
     oc_kafka_format
-    mkdir -p "${dir}/tmp"
-    printf '=== %s start\n' "$(date -Is)" >>"${dir}/stdout.log"
-    # setsid: its own session, so a ^C or a test runner killing the caller's
-    # process group does not take the broker down. fd 9 is stack.sh's lock.
-    # shellcheck disable=SC2086 # OC_KAFKA_HEAP_OPTS holds several options
-    setsid java $OC_KAFKA_HEAP_OPTS -XX:+UseG1GC -Djava.awt.headless=true \
-      -Djava.io.tmpdir="${dir}/tmp" \
-      -Dkafka.logs.dir="$dir" \
-      -Dlog4j.configuration="file:${dir}/log4j.properties" \
-      -cp "$(oc_kafka_libs)/*" kafka.Kafka "$(oc_kafka_props)" \
-      </dev/null >>"${dir}/stdout.log" 2>&1 9>&- &
-    pid="$!"
-    printf '%s\n' "$pid" >"$(oc_kafka_pidfile)"
+    oc_kafka_spawn "$dir" "$(oc_kafka_props)" "$(oc_kafka_pidfile)"
+    pid="$OC_KAFKA_SPAWNED_PID"
     oc_mark_started
     oc_info "kafka: started pid ${pid} on 127.0.0.1:${OC_KAFKA_PORT} (controller ${OC_KAFKA_CONTROLLER_PORT}); log ${dir}/server.log"
   fi

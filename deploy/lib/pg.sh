@@ -1,6 +1,8 @@
 # shellcheck shell=bash
 # The private PostgreSQL cluster. Sourced by deploy/stack.sh, which sets
-# OC_STATE and OC_PG_PORT.
+# OC_STATE and OC_PG_PORT. The standby of `stack.sh start --pg-standby` is
+# in pg_standby.sh; the functions below taking an optional data directory
+# or port (default: this cluster's) serve it too.
 #
 # Authentication is `trust` for the unix socket and 127.0.0.1: acceptable for
 # this throwaway dev/test cluster only, which listens on 127.0.0.1 alone and
@@ -29,7 +31,7 @@ oc_as_pg() {
 # postgres user exists and can reach the state directory.
 oc_pg_preflight() {
   local b
-  for b in initdb pg_ctl pg_isready psql; do
+  for b in initdb pg_ctl pg_isready psql pg_basebackup; do
     [[ -x "$(oc_pg_bin)/${b}" ]] ||
       oc_die "$(oc_pg_bin)/${b} not found: apt-get install postgresql-${PG_MAJOR}"
   done
@@ -41,9 +43,10 @@ oc_pg_preflight() {
   fi
 }
 
-# oc_pg_conninfo DB: a libpq connection string to the cluster.
+# oc_pg_conninfo DB [PORT]: a libpq connection string to the cluster (or
+# to the one on PORT).
 oc_pg_conninfo() {
-  printf 'host=127.0.0.1 port=%s dbname=%s user=%s' "$OC_PG_PORT" "$1" "$OC_PG_SUPERUSER"
+  printf 'host=127.0.0.1 port=%s dbname=%s user=%s' "${2:-$OC_PG_PORT}" "$1" "$OC_PG_SUPERUSER"
 }
 
 # oc_pg_init: initdb once; our settings live in outcomes-stack.conf,
@@ -72,46 +75,51 @@ oc_pg_init() {
     oc_as_pg tee -a "${data}/postgresql.conf" >/dev/null
 }
 
-# oc_pg_write_config: port, addresses, socket and logging settings.
+# oc_pg_write_config [DATA PORT LOG]: port, addresses, socket and logging
+# settings, in DATA/outcomes-stack.conf (default: this cluster's; LOG names
+# its pg_ctl -l file in a comment).
+# shellcheck disable=SC2120 # its arguments are optional
 oc_pg_write_config() {
-  local dir
+  local dir data="${1:-$(oc_pg_data)}" port="${2:-$OC_PG_PORT}" log="${3:-pg/postgres.log}"
   dir="$(oc_pg_dir)"
   # A unix socket path is limited to 107 bytes.
   if [[ "${#dir}" -gt 90 ]]; then
     oc_die "postgres: state directory path too long for a unix socket (${#dir} > 90 bytes): set OUTCOMES_STACK_DIR to a shorter path"
   fi
-  oc_as_pg tee "$(oc_pg_data)/outcomes-stack.conf" >/dev/null <<CONF
+  oc_as_pg tee "${data}/outcomes-stack.conf" >/dev/null <<CONF
 # Written by deploy/stack.sh at every start; edits are lost.
-port = ${OC_PG_PORT}
+port = ${port}
 listen_addresses = '127.0.0.1'
 unix_socket_directories = '${dir}'
 fsync = on
 synchronous_commit = on
-# stderr goes to pg/postgres.log (pg_ctl -l).
+# stderr goes to ${log} (pg_ctl -l).
 logging_collector = off
 log_line_prefix = '%m [%p] %q%u@%d '
 log_min_duration_statement = -1
 CONF
 }
 
-# oc_pg_running: the postmaster of our data directory is alive: the pid in
-# postmaster.pid is a live process (not a zombie, which pg_ctl would count)
-# running postgres on this data directory.
+# oc_pg_running [DATA]: the postmaster of our data directory (or of DATA)
+# is alive: the pid in postmaster.pid is a live process (not a zombie,
+# which pg_ctl would count) running postgres on this data directory.
 oc_pg_running() {
-  local pid cmd
-  pid="$(oc_pg_pid)" || return 1
+  local pid cmd data="${1:-$(oc_pg_data)}"
+  pid="$(oc_pg_pid "$data")" || return 1
   oc_pid_alive "$pid" || return 1
   cmd="$(tr '\0' ' ' <"/proc/${pid}/cmdline" 2>/dev/null)" || return 1
-  [[ "$cmd" == *"postgres -D $(oc_pg_data) "* || "$cmd" == *"postgres -D $(oc_pg_data)" ]]
+  [[ "$cmd" == *"postgres -D ${data} "* || "$cmd" == *"postgres -D ${data}" ]]
 }
 
-# oc_pg_clear_stale_pid: after a crash (kill -9), postmaster.pid and the
-# socket's lock file name a dead process; PostgreSQL refuses to start while
-# that pid looks alive (a zombie not yet reaped, or a reused pid). Only
-# called when oc_pg_running is false. A lock held by a live postgres stays.
+# oc_pg_clear_stale_pid [DATA PORT]: after a crash (kill -9), postmaster.pid
+# and the socket's lock file name a dead process; PostgreSQL refuses to
+# start while that pid looks alive (a zombie not yet reaped, or a reused
+# pid). Only called when oc_pg_running is false. A lock held by a live
+# postgres stays.
+# shellcheck disable=SC2120 # its arguments are optional
 oc_pg_clear_stale_pid() {
-  local f pid
-  for f in "$(oc_pg_data)/postmaster.pid" "$(oc_pg_dir)/.s.PGSQL.${OC_PG_PORT}.lock"; do
+  local f pid data="${1:-$(oc_pg_data)}" port="${2:-$OC_PG_PORT}"
+  for f in "${data}/postmaster.pid" "$(oc_pg_dir)/.s.PGSQL.${port}.lock"; do
     [[ -f "$f" ]] || continue
     pid="$(head -n 1 "$f" 2>/dev/null || true)"
     if oc_pid_alive "$pid" && [[ "$(cat "/proc/${pid}/comm" 2>/dev/null)" == postgres ]]; then
@@ -125,17 +133,19 @@ oc_pg_clear_stale_pid() {
   done
 }
 
-# oc_pg_pid: the postmaster's pid (first line of postmaster.pid).
+# oc_pg_pid [DATA]: the postmaster's pid (first line of postmaster.pid).
 oc_pg_pid() {
   local pid
-  pid="$(head -n 1 "$(oc_pg_data)/postmaster.pid" 2>/dev/null)" || return 1
+  pid="$(head -n 1 "${1:-$(oc_pg_data)}/postmaster.pid" 2>/dev/null)" || return 1
   [[ "$pid" =~ ^[0-9]+$ ]] || return 1
   printf '%s\n' "$pid"
 }
 
-# oc_pg_answers: pg_isready says the server accepts connections.
+# oc_pg_answers [PORT]: pg_isready says the server (on PORT) accepts
+# connections.
+# shellcheck disable=SC2120 # its arguments are optional
 oc_pg_answers() {
-  "$(oc_pg_bin)/pg_isready" -q -h 127.0.0.1 -p "$OC_PG_PORT" \
+  "$(oc_pg_bin)/pg_isready" -q -h 127.0.0.1 -p "${1:-$OC_PG_PORT}" \
     -U "$OC_PG_SUPERUSER" -d postgres -t 5 >/dev/null 2>&1
 }
 
@@ -191,22 +201,24 @@ oc_pg_start() {
   oc_pg_create_db
 }
 
-# oc_pg_stop: fast shutdown; immediate if that does not finish in time.
+# oc_pg_stop [DATA NAME LOG]: fast shutdown; immediate if that does not
+# finish in time (default: this cluster; NAME prefixes the lines, LOG is
+# named on failure).
 oc_pg_stop() {
-  local t0
-  if ! oc_pg_running; then
-    oc_info "postgres: not running"
+  local t0 data="${1:-$(oc_pg_data)}" name="${2:-postgres}" log="${3:-$(oc_pg_dir)/postgres.log}"
+  if ! oc_pg_running "$data"; then
+    oc_info "${name}: not running"
     return 0
   fi
-  oc_info "postgres: stopping pid $(oc_pg_pid)"
+  oc_info "${name}: stopping pid $(oc_pg_pid "$data")"
   t0="$(oc_now)"
-  if ! oc_as_pg "$(oc_pg_bin)/pg_ctl" -D "$(oc_pg_data)" -m fast -w \
+  if ! oc_as_pg "$(oc_pg_bin)/pg_ctl" -D "$data" -m fast -w \
     -t "$OC_PG_STOP_TIMEOUT" stop >/dev/null 2>&1; then
-    oc_warn "postgres: fast shutdown did not finish in ${OC_PG_STOP_TIMEOUT} s; immediate shutdown"
-    oc_as_pg "$(oc_pg_bin)/pg_ctl" -D "$(oc_pg_data)" -m immediate -w -t 30 stop >/dev/null 2>&1 ||
-      oc_die "postgres: could not stop the server (pid $(oc_pg_pid)); see $(oc_pg_dir)/postgres.log"
+    oc_warn "${name}: fast shutdown did not finish in ${OC_PG_STOP_TIMEOUT} s; immediate shutdown"
+    oc_as_pg "$(oc_pg_bin)/pg_ctl" -D "$data" -m immediate -w -t 30 stop >/dev/null 2>&1 ||
+      oc_die "${name}: could not stop the server (pid $(oc_pg_pid "$data")); see ${log}"
   fi
-  oc_info "postgres: stopped ($(oc_elapsed "$t0") s)"
+  oc_info "${name}: stopped ($(oc_elapsed "$t0") s)"
 }
 
 # oc_pg_status: prints the server's state; true when it accepts connections.
