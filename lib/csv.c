@@ -14,6 +14,8 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "outcomes/buf.h"
 
@@ -297,11 +299,36 @@ static bool end_record(oc_csv_t *r) {
   return true;
 }
 
+/* A pipe, a terminal or a socket gives what has arrived, so that records
+ * are handed on as they come (a producer fed by `tail -f` publishes each
+ * line then, not once 64 KiB are there); a regular file, or a stream
+ * without a descriptor (fmemopen), is read in whole blocks. */
+static size_t read_some(oc_csv_t *r, bool *failed) {
+  int fd = fileno(r->in);
+  struct stat st;
+  *failed = false;
+  if (fd < 0 || fstat(fd, &st) != 0 || S_ISREG(st.st_mode)) {
+    size_t n = fread(r->rbuf, 1, sizeof(r->rbuf), r->in);
+    *failed = n == 0 && ferror(r->in);
+    return n;
+  }
+  for (;;) {
+    ssize_t n = read(fd, r->rbuf, sizeof(r->rbuf));
+    if (n >= 0)
+      return (size_t)n;
+    if (errno != EINTR) {
+      *failed = true;
+      return 0;
+    }
+  }
+}
+
 static int fill(oc_csv_t *r, oc_err_t *err) {
-  r->rlen = fread(r->rbuf, 1, sizeof(r->rbuf), r->in);
+  bool failed;
+  r->rlen = read_some(r, &failed);
   r->rpos = 0;
   if (r->rlen == 0) {
-    if (ferror(r->in))
+    if (failed)
       return oc_err_set(err, OC_ERR_IO, "read: %s", strerror(errno ? errno : EIO));
     r->eof = true;
     return 0;

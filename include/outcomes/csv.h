@@ -37,8 +37,10 @@ extern "C" {
 typedef struct oc_csv_s oc_csv_t;
 
 /* A reader over in (borrowed: the caller closes it after
- * oc_csv_destroy()). Caller frees with oc_csv_destroy(). NULL when out of
- * memory. */
+ * oc_csv_destroy()), from which nothing has been read yet: a pipe or a
+ * terminal is read through its descriptor, as bytes arrive, so that records
+ * are handed on without waiting for a full block. Caller frees with
+ * oc_csv_destroy(). NULL when out of memory. */
 oc_csv_t *oc_csv_new(FILE *in);
 
 /* Read the next record. Returns 1 when a record was read, 0 at the end of
