@@ -77,6 +77,9 @@ usage: deploy/stack.sh COMMAND
 
 fault injection (high-availability tests):
   kill-broker N              kill -9 of Kafka node N (N=1: the single broker)
+  restart-broker N           stop node N (SIGTERM: a controlled shutdown that
+                             moves its leaders first) and start it again: one
+                             step of a rolling restart (--brokers 3)
   start-broker N             start node N again; returns once it is back in
                              the cluster (its metadata lists every broker)
   broker-pid N               print node N's pid (exit 1 when not running)
@@ -346,6 +349,16 @@ cmd_start_broker() {
   oc_kafka_start_node "$1"
 }
 
+cmd_restart_broker() {
+  oc_load_versions
+  oc_require_started
+  oc_kafka_check_node "$1"
+  oc_kafka_is_cluster || oc_die "restart-broker: a stack of one broker has no rolling restart; use stop and start"
+  oc_kafka_preflight
+  oc_lock
+  oc_kafka_restart_node "$1"
+}
+
 cmd_broker_pid() {
   oc_require_started
   oc_kafka_check_node "$1"
@@ -388,7 +401,9 @@ main() {
     [[ $# -eq 0 ]] || oc_die "'${cmd}' takes no arguments"
     ;;
   start | topic) ;;
-  kill-broker | start-broker | broker-pid) [[ $# -eq 1 ]] || oc_die "usage: stack.sh ${cmd} N" ;;
+  kill-broker | start-broker | restart-broker | broker-pid)
+    [[ $# -eq 1 ]] || oc_die "usage: stack.sh ${cmd} N"
+    ;;
   pg-pid) [[ $# -eq 1 ]] || oc_die "usage: stack.sh pg-pid primary|standby" ;;
   *)
     usage >&2

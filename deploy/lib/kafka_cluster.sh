@@ -24,6 +24,10 @@ OC_KAFKA_NODE_PIDS=()
 OC_KAFKA_NODE_T0=()
 
 # oc_kafka_count: the number of brokers of the stack.
+# Bound on each node's stop when stop ends the whole cluster (see the
+# controlled shutdown in oc_kafka_node_write_config).
+OC_KAFKA_CLUSTER_STOP_TIMEOUT="${OC_KAFKA_CLUSTER_STOP_TIMEOUT:-15}"
+
 oc_kafka_count() { printf '%s\n' "${OC_KAFKA_BROKER_COUNT:-1}"; }
 oc_kafka_is_cluster() { [[ "${OC_KAFKA_BROKER_COUNT:-1}" -gt 1 ]]; }
 
@@ -99,11 +103,12 @@ group.initial.rebalance.delay.ms=0
 # heartbeat, and restarted, it registers again without a long wait.
 broker.heartbeat.interval.ms=1000
 broker.session.timeout.ms=4000
-# No controlled shutdown: stop ends all three nodes at once, and a node
-# whose request to move its leaders comes after the other two controllers
-# are gone waits for a quorum up to 5 minutes (the nodes are killed with -9
-# for fault tests, never stopped one by one).
-controlled.shutdown.enable=false
+# Controlled shutdown: a node stopped alone (restart-broker) first hands
+# its partitions' leadership over, as a rolling restart needs. When stop
+# ends all three at once, a node whose request comes after the other two
+# controllers are gone would wait for a quorum up to 5 minutes:
+# oc_kafka_cluster_stop gives them OC_KAFKA_CLUSTER_STOP_TIMEOUT.
+controlled.shutdown.enable=true
 PROPS
   oc_kafka_write_log4j "$dir"
 }
@@ -253,8 +258,21 @@ oc_kafka_cluster_stop() {
   done
   for n in "${!pids[@]}"; do
     oc_stop_pid "kafka node ${nodes[$n]}" "${pids[$n]}" "$(oc_kafka_node_pidfile "${nodes[$n]}")" \
-      "$OC_KAFKA_STOP_TIMEOUT"
+      "$OC_KAFKA_CLUSTER_STOP_TIMEOUT"
   done
+}
+
+# oc_kafka_restart_node N: one step of a rolling restart: node N stopped
+# with SIGTERM (a controlled shutdown: its leaders move to the other nodes
+# first; OC_KAFKA_STOP_TIMEOUT at most), then started again and waited for
+# (oc_kafka_start_node).
+oc_kafka_restart_node() {
+  local n="$1" pid
+  if pid="$(oc_kafka_node_pid "$n")"; then
+    oc_stop_pid "$(oc_kafka_node_name "$n")" "$pid" "$(oc_kafka_node_pidfile "$n")" \
+      "$OC_KAFKA_STOP_TIMEOUT"
+  fi
+  oc_kafka_start_node "$n"
 }
 
 # oc_kafka_cluster_status: one line for the cluster, one per node; true

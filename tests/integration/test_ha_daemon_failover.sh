@@ -37,16 +37,15 @@ GROUP_SETTINGS=(-X "kafka.session.timeout.ms=$SESSION_MS" -X kafka.heartbeat.int
 # the generator's restatements, late versions, duplicates and ties.
 FEED_S=$((TRIALS * (SESSION_MS / 1000 + 6) + 20))
 chaos_gen "$T_DIR/gen" 31 --orgs 2 --metrics er_visits,supply_cost,readmission_rate_30d \
-  --grains day --periods "$((FEED_S * 120 / 27 + 1))" --tombstones 0
-CHAOS_RECORDS=$(($(wc -l <"$T_DIR/gen/stream.csv") - 1))
+  --grains day --periods "$((FEED_S * 120 / 27 + 1))" --tombstones 0 --format jsonl
+CHAOS_RECORDS="$(wc -l <"$T_DIR/gen/stream.jsonl")"
 RATE=$((CHAOS_RECORDS / FEED_S + 1))
 
 # The feed: one outcomes-produce reading stdin, paced at RATE rows/s.
-python3 - "$T_DIR/gen/stream.csv" "$RATE" <<'PY' |
+python3 - "$T_DIR/gen/stream.jsonl" "$RATE" <<'PY' |
 import sys, time
 rate = float(sys.argv[2])
 with open(sys.argv[1]) as f:
-    sys.stdout.write(f.readline())
     t0 = time.monotonic()
     for i, line in enumerate(f):
         wait = t0 + i / rate - time.monotonic()
@@ -56,7 +55,7 @@ with open(sys.argv[1]) as f:
         sys.stdout.write(line)
 PY
   "$PRODUCE" -b "$BROKERS" --catalog "$CATALOG" --schema-dir "$SCHEMAS" -q -t "$topic" \
-    --format csv -X kafka.linger.ms=5 - >"$T_DIR/feed.out" 2>&1 &
+    --format jsonl -X kafka.linger.ms=5 - >"$T_DIR/feed.out" 2>&1 &
 FEED=$!
 T_PIDS+=("$FEED")
 
