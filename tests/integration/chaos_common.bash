@@ -376,6 +376,37 @@ chaos_trickle() {
   T_PIDS+=("$TRICKLE_PID")
 }
 
+# chaos_feed_start TOPIC FILE RATE: in the background, one outcomes-produce
+# reading FILE (JSON Lines: each line read as it arrives) at RATE lines per
+# second; its pid in FEED. chaos_feed_wait: it ended by itself, exit 0, with
+# every record delivered; CHAOS_DELIVERED from its summary.
+chaos_feed_start() {
+  python3 - "$2" "$3" <<'PY' |
+import sys, time
+rate = float(sys.argv[2])
+with open(sys.argv[1]) as f:
+    t0 = time.monotonic()
+    for i, line in enumerate(f):
+        wait = t0 + i / rate - time.monotonic()
+        if wait > 0:
+            sys.stdout.flush()
+            time.sleep(wait)
+        sys.stdout.write(line)
+PY
+    "$PRODUCE" -b "$BROKERS" --catalog "$CATALOG" --schema-dir "$SCHEMAS" -q -t "$1" \
+      --format jsonl -X kafka.linger.ms=5 - >"$T_DIR/feed.out" 2>&1 &
+  FEED=$!
+  FEED_FILE="$2"
+  T_PIDS+=("$FEED")
+}
+
+chaos_feed_wait() {
+  wait "$FEED" || fail "outcomes-produce (the feed): exit $?: $(tail -3 "$T_DIR/feed.out")"
+  CHAOS_DELIVERED="$(grep -Eo 'published [0-9]+' "$T_DIR/feed.out" | awk '{s += $2} END {print s + 0}')"
+  ((CHAOS_DELIVERED == $(wc -l <"$FEED_FILE"))) ||
+    fail "the feed delivered $CHAOS_DELIVERED of $(wc -l <"$FEED_FILE"): $(tail -3 "$T_DIR/feed.out")"
+}
+
 # chaos_chunks CSV N: CSV cut in N consecutive pieces T_DIR/chunk.I.csv.
 chaos_chunks() {
   local csv="$1" chunks="$2" n per i

@@ -60,36 +60,6 @@ BASE_DB_CONNINFO="$OUTCOMES_PG_CONNINFO"
 
 # --- the feed and the samples ------------------------------------------------
 
-# feed_start TOPIC FILE RATE: one outcomes-produce reading FILE (JSON Lines:
-# each line is read as it arrives) at RATE lines/s.
-feed_start() {
-  python3 - "$2" "$3" <<'PY' |
-import sys, time
-rate = float(sys.argv[2])
-with open(sys.argv[1]) as f:
-    t0 = time.monotonic()
-    for i, line in enumerate(f):
-        wait = t0 + i / rate - time.monotonic()
-        if wait > 0:
-            sys.stdout.flush()
-            time.sleep(wait)
-        sys.stdout.write(line)
-PY
-    "$PRODUCE" -b "$BROKERS" --catalog "$CATALOG" --schema-dir "$SCHEMAS" -q -t "$1" \
-      --format jsonl -X kafka.linger.ms=5 - >"$T_DIR/feed.out" 2>&1 &
-  FEED=$!
-  T_PIDS+=("$FEED")
-}
-
-# feed_wait: the producer ended by itself (exit 0, no restart), everything
-# delivered; CHAOS_DELIVERED from its summary.
-feed_wait() {
-  wait "$FEED" || fail "outcomes-produce: exit $?: $(tail -3 "$T_DIR/feed.out")"
-  CHAOS_DELIVERED="$(grep -Eo 'published [0-9]+' "$T_DIR/feed.out" | awk '{s += $2} END {print s + 0}')"
-  ((CHAOS_DELIVERED == CHAOS_RECORDS)) ||
-    fail "outcomes-produce delivered $CHAOS_DELIVERED of $CHAOS_RECORDS: $(tail -3 "$T_DIR/feed.out")"
-}
-
 # sampler_start TOPIC GROUP: every 0.25 s one line "t hw0..hw5 | off0..off5"
 # into T_DIR/samples (a field is - when it could not be read).
 sampler_start() {
@@ -180,7 +150,7 @@ scenario_begin() {
   chaos_gen "$T_DIR/gen" "$2" --orgs 2 --metrics er_visits,supply_cost,readmission_rate_30d \
     --grains day --periods "$((FEED_S * 100 / 27 + 1))" --tombstones 0 --format jsonl
   CHAOS_RECORDS="$(wc -l <"$T_DIR/gen/stream.jsonl")"
-  feed_start "$TOPIC" "$T_DIR/gen/stream.jsonl" "$((CHAOS_RECORDS / FEED_S + 1))"
+  chaos_feed_start "$TOPIC" "$T_DIR/gen/stream.jsonl" "$((CHAOS_RECORDS / FEED_S + 1))"
   chaos_daemon_start DPID "$TOPIC" "$GROUP" -X metrics.listen=127.0.0.1:0
   sampler_start "$TOPIC" "$GROUP"
   wait_for 60 chaos_progress_any || fail "$1: the daemon committed nothing: $(tail -5 "$(chaos_daemon_log "$DPID")")"
@@ -191,7 +161,7 @@ chaos_progress_any() { [[ "$(chaos_progress "$GROUP")" =~ ^[1-9] ]]; }
 # invariants; one line of the table.
 scenario_end() {
   local from="$1" s
-  feed_wait
+  chaos_feed_wait
   chaos_wait_converged "$TOPIC" "$GROUP" "$DPID"
   sampler_stop
   s="$(stalls "$from")"

@@ -41,23 +41,7 @@ chaos_gen "$T_DIR/gen" 31 --orgs 2 --metrics er_visits,supply_cost,readmission_r
 CHAOS_RECORDS="$(wc -l <"$T_DIR/gen/stream.jsonl")"
 RATE=$((CHAOS_RECORDS / FEED_S + 1))
 
-# The feed: one outcomes-produce reading stdin, paced at RATE rows/s.
-python3 - "$T_DIR/gen/stream.jsonl" "$RATE" <<'PY' |
-import sys, time
-rate = float(sys.argv[2])
-with open(sys.argv[1]) as f:
-    t0 = time.monotonic()
-    for i, line in enumerate(f):
-        wait = t0 + i / rate - time.monotonic()
-        if wait > 0:
-            sys.stdout.flush()
-            time.sleep(wait)
-        sys.stdout.write(line)
-PY
-  "$PRODUCE" -b "$BROKERS" --catalog "$CATALOG" --schema-dir "$SCHEMAS" -q -t "$topic" \
-    --format jsonl -X kafka.linger.ms=5 - >"$T_DIR/feed.out" 2>&1 &
-FEED=$!
-T_PIDS+=("$FEED")
+chaos_feed_start "$topic" "$T_DIR/gen/stream.jsonl" "$RATE"
 
 declare -A PID=()
 start() { # start NAME
@@ -106,8 +90,7 @@ for ((t = 1; t <= TRIALS; t++)); do
   victim=$survivor
 done
 
-wait "$FEED" || fail "the feed: exit $?: $(tail -3 "$T_DIR/feed.out")"
-CHAOS_DELIVERED="$(grep -Eo 'published [0-9]+' "$T_DIR/feed.out" | awk '{s += $2} END {print s + 0}')"
+chaos_feed_wait
 chaos_wait_converged "$topic" "$group" "${PID[A]}" "${PID[B]}"
 chaos_check_all "$group" "$topic"
 chaos_check_daemon "${PID[A]}"
