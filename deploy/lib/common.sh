@@ -67,6 +67,16 @@ oc_pid_alive() {
   [[ "${stat:0:1}" != "Z" && "${stat:0:1}" != "X" ]]
 }
 
+# oc_pid_cmdline PID: prints PID's command line, its arguments joined by
+# spaces and ended by one, when PID is alive (oc_pid_alive); fails
+# otherwise. What the IS_OURS functions below look at.
+oc_pid_cmdline() {
+  local cmd
+  oc_pid_alive "$1" || return 1
+  cmd="$(tr '\0' ' ' <"/proc/$1/cmdline" 2>/dev/null)" || return 1
+  printf '%s\n' "$cmd"
+}
+
 # oc_find_pid PIDFILE IS_OURS ARG: prints the pid of our live process, where
 # `IS_OURS PID ARG` tells whether PID is it (its command line says so); the
 # pid file is a hint, and a lost one (a start interrupted) is made up for by

@@ -180,8 +180,7 @@ oc_kafka_pid() {
 # oc_kafka_pid_is_ours PID PROPS: PID runs kafka.Kafka with PROPS.
 oc_kafka_pid_is_ours() {
   local cmd
-  oc_pid_alive "$1" || return 1
-  cmd="$(tr '\0' ' ' <"/proc/$1/cmdline" 2>/dev/null)" || return 1
+  cmd="$(oc_pid_cmdline "$1")" || return 1
   [[ "$cmd" == *" kafka.Kafka $2"* ]]
 }
 

@@ -106,8 +106,7 @@ CONF
 oc_pg_running() {
   local pid cmd data="${1:-$(oc_pg_data)}"
   pid="$(oc_pg_pid "$data")" || return 1
-  oc_pid_alive "$pid" || return 1
-  cmd="$(tr '\0' ' ' <"/proc/${pid}/cmdline" 2>/dev/null)" || return 1
+  cmd="$(oc_pid_cmdline "$pid")" || return 1
   [[ "$cmd" == *"postgres -D ${data} "* || "$cmd" == *"postgres -D ${data}" ]]
 }
 

@@ -183,8 +183,7 @@ oc_registry_pid() {
 # oc_registry_pid_is_ours PID JAR: PID runs java -jar JAR.
 oc_registry_pid_is_ours() {
   local cmd
-  oc_pid_alive "$1" || return 1
-  cmd="$(tr '\0' ' ' <"/proc/$1/cmdline" 2>/dev/null)" || return 1
+  cmd="$(oc_pid_cmdline "$1")" || return 1
   [[ "$cmd" == *" -jar $2 "* ]]
 }
 
