@@ -374,11 +374,15 @@ char *oc_obs_codec_schema_json(const oc_obs_codec_t *c, uint64_t fp) {
   return s ? oc_schema_json(s) : NULL;
 }
 
-void oc_obs_codec_frame_confluent(oc_obs_codec_t *c, uint32_t id) {
-  c->hdr[0] = OC_CONFLUENT_MAGIC;
+size_t oc_obs_confluent_header(unsigned char *out, uint32_t id) {
+  out[0] = OC_CONFLUENT_MAGIC;
   for (int i = 0; i < 4; i++)
-    c->hdr[1 + i] = (unsigned char)(id >> (8 * (3 - i)));
-  c->hdr_len = OC_CONFLUENT_HEADER_LEN;
+    out[1 + i] = (unsigned char)(id >> (8 * (3 - i)));
+  return OC_CONFLUENT_HEADER_LEN;
+}
+
+void oc_obs_codec_frame_confluent(oc_obs_codec_t *c, uint32_t id) {
+  c->hdr_len = oc_obs_confluent_header(c->hdr, id);
 }
 
 void oc_obs_codec_set_resolver(oc_obs_codec_t *c, oc_obs_resolve_fn fn, void *arg) {

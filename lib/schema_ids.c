@@ -224,9 +224,9 @@ int oc_schema_ids_reframe(oc_schema_ids_t *ids, oc_value_format_t to, const char
                           const void *in, size_t len, void *buf, size_t cap, size_t *out_len,
                           oc_err_t *err) {
   const unsigned char *p = in;
-  unsigned char *o = buf;
+  unsigned char hdr[OC_AVRO_HEADER_LEN];
+  size_t hdr_len, body_len;
   oc_obs_frame_t f;
-  size_t hdr;
   uint32_t id;
   uint64_t fp;
   int rc;
@@ -234,32 +234,26 @@ int oc_schema_ids_reframe(oc_schema_ids_t *ids, oc_value_format_t to, const char
   *out_len = 0;
   if ((rc = oc_obs_frame_read(in, len, &f, err)) != 0)
     return rc;
-  if (f.format == to) {
-    if (cap < len)
-      return oc_err_set(err, OC_ERR_LIMIT, "value of %zu bytes longer than %zu", len, cap);
-    memcpy(o, p, len);
-    *out_len = len;
-    return 0;
-  }
-  if (to == OC_VALUE_CONFLUENT) {
+  if (f.format == to) { /* already so: the header as it is */
+    hdr_len = f.header_len;
+    memcpy(hdr, p, hdr_len);
+  } else if (to == OC_VALUE_CONFLUENT) {
     if ((rc = id_of_writer(ids, subject, f.fingerprint, &id, err)) != 0)
       return rc;
-    hdr = OC_CONFLUENT_HEADER_LEN;
-    if (cap < len - f.header_len + hdr)
-      return oc_err_set(err, OC_ERR_LIMIT, "value of %zu bytes longer than %zu", len, cap);
-    o[0] = OC_CONFLUENT_MAGIC;
-    for (int i = 0; i < 4; i++)
-      o[1 + i] = (unsigned char)(id >> (8 * (3 - i)));
+    hdr_len = oc_obs_confluent_header(hdr, id);
   } else {
     if ((rc = oc_schema_ids_resolve(ids, f.schema_id, &fp, err)) != 0)
       return rc;
-    hdr = OC_AVRO_HEADER_LEN;
-    if (cap < len - f.header_len + hdr)
-      return oc_err_set(err, OC_ERR_LIMIT, "value of %zu bytes longer than %zu", len, cap);
-    oc_avro_header_write(o, cap, fp, NULL);
+    oc_avro_header_write(hdr, sizeof(hdr), fp, NULL);
+    hdr_len = OC_AVRO_HEADER_LEN;
   }
-  memcpy(o + hdr, p + f.header_len, len - f.header_len);
-  *out_len = len - f.header_len + hdr;
+  body_len = len - f.header_len;
+  if (cap < hdr_len + body_len)
+    return oc_err_set(err, OC_ERR_LIMIT, "value of %zu bytes longer than %zu", hdr_len + body_len,
+                      cap);
+  memcpy(buf, hdr, hdr_len);
+  memcpy((unsigned char *)buf + hdr_len, p + f.header_len, body_len);
+  *out_len = hdr_len + body_len;
   return 0;
 }
 

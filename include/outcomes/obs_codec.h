@@ -100,6 +100,10 @@ typedef struct oc_obs_frame_s {
  * the message names the bytes). */
 int oc_obs_frame_read(const void *buf, size_t len, oc_obs_frame_t *f, oc_err_t *err);
 
+/* Write the OC_CONFLUENT_HEADER_LEN-byte Confluent header of schema id into
+ * out; returns its length. */
+size_t oc_obs_confluent_header(unsigned char *out, uint32_t id);
+
 /* NULL is accepted. */
 void oc_obs_codec_destroy(oc_obs_codec_t *c);
 
