@@ -318,10 +318,15 @@ static int request(oc_sr_t *sr, const char *path, const char *post, long *status
   return 0;
 }
 
+/* The registry's message in the answer received (printable, cut). */
+static void answer_message(const oc_sr_t *sr, char *msg, size_t cap) {
+  oc_sr_parse_error(sr->body ? sr->body : "", sr->len, msg, cap);
+}
+
 /* An answer other than 200, as an error of the right code. */
 static int status_error(oc_sr_t *sr, const char *what, long status, oc_err_t *err) {
   char msg[256];
-  oc_sr_parse_error(sr->body ? sr->body : "", sr->len, msg, sizeof(msg));
+  answer_message(sr, msg, sizeof(msg));
   if (status == 401 || status == 403)
     return oc_err_set(err, OC_ERR_CONFIG, "schema registry %s: %s: HTTP %ld (credentials): %s",
                       sr->url, what, status, msg);
@@ -370,7 +375,7 @@ int oc_sr_register(oc_sr_t *sr, const char *subject, const char *schema_json, ui
     goto out;
   if (status == 409 || status == 422) {
     char msg[256];
-    oc_sr_parse_error(sr->body ? sr->body : "", sr->len, msg, sizeof(msg));
+    answer_message(sr, msg, sizeof(msg));
     rc = oc_err_set(err, OC_ERR_SCHEMA,
                     "schema registry %s refused the schema under subject '%s' "
                     "(HTTP %ld%s): %s",
@@ -398,7 +403,7 @@ int oc_sr_schema_by_id(oc_sr_t *sr, uint32_t id, char **json, oc_err_t *err) {
     return rc;
   if (status == 404) {
     char msg[256];
-    oc_sr_parse_error(sr->body ? sr->body : "", sr->len, msg, sizeof(msg));
+    answer_message(sr, msg, sizeof(msg));
     return oc_err_set(err, OC_ERR_NOT_FOUND, "schema id %" PRIu32 ": not in the registry: %s", id,
                       msg);
   }
