@@ -211,7 +211,7 @@ static int id_of_writer(oc_schema_ids_t *ids, const char *subject, uint64_t fp, 
   rc = oc_sr_register(ids->sr, subject, json, id, err);
   free(json);
   if (rc != 0)
-    return rc == OC_ERR_SCHEMA ? OC_ERR_CONFIG : rc; /* refused: not the record's fault */
+    return rc;
   if (ids->n_registered == REGISTERED_MAX)
     ids->n_registered = 0;
   ids->registered[ids->n_registered++] = (registered_t){fp, *id};

@@ -376,7 +376,7 @@ int oc_sr_register(oc_sr_t *sr, const char *subject, const char *schema_json, ui
   if (status == 409 || status == 422) {
     char msg[256];
     answer_message(sr, msg, sizeof(msg));
-    rc = oc_err_set(err, OC_ERR_SCHEMA,
+    rc = oc_err_set(err, OC_ERR_CONFIG,
                     "schema registry %s refused the schema under subject '%s' "
                     "(HTTP %ld%s): %s",
                     sr->url, subject, status,

@@ -46,9 +46,9 @@ typedef struct oc_schema_ids_stats_s {
  * not NULL and value.format is confluent, the newest Observation schema is
  * registered under "<topic>-value" (TopicNameStrategy) and oc_obs_encode
  * writes Confluent framing with its id. *out (NULL without a registry)
- * owns the client; free it with oc_schema_ids_destroy before the codec. Errors: OC_ERR_CONFIG, OC_ERR_SCHEMA (the registry refused the
- * schema; its reason in the message), OC_ERR_IO (the registry
- * unavailable), OC_ERR_NOMEM. */
+ * owns the client; free it with oc_schema_ids_destroy before the codec.
+ * Errors: OC_ERR_CONFIG (also: the registry refused the schema; its reason
+ * in the message), OC_ERR_IO (the registry unavailable), OC_ERR_NOMEM. */
 int oc_schema_ids_setup(const oc_config_t *cfg, oc_obs_codec_t *codec, const char *topic,
                         oc_schema_ids_t **out, oc_err_t *err);
 

@@ -131,10 +131,10 @@ const char *oc_sr_url(const oc_sr_t *sr);
 
 /* Register schema_json (an Avro schema's JSON text) under subject
  * (POST /subjects/<subject>/versions) and give its id; a schema already
- * registered gives its existing id. Errors: OC_ERR_SCHEMA (the registry
+ * registered gives its existing id. Errors: OC_ERR_CONFIG (the registry
  * refused the schema: incompatible with the subject's versions (409) or
- * invalid (422); the message gives the registry's reason), OC_ERR_CONFIG
- * (401, 403: the credentials), OC_ERR_IO (unreachable, timed out, another
+ * invalid (422), the message giving the registry's reason; 401, 403: the
+ * credentials), OC_ERR_IO (unreachable, timed out, another
  * status, an answer that is not what the API gives; retriable where
  * trying again may help), OC_ERR_NOMEM. */
 int oc_sr_register(oc_sr_t *sr, const char *subject, const char *schema_json, uint32_t *id,

@@ -322,9 +322,7 @@ int main(int argc, char **argv) {
   /* Registered before a byte is read: a refusal stops the run first. */
   if (codec && oc_schema_ids_setup(cfg, codec, oc_config_get_str(cfg, "topic"), &ids, &err) < 0) {
     fprintf(stderr, "%s: %s\n", progname, err.msg);
-    status = err.code == OC_ERR_SCHEMA ? OC_EX_CONFIG
-             : err.code == OC_ERR_IO   ? OC_EX_UNAVAILABLE
-                                       : oc_err_exit_status(err.code);
+    status = err.code == OC_ERR_IO ? OC_EX_UNAVAILABLE : oc_err_exit_status(err.code);
     goto out;
   }
   if (!cli.dry_run) {

@@ -95,6 +95,13 @@ cmp -s <(values "$T_DIR/cat.jsonl") <(values "$T_DIR/cat_$conf_topic.jsonl") ||
 cmp -s <(values "$T_DIR/cat.jsonl") <(values "$T_DIR/cat_$so_topic.jsonl") ||
   fail "values changed on the way to $so_topic"
 
+# A republish whose schema the target's subject refuses stops as a
+# configuration error, with the registry's reason.
+run_rc rc replay -X "schema.dir=$SCHEMAS" republish --from-topic "$topic" --to-topic "$clash"
+[[ "$rc" == 78 ]] || fail "republish refused by the registry: exit $rc, want 78: $OUT"
+grep -q "refused the schema under subject '${clash}-value' (HTTP 409" <<<"$OUT" ||
+  fail "republish: no registry reason: $OUT"
+
 # 3. An unknown id and a schema that is no Observation.
 first="$T_DIR/first.bin"
 kcat -C -b "$BROKERS" -t "$topic" -e -q -c 1 -f '%s' -p "$(jq -r 'select(.format == "confluent") | .partition' "$T_DIR/cat.jsonl" | head -1)" -o beginning >"$first"
