@@ -29,23 +29,29 @@ static void test_two_instances_one_killed_give_the_same_tables(void **state) {
   PGconn *c = h_db_create(db);
   rd_kafka_t *prod = h_producer();
   h_topic_create(prod, topic, 6);
+
+  /* Both instances join the empty topic, and the load is produced only once
+   * each holds partitions: on a loaded machine a late joiner would otherwise
+   * find the other already done, and no takeover would be tested. */
+  pid_t a = h_daemon_start(db, topic, group, log_a, false, extra);
+  pid_t b = h_daemon_start(db, topic, group, log_b, false, extra);
+  for (int i = 0; i < 1200 && (h_count_in_file(log_a, "partitions_assigned") < 1 ||
+                               h_count_in_file(log_b, "partitions_assigned") < 1);
+       i++)
+    h_sleep_ms(100);
+  assert_true(h_count_in_file(log_b, "partitions_assigned") >= 1);
+  h_sleep_ms(1000); /* a rebalance that B's join started has settled */
   h_load_produce(&L, prod, topic, n, 1234);
   rd_kafka_destroy(prod);
 
-  pid_t a = h_daemon_start(db_ref, topic, group, log_a, true, extra);
-  assert_int_equal(h_daemon_wait(a, 600, log_a), 0);
-  for (int i = 0; i < 4; i++)
-    h_table_md5(ref, tables[i], want[i]);
-
-  a = h_daemon_start(db, topic, group, log_a, false, extra);
-  h_sleep_ms(500);
-  pid_t b = h_daemon_start(db, topic, group, log_b, false, extra);
   long long at = 0;
   for (int i = 0; i < 1200 && at < n * 4 / 10; i++) {
-    h_sleep_ms(100);
     at = h_value_ll(c, "SELECT coalesce(sum(next_offset), 0) FROM outcomes.consumer_offsets");
+    if (at < n * 4 / 10)
+      h_sleep_ms(100);
   }
   assert_true(at < n);
+  int assigned_a = h_count_in_file(log_a, "partitions_assigned");
   kill(a, SIGKILL);
   waitpid(a, NULL, 0);
   printf("killed instance A at %lld of %ld offsets\n", at, n);
@@ -59,18 +65,21 @@ static void test_two_instances_one_killed_give_the_same_tables(void **state) {
   kill(b, SIGTERM);
   assert_int_equal(h_daemon_wait(b, 20, log_b), 0);
 
+  /* The reference: one uninterrupted instance over the same topic. */
+  pid_t r = h_daemon_start(db_ref, topic, group, log_a, true, extra);
+  assert_int_equal(h_daemon_wait(r, 600, log_a), 0);
   for (int i = 0; i < 4; i++) {
+    h_table_md5(ref, tables[i], want[i]);
     h_table_md5(c, tables[i], got[i]);
     if (strcmp(want[i], got[i]) != 0)
       fail_msg("table %s differs (db %s vs %s, logs %s %s)", tables[i], db, db_ref, log_a, log_b);
   }
   assert_int_equal(h_value_ll(c, "SELECT count(*) FROM outcomes.consumer_offsets"), 6);
   /* Both worked: A had partitions, B was assigned again after A died. */
-  int assigned_a = h_count_in_file(log_a, "partitions_assigned");
   int assigned_b = h_count_in_file(log_b, "partitions_assigned");
   printf("assignments: A %d, B %d; B applied %d batches\n", assigned_a, assigned_b,
          h_count_in_file(log_b, "stopped batches="));
-  assert_true(assigned_a >= 2); /* the reference run, then the shared run */
+  assert_true(assigned_a >= 1);
   assert_true(assigned_b >= 2);
   assert_int_equal(h_accounting_mismatches(c), 0);
   assert_int_equal(h_rollup_mismatches(c), 0);
