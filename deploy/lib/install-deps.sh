@@ -12,6 +12,7 @@ OC_DEBIAN_PACKAGES=(
   libsystemd-dev libmicrohttpd-dev libcurl4-openssl-dev
   kcat clang libclang-rt-14-dev clang-format valgrind jq python3 procps iproute2 openssl
   postgresql-15
+  prometheus # promtool: checks and tests deploy/prometheus/outcomes.rules.yml
   "default-jdk-headless|openjdk-17-jdk-headless|openjdk-17-jre-headless"
   maven
 )
