@@ -2,7 +2,8 @@
  *
  * Metrics live in an array of heap-allocated entries (so pointers handed out
  * by oc_catalog_find stay valid while more are added), in file order, with
- * an open-addressing hash table of indices for O(1) lookup by code.
+ * two open-addressing hash tables of indices: by code, and by measure URL
+ * for the metrics that have one.
  */
 #include "outcomes/catalog.h"
 
@@ -20,24 +21,35 @@
 #define OC_DATADIR "/usr/local/share/outcomes"
 #endif
 
-#define CAT_NCOLS 9
 #define CAT_FILE_MAX (16u * 1024u * 1024u) /* refuse absurd catalog files */
 
-static const char *const cat_columns[CAT_NCOLS] = {
-    "code", "name", "unit", "kind", "direction", "min", "max", "seed", "description"};
-
-static const char *const cat_units[] = {"days", "ratio", "count", "usd", "fte"};
+/* The columns of the file, by header name; the first OC_COL_SEED are
+ * required, the rest optional. */
+static const char *const cat_columns[OC_COL_COUNT] = {
+    [OC_COL_CODE] = "code",
+    [OC_COL_NAME] = "name",
+    [OC_COL_UNIT] = "unit",
+    [OC_COL_KIND] = "kind",
+    [OC_COL_DIRECTION] = "direction",
+    [OC_COL_MIN] = "min",
+    [OC_COL_MAX] = "max",
+    [OC_COL_SEED] = "seed",
+    [OC_COL_DESCRIPTION] = "description",
+    [OC_COL_MEASURE_URL] = "measure_url",
+};
 
 typedef struct cat_entry_s {
   oc_metric_t m;
   unsigned line; /* line in the parsed file, 0 when added directly */
 } cat_entry_t;
 
+typedef enum { BY_CODE = 0, BY_MEASURE = 1 } cat_key_t;
+
 struct oc_catalog_s {
   cat_entry_t **v; /* file order */
   size_t n, cap;
-  size_t *slots; /* hash slots: index + 1, 0 = empty */
-  size_t nslots; /* power of two, kept at least 2 * n */
+  size_t *slots[2]; /* hash slots by cat_key_t: index + 1, 0 = empty */
+  size_t nslots;    /* power of two, kept at least 2 * n */
 };
 
 /* ---- names ---------------------------------------------------------- */
@@ -83,17 +95,25 @@ int oc_direction_from_name(const char *s, oc_direction_t *out) {
   return OC_ERR_CONFIG;
 }
 
+const char *oc_metric_col_name(oc_metric_col_t col) {
+  return (int)col >= 0 && col < OC_COL_COUNT ? cat_columns[col] : "?";
+}
+
 const char *oc_catalog_default_path(void) { return OC_DATADIR "/catalog.tsv"; }
 
 /* ---- container ------------------------------------------------------ */
 
-static uint64_t hash_code(const char *s) {
+static uint64_t hash_bytes(const char *s, size_t n) {
   uint64_t h = 1469598103934665603u; /* FNV-1a */
-  for (; *s; s++) {
-    h ^= (unsigned char)*s;
+  for (size_t i = 0; i < n; i++) {
+    h ^= (unsigned char)s[i];
     h *= 1099511628211u;
   }
   return h;
+}
+
+static const char *key_of(const cat_entry_t *e, cat_key_t k) {
+  return k == BY_CODE ? e->m.code : e->m.measure_url;
 }
 
 static void entry_free(cat_entry_t *e) {
@@ -103,6 +123,7 @@ static void entry_free(cat_entry_t *e) {
   free(e->m.unit);
   free(e->m.seed);
   free(e->m.description);
+  free(e->m.measure_url);
   free(e);
 }
 
@@ -114,7 +135,8 @@ void oc_catalog_destroy(oc_catalog_t *cat) {
   for (size_t i = 0; i < cat->n; i++)
     entry_free(cat->v[i]);
   free(cat->v);
-  free(cat->slots);
+  free(cat->slots[BY_CODE]);
+  free(cat->slots[BY_MEASURE]);
   free(cat);
 }
 
@@ -124,34 +146,47 @@ const oc_metric_t *oc_catalog_at(const oc_catalog_t *cat, size_t i) {
   return cat && i < cat->n ? &cat->v[i]->m : NULL;
 }
 
-static size_t find_index(const oc_catalog_t *cat, const char *code) {
-  if (!cat || !cat->nslots || !code)
+static size_t find_index(const oc_catalog_t *cat, cat_key_t k, const char *key, size_t len) {
+  if (!cat || !cat->nslots || !key || len == 0)
     return SIZE_MAX;
   size_t mask = cat->nslots - 1;
-  for (size_t s = (size_t)hash_code(code) & mask;; s = (s + 1) & mask) {
-    size_t ix = cat->slots[s];
+  for (size_t s = (size_t)hash_bytes(key, len) & mask;; s = (s + 1) & mask) {
+    size_t ix = cat->slots[k][s];
     if (ix == 0)
       return SIZE_MAX;
-    if (strcmp(cat->v[ix - 1]->m.code, code) == 0)
+    const char *have = key_of(cat->v[ix - 1], k);
+    if (strncmp(have, key, len) == 0 && have[len] == '\0')
       return ix - 1;
   }
 }
 
 const oc_metric_t *oc_catalog_find(const oc_catalog_t *cat, const char *code) {
-  size_t ix = find_index(cat, code);
+  size_t ix = code ? find_index(cat, BY_CODE, code, strlen(code)) : SIZE_MAX;
   return ix == SIZE_MAX ? NULL : &cat->v[ix]->m;
 }
 
-static void slot_insert(size_t *slots, size_t nslots, const char *code, size_t ix) {
+const oc_metric_t *oc_catalog_find_measure(const oc_catalog_t *cat, const char *url, size_t len) {
+  size_t ix = url && !memchr(url, '\0', len) ? find_index(cat, BY_MEASURE, url, len) : SIZE_MAX;
+  return ix == SIZE_MAX ? NULL : &cat->v[ix]->m;
+}
+
+static void slot_insert(size_t *slots, size_t nslots, const char *key, size_t ix) {
   size_t mask = nslots - 1;
-  size_t s = (size_t)hash_code(code) & mask;
+  size_t s = (size_t)hash_bytes(key, strlen(key)) & mask;
   while (slots[s] != 0)
     s = (s + 1) & mask;
   slots[s] = ix + 1;
 }
 
+static void index_entry(oc_catalog_t *cat, size_t ix) {
+  const cat_entry_t *e = cat->v[ix];
+  slot_insert(cat->slots[BY_CODE], cat->nslots, e->m.code, ix);
+  if (e->m.measure_url[0])
+    slot_insert(cat->slots[BY_MEASURE], cat->nslots, e->m.measure_url, ix);
+}
+
 /* Make room for one more entry: grow the array and, past half load, rehash
- * into a table twice the size. */
+ * into tables twice the size. */
 static int reserve_one(oc_catalog_t *cat, oc_err_t *err) {
   if (cat->n == cat->cap) {
     size_t ncap = cat->cap ? cat->cap * 2 : 32;
@@ -163,14 +198,20 @@ static int reserve_one(oc_catalog_t *cat, oc_err_t *err) {
   }
   if (2 * (cat->n + 1) > cat->nslots) {
     size_t nslots = cat->nslots ? cat->nslots * 2 : 64;
-    size_t *slots = calloc(nslots, sizeof(*slots));
-    if (!slots)
+    size_t *by_code = calloc(nslots, sizeof(*by_code));
+    size_t *by_measure = calloc(nslots, sizeof(*by_measure));
+    if (!by_code || !by_measure) {
+      free(by_code);
+      free(by_measure);
       return oc_err_set(err, OC_ERR_NOMEM, "catalog: out of memory");
-    for (size_t i = 0; i < cat->n; i++)
-      slot_insert(slots, nslots, cat->v[i]->m.code, i);
-    free(cat->slots);
-    cat->slots = slots;
+    }
+    free(cat->slots[BY_CODE]);
+    free(cat->slots[BY_MEASURE]);
+    cat->slots[BY_CODE] = by_code;
+    cat->slots[BY_MEASURE] = by_measure;
     cat->nslots = nslots;
+    for (size_t i = 0; i < cat->n; i++)
+      index_entry(cat, i);
   }
   return 0;
 }
@@ -198,11 +239,76 @@ bool oc_metric_code_valid(const char *s, size_t n) {
   return ok;
 }
 
-static bool unit_valid(const char *s) {
-  for (size_t i = 0; i < sizeof(cat_units) / sizeof(cat_units[0]); i++)
-    if (strcmp(s, cat_units[i]) == 0)
-      return true;
-  return false;
+bool oc_unit_valid(const char *s) {
+  char close = 0; /* ']' or '}' inside brackets or an annotation */
+  size_t n, inside = 0;
+  int parens = 0;
+
+  if (!s)
+    return false;
+  for (n = 0; s[n]; n++) {
+    char c = s[n];
+    if (n >= OC_UNIT_MAX || c < 0x21 || c > 0x7e)
+      return false;
+    if (close) {
+      if (c == close) {
+        if (inside == 0)
+          return false; /* "[]" or "{}" */
+        close = 0;
+      } else if (c == '[' || c == '{' || c == ']' || c == '}') {
+        return false; /* nothing nests in brackets or annotations */
+      } else {
+        inside++;
+      }
+      continue;
+    }
+    if (c == '[' || c == '{') {
+      close = c == '[' ? ']' : '}';
+      inside = 0;
+    } else if (c == ']' || c == '}') {
+      return false;
+    } else if (c == '(') {
+      parens++;
+    } else if (c == ')' && --parens < 0) {
+      return false;
+    }
+  }
+  return n > 0 && !close && parens == 0;
+}
+
+/* "http://" or "https://", a host of [A-Za-z0-9.-], an optional port, an
+ * optional path of printable ASCII: an absolute URL, with no '|' (the
+ * separator of a canonical URL's version). */
+bool oc_measure_url_valid(const char *s, size_t len) {
+  size_t i, host;
+
+  if (!s || len > OC_MEASURE_URL_MAX || memchr(s, '\0', len))
+    return false;
+  if (len >= 7 && memcmp(s, "http://", 7) == 0)
+    i = 7;
+  else if (len >= 8 && memcmp(s, "https://", 8) == 0)
+    i = 8;
+  else
+    return false;
+  for (host = i; i < len && ((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
+                             (s[i] >= '0' && s[i] <= '9') || s[i] == '.' || s[i] == '-');
+       i++)
+    ;
+  if (i == host)
+    return false;
+  if (i < len && s[i] == ':') {
+    size_t port = ++i;
+    while (i < len && s[i] >= '0' && s[i] <= '9' && i - port < 5)
+      i++;
+    if (i == port)
+      return false;
+  }
+  if (i < len && s[i] != '/')
+    return false;
+  for (; i < len; i++)
+    if (s[i] < 0x21 || s[i] > 0x7e || s[i] == '|')
+      return false;
+  return true;
 }
 
 /* Strict UTF-8 (no overlongs, no surrogates, at most U+10FFFF) and no ASCII
@@ -251,6 +357,22 @@ static int check_text(const char *col, const char *v, bool required, oc_err_t *e
   return 0;
 }
 
+static int check_measure_url(const char *url, oc_err_t *err) {
+  size_t len = url ? strlen(url) : 0;
+  if (len == 0 || oc_measure_url_valid(url, len))
+    return 0;
+  if (memchr(url, '|', len) &&
+      oc_measure_url_valid(url, (size_t)((char *)memchr(url, '|', len) - url)))
+    return oc_err_set(err, OC_ERR_CONFIG,
+                      "measure_url: '%.200s' has a version suffix: give the canonical URL "
+                      "without '|version'",
+                      url);
+  return oc_err_set(err, OC_ERR_CONFIG,
+                    "measure_url: not an absolute http(s) URL '%.200s' (printable ASCII, at "
+                    "most %d bytes)",
+                    url, OC_MEASURE_URL_MAX);
+}
+
 static int metric_check(const oc_metric_t *m, oc_err_t *err) {
   int rc;
 
@@ -260,10 +382,13 @@ static int metric_check(const oc_metric_t *m, oc_err_t *err) {
                       m->code, OC_METRIC_CODE_MAX);
   if ((rc = check_text("name", m->name, true, err)) < 0)
     return rc;
-  if (!m->unit || !unit_valid(m->unit))
+  if (!m->unit || !*m->unit)
+    return oc_err_set(err, OC_ERR_CONFIG, "unit: must not be empty");
+  if (!oc_unit_valid(m->unit))
     return oc_err_set(err, OC_ERR_CONFIG,
-                      "unit: unknown unit '%.80s' (expected days, ratio, count, usd or fte)",
-                      m->unit ? m->unit : "");
+                      "unit: not a UCUM code '%.80s' (printable ASCII without spaces, at most %d "
+                      "bytes, [] and {} and () balanced)",
+                      m->unit, OC_UNIT_MAX);
   if (strcmp(oc_kind_name(m->kind), "unknown") == 0)
     return oc_err_set(err, OC_ERR_CONFIG, "kind: invalid kind %d", (int)m->kind);
   if (strcmp(oc_direction_name(m->direction), "unknown") == 0)
@@ -274,19 +399,17 @@ static int metric_check(const oc_metric_t *m, oc_err_t *err) {
     return oc_err_set(err, OC_ERR_CONFIG, "max: must be a finite number");
   if (m->min > m->max)
     return oc_err_set(err, OC_ERR_CONFIG, "max: %.17g is less than min %.17g", m->max, m->min);
-  if (strcmp(m->unit, "ratio") == 0 && (m->min < 0 || m->max > 1))
-    return oc_err_set(err, OC_ERR_CONFIG,
-                      "%s: unit ratio needs a range within [0, 1], got [%.17g, %.17g]",
-                      m->min < 0 ? "min" : "max", m->min, m->max);
-  if ((rc = check_text("seed", m->seed, false, err)) < 0)
+  if ((rc = check_text("seed", m->seed, false, err)) < 0 ||
+      (rc = check_text("description", m->description, false, err)) < 0)
     return rc;
-  return check_text("description", m->description, false, err);
+  return check_measure_url(m->measure_url, err);
 }
 
 static char *dup_or_empty(const char *s) { return strdup(s ? s : ""); }
 
 static int catalog_add_line(oc_catalog_t *cat, const oc_metric_t *m, unsigned line, oc_err_t *err) {
   cat_entry_t *e = NULL;
+  const oc_metric_t *other;
   int rc;
 
   if (!cat || !m)
@@ -295,6 +418,11 @@ static int catalog_add_line(oc_catalog_t *cat, const oc_metric_t *m, unsigned li
     return rc;
   if (oc_catalog_find(cat, m->code))
     return oc_err_set(err, OC_ERR_CONFIG, "code: duplicate code '%s'", m->code);
+  if (m->measure_url && *m->measure_url &&
+      (other = oc_catalog_find_measure(cat, m->measure_url, strlen(m->measure_url))))
+    return oc_err_set(err, OC_ERR_CONFIG,
+                      "measure_url: '%.200s' is also the measure of metric '%s'", m->measure_url,
+                      other->code);
   if ((rc = reserve_one(cat, err)) < 0)
     return rc;
   if (!(e = calloc(1, sizeof(*e))))
@@ -304,19 +432,49 @@ static int catalog_add_line(oc_catalog_t *cat, const oc_metric_t *m, unsigned li
   e->m.unit = dup_or_empty(m->unit);
   e->m.seed = dup_or_empty(m->seed);
   e->m.description = dup_or_empty(m->description);
+  e->m.measure_url = dup_or_empty(m->measure_url);
   e->line = line;
-  if (!e->m.name || !e->m.unit || !e->m.seed || !e->m.description) {
+  if (!e->m.name || !e->m.unit || !e->m.seed || !e->m.description || !e->m.measure_url) {
     entry_free(e);
     return oc_err_set(err, OC_ERR_NOMEM, "catalog: out of memory");
   }
   cat->v[cat->n] = e;
-  slot_insert(cat->slots, cat->nslots, e->m.code, cat->n);
+  index_entry(cat, cat->n);
   cat->n++;
   return 0;
 }
 
 int oc_catalog_add(oc_catalog_t *cat, const oc_metric_t *m, oc_err_t *err) {
   return catalog_add_line(cat, m, 0, err);
+}
+
+/* ---- comparison ----------------------------------------------------- */
+
+static bool str_eq(const char *a, const char *b) { return strcmp(a ? a : "", b ? b : "") == 0; }
+
+unsigned oc_metric_diff(const oc_metric_t *a, const oc_metric_t *b) {
+  unsigned d = 0;
+  if (strcmp(a->code, b->code) != 0)
+    d |= 1u << OC_COL_CODE;
+  if (!str_eq(a->name, b->name))
+    d |= 1u << OC_COL_NAME;
+  if (!str_eq(a->unit, b->unit))
+    d |= 1u << OC_COL_UNIT;
+  if (a->kind != b->kind)
+    d |= 1u << OC_COL_KIND;
+  if (a->direction != b->direction)
+    d |= 1u << OC_COL_DIRECTION;
+  if (a->min != b->min)
+    d |= 1u << OC_COL_MIN;
+  if (a->max != b->max)
+    d |= 1u << OC_COL_MAX;
+  if (!str_eq(a->seed, b->seed))
+    d |= 1u << OC_COL_SEED;
+  if (!str_eq(a->description, b->description))
+    d |= 1u << OC_COL_DESCRIPTION;
+  if (!str_eq(a->measure_url, b->measure_url))
+    d |= 1u << OC_COL_MEASURE_URL;
+  return d;
 }
 
 /* ---- parsing -------------------------------------------------------- */
@@ -357,15 +515,15 @@ static int parse_number(const char *col, const char *s, double *out, oc_err_t *e
   return 0;
 }
 
-/* Split line (modified in place) on tabs into at most CAT_NCOLS fields;
- * returns the number of fields found (which may exceed CAT_NCOLS, in which
- * case only the first CAT_NCOLS are stored). */
+/* Split line (modified in place) on tabs into at most OC_COL_COUNT fields;
+ * returns the number of fields found (which may exceed OC_COL_COUNT, in
+ * which case only the first OC_COL_COUNT are stored). */
 static size_t split_tabs(char *line, char **f) {
   size_t n = 0;
   char *p = line;
   for (;;) {
     char *tab = strchr(p, '\t');
-    if (n < CAT_NCOLS)
+    if (n < OC_COL_COUNT)
       f[n] = p;
     n++;
     if (!tab)
@@ -375,54 +533,90 @@ static size_t split_tabs(char *line, char **f) {
   }
 }
 
-static int parse_header(char **f, size_t nf, oc_err_t *err) {
-  for (size_t i = 0; i < CAT_NCOLS; i++) {
-    const char *got = i < nf ? f[i] : "";
-    if (strcmp(got, cat_columns[i]) != 0)
-      return oc_err_set(err, OC_ERR_CONFIG, "header: column %zu must be '%s', found '%.80s'", i + 1,
-                        cat_columns[i], i < nf ? got : "(missing)");
+/* The header line: pos[col] is the field of each column, -1 when the file
+ * does not have it; *ncols the number of fields of every line. */
+typedef struct cat_header_s {
+  int pos[OC_COL_COUNT];
+  int field_col[OC_COL_COUNT]; /* the column of each field */
+  size_t ncols;
+} cat_header_t;
+
+static int parse_header(cat_header_t *h, char **f, size_t nf, oc_err_t *err) {
+  for (int c = 0; c < OC_COL_COUNT; c++)
+    h->pos[c] = -1;
+  if (nf > OC_COL_COUNT)
+    return oc_err_set(err, OC_ERR_CONFIG, "header: %zu columns, at most %d", nf, OC_COL_COUNT);
+  for (size_t i = 0; i < nf; i++) {
+    int c = 0;
+    while (c < OC_COL_COUNT && strcmp(f[i], cat_columns[c]) != 0)
+      c++;
+    if (c == OC_COL_COUNT)
+      return oc_err_set(err, OC_ERR_CONFIG,
+                        "header: column %zu: unknown column '%.80s' (expected code, name, unit, "
+                        "kind, direction, min, max, seed, description, measure_url)",
+                        i + 1, f[i]);
+    if (h->pos[c] >= 0)
+      return oc_err_set(err, OC_ERR_CONFIG, "header: column %zu: '%s' again (first column %d)",
+                        i + 1, cat_columns[c], h->pos[c] + 1);
+    h->pos[c] = (int)i;
+    h->field_col[i] = c;
   }
-  if (nf > CAT_NCOLS)
-    return oc_err_set(err, OC_ERR_CONFIG, "header: %zu columns, expected %d", nf, CAT_NCOLS);
+  for (int c = 0; c < OC_COL_SEED; c++)
+    if (h->pos[c] < 0)
+      return oc_err_set(err, OC_ERR_CONFIG, "header: missing column '%s'", cat_columns[c]);
+  h->ncols = nf;
   return 0;
 }
 
-static int parse_metric(oc_catalog_t *cat, char **f, size_t nf, unsigned line, oc_err_t *err) {
+static char *field(const cat_header_t *h, char **f, oc_metric_col_t c) {
+  static char none[] = "";
+  return h->pos[c] >= 0 ? f[h->pos[c]] : none;
+}
+
+static int parse_metric(oc_catalog_t *cat, const cat_header_t *h, char **f, size_t nf,
+                        unsigned line, oc_err_t *err) {
   oc_metric_t m;
+  const char *code;
   size_t ix;
   int rc;
 
   memset(&m, 0, sizeof(m));
-  if (nf < CAT_NCOLS)
-    return oc_err_set(err, OC_ERR_CONFIG, "%s: missing column (%zu columns, expected %d)",
-                      cat_columns[nf], nf, CAT_NCOLS);
-  if (nf > CAT_NCOLS)
-    return oc_err_set(err, OC_ERR_CONFIG,
-                      "description: %zu columns, expected %d (a TAB inside a field?)", nf,
-                      CAT_NCOLS);
-  if (strlen(f[0]) > OC_METRIC_CODE_MAX || !oc_metric_code_valid(f[0], strlen(f[0])))
+  if (nf < h->ncols)
+    return oc_err_set(err, OC_ERR_CONFIG, "%s: missing column (%zu columns, expected %zu)",
+                      cat_columns[h->field_col[nf]], nf, h->ncols);
+  if (nf > h->ncols)
+    return oc_err_set(err, OC_ERR_CONFIG, "%s: %zu columns, expected %zu (a TAB inside a field?)",
+                      cat_columns[h->field_col[h->ncols - 1]], nf, h->ncols);
+  code = f[h->pos[OC_COL_CODE]];
+  if (!oc_metric_code_valid(code, strlen(code)))
     return oc_err_set(err, OC_ERR_CONFIG,
                       "code: invalid code '%.80s' (expected [a-z][a-z0-9_]*, at most %d bytes)",
-                      f[0], OC_METRIC_CODE_MAX);
-  if ((ix = find_index(cat, f[0])) != SIZE_MAX)
-    return oc_err_set(err, OC_ERR_CONFIG, "code: duplicate code '%s' (first at line %u)", f[0],
+                      code, OC_METRIC_CODE_MAX);
+  if ((ix = find_index(cat, BY_CODE, code, strlen(code))) != SIZE_MAX)
+    return oc_err_set(err, OC_ERR_CONFIG, "code: duplicate code '%s' (first at line %u)", code,
                       cat->v[ix]->line);
-  memcpy(m.code, f[0], strlen(f[0]) + 1);
-  m.name = f[1];
-  m.unit = f[2];
-  if (oc_kind_from_name(f[3], &m.kind) < 0)
+  memcpy(m.code, code, strlen(code) + 1);
+  m.name = field(h, f, OC_COL_NAME);
+  m.unit = field(h, f, OC_COL_UNIT);
+  if (oc_kind_from_name(field(h, f, OC_COL_KIND), &m.kind) < 0)
     return oc_err_set(err, OC_ERR_CONFIG,
-                      "kind: unknown kind '%.80s' (expected ratio, count, amount or gauge)", f[3]);
-  if (oc_direction_from_name(f[4], &m.direction) < 0)
+                      "kind: unknown kind '%.80s' (expected ratio, count, amount or gauge)",
+                      field(h, f, OC_COL_KIND));
+  if (oc_direction_from_name(field(h, f, OC_COL_DIRECTION), &m.direction) < 0)
     return oc_err_set(err, OC_ERR_CONFIG,
                       "direction: unknown direction '%.80s' (expected lower_is_better or "
                       "higher_is_better)",
-                      f[4]);
-  if ((rc = parse_number("min", f[5], &m.min, err)) < 0 ||
-      (rc = parse_number("max", f[6], &m.max, err)) < 0)
+                      field(h, f, OC_COL_DIRECTION));
+  if ((rc = parse_number("min", field(h, f, OC_COL_MIN), &m.min, err)) < 0 ||
+      (rc = parse_number("max", field(h, f, OC_COL_MAX), &m.max, err)) < 0)
     return rc;
-  m.seed = f[7];
-  m.description = f[8];
+  m.seed = field(h, f, OC_COL_SEED);
+  m.description = field(h, f, OC_COL_DESCRIPTION);
+  m.measure_url = field(h, f, OC_COL_MEASURE_URL);
+  if ((ix = find_index(cat, BY_MEASURE, m.measure_url, strlen(m.measure_url))) != SIZE_MAX)
+    return oc_err_set(err, OC_ERR_CONFIG,
+                      "measure_url: '%.200s' is also the measure of metric '%s' (line %u)",
+                      m.measure_url, cat->v[ix]->m.code, cat->v[ix]->line);
   return catalog_add_line(cat, &m, line, err);
 }
 
@@ -430,7 +624,8 @@ int oc_catalog_parse(const char *buf, size_t len, const char *name, oc_catalog_t
                      oc_err_t *err) {
   oc_catalog_t *cat = NULL;
   char *copy = NULL;
-  char *fields[CAT_NCOLS];
+  char *fields[OC_COL_COUNT];
+  cat_header_t header;
   bool have_header = false;
   unsigned lineno = 0;
   size_t pos = 0;
@@ -470,7 +665,8 @@ int oc_catalog_parse(const char *buf, size_t len, const char *name, oc_catalog_t
     if (ll == 0 || line[0] == '#')
       continue;
     nf = split_tabs(line, fields);
-    rc = have_header ? parse_metric(cat, fields, nf, lineno, err) : parse_header(fields, nf, err);
+    rc = have_header ? parse_metric(cat, &header, fields, nf, lineno, err)
+                     : parse_header(&header, fields, nf, err);
     if (rc < 0) {
       oc_err_prefix(err, "%s:%u: ", name, lineno);
       goto out;
