@@ -5,7 +5,8 @@
 #     the CSV, independently of the pipeline) read back from the analyst
 #     views, to 6 decimals;
 #   - every SQL block of docs/analysts.md run as a login role granted only
-#     outcomes_analyst: each must succeed and return rows;
+#     outcomes_analyst: each must succeed and return rows, and the example of
+#     outcomes.fact_sources the row the guide shows;
 #   - publishing the demo file a second time changes no table.
 source "$(dirname "$0")/pipeline_common.bash"
 
@@ -100,6 +101,29 @@ for f in "$T_DIR"/guide_*.sql; do
 done
 [[ "$queries" -ge 11 ]] || fail "only $queries queries found in docs/analysts.md"
 pass "docs/analysts.md: $queries queries run as outcomes_analyst, each with rows"
+
+# The provenance example of the guide (the query on outcomes.fact_sources)
+# returns the row the guide shows under it, field by field; the guide's
+# topic is the quickstart's, this test's is its own.
+python3 - "${OC_SOURCE_DIR}/docs/analysts.md" "$T_DIR/provenance" "$TOPIC" <<'PY'
+import re, sys
+text = open(sys.argv[1]).read()
+blocks = [b for b in re.findall(r"```sql\n(.*?)```", text, re.S) if "outcomes.fact_sources" in b]
+if len(blocks) != 1:
+    sys.exit(f"{len(blocks)} SQL blocks of docs/analysts.md read outcomes.fact_sources, want 1")
+lines = blocks[0].rstrip("\n").split("\n")
+header, row = ([c.strip() for c in l[2:].split("|")] for l in lines[-2:])
+if not lines[-1].startswith("--") or len(header) != len(row) or "topic" not in header:
+    sys.exit("the fact_sources example does not end with a result header and row")
+row[header.index("topic")] = sys.argv[3]
+open(sys.argv[2] + ".sql", "w").write(re.sub(r"--[^\n]*", "", blocks[0]))
+open(sys.argv[2] + ".want", "w").write("|".join(row) + "\n")
+PY
+got="$(PGTZ=UTC psql "$OUTCOMES_PG_CONNINFO user=$ANALYST" -qAtX -v ON_ERROR_STOP=1 \
+  -f "$T_DIR/provenance.sql" 2>&1)" || fail "the fact_sources example failed: $got"
+[[ "$got" == "$(cat "$T_DIR/provenance.want")" ]] ||
+  fail "the fact_sources example returned '$got', the guide shows '$(cat "$T_DIR/provenance.want")'"
+pass "docs/analysts.md: the fact_sources example returns the row it shows: $got"
 
 # A re-run of the same file is a no-op for every table.
 before="$(tables_md5)"
