@@ -227,7 +227,7 @@ check_writer() {
 check_analyst() {
   local a="$ANALYST" v t
   for v in metric_values metric_changes org_benchmarks dead_letter_summary metrics \
-    rollup_status; do
+    rollup_status fact_sources; do
     allowed "$a" "SELECT from the view outcomes.${v}" "SELECT count(*) FROM outcomes.${v}"
   done
   allowed "$a" "see the dead letters summarised (no bytes)" \
