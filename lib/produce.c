@@ -31,6 +31,8 @@
  * (and whenever the queue is full): a poll per message cost as much as
  * parsing a field. A failure is noticed at most this many rows later. */
 #define POLL_EVERY 64
+/* Rows of a regular file between two calls of the progress function. */
+#define PROGRESS_EVERY 64
 
 const char *const oc_produce_reserved_keys[] = {
     "enable.idempotence",       "acks", "request.required.acks", "delivery.report.only.error",
@@ -274,6 +276,26 @@ static int spool_to_tmp(FILE *in, FILE **out, oc_err_t *err) {
   return 0;
 }
 
+/* Tell the caller's progress function where the file stands. sized: f is
+ * a regular file, whose position ftello() knows without a system call. */
+static void progress(oc_producer_t *p, FILE *f, bool sized, const char *name, bool send,
+                     const oc_produce_stats_t *st) {
+  if (!p->opts.progress)
+    return;
+  oc_produce_progress_t pr = {
+      .name = name,
+      .read = st->read,
+      .sent = send && p->cur ? p->cur->acked : 0,
+      .rejected = st->rejected,
+      .offset = -1,
+  };
+  if (sized) {
+    off_t at = ftello(f);
+    pr.offset = at >= 0 ? (int64_t)at : -1;
+  }
+  p->opts.progress(p->opts.progress_opaque, &pr);
+}
+
 /* One pass over the file: validate every row and, when send, publish the
  * valid ones. */
 static int one_pass(oc_producer_t *p, FILE *f, oc_input_format_t fmt, const char *name, bool send,
@@ -289,6 +311,8 @@ static int one_pass(oc_producer_t *p, FILE *f, oc_input_format_t fmt, const char
   unsigned flags = p->opts.retract ? OC_INPUT_RETRACT : 0;
   int rc, read_rc = 0;
   bool eof = false;
+  struct stat fst;
+  bool sized = p->opts.progress && fstat(fileno(f), &fst) == 0 && S_ISREG(fst.st_mode);
 
   rc = oc_input_open(f, fmt, flags, p->opts.catalog, p->opts.default_observed_at, &in, err);
   if (rc < 0) {
@@ -333,8 +357,13 @@ static int one_pass(oc_producer_t *p, FILE *f, oc_input_format_t fmt, const char
       st->rejected++;
       if (reject)
         reject(opaque, name, line, rowerr.msg);
+      progress(p, f, sized, name, send, st);
       continue;
     }
+    /* A regular file is read fast: every PROGRESS_EVERY rows is often
+     * enough. Rows from a pipe may come one by one. */
+    if (!sized || (st->read & (PROGRESS_EVERY - 1)) == 0)
+      progress(p, f, sized, name, send, st);
     valid++;
     if (!send)
       continue;
@@ -360,9 +389,12 @@ static int one_pass(oc_producer_t *p, FILE *f, oc_input_format_t fmt, const char
     }
   }
   rc = read_rc;
-  if (!send)
+  if (!send) {
+    progress(p, f, sized, name, send, st);
     goto out;
+  }
   drain(p);
+  progress(p, f, sized, name, send, st);
   st->published += p->cur->acked;
   st->not_delivered += valid - p->cur->acked;
   st->possibly_persisted += p->cur->possibly_persisted;

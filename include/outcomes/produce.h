@@ -38,6 +38,21 @@ extern "C" {
  * "field: reason". */
 typedef void (*oc_reject_fn)(void *opaque, const char *name, long line, const char *msg);
 
+/* Where a file stands, given to the caller's progress function
+ * (oc_produce_opts_t.progress) after every row read and once more at the
+ * end of the file, when every delivery is known. The counts are this
+ * file's (for --strict, of the pass under way: the check, then the
+ * publishing). */
+typedef struct oc_produce_progress_s {
+  const char *name;  /* the file's display name */
+  uint64_t read;     /* rows read so far (good and bad) */
+  uint64_t sent;     /* rows acknowledged by the broker so far */
+  uint64_t rejected; /* rows rejected so far */
+  int64_t offset;    /* bytes of a regular file read so far; -1 for another input */
+} oc_produce_progress_t;
+
+typedef void (*oc_produce_progress_fn)(void *opaque, const oc_produce_progress_t *pr);
+
 typedef struct oc_produce_opts_s {
   const char *topic;                  /* borrowed */
   const oc_catalog_t *catalog;        /* borrowed */
@@ -52,6 +67,8 @@ typedef struct oc_produce_opts_s {
   /* Borrowed stop request, set by the caller's signal handler: 0 run, 1 stop
    * reading and flush within flush_timeout_ms, 2 or more give up at once. */
   const volatile sig_atomic_t *stop;
+  oc_produce_progress_fn progress; /* may be NULL; called on this thread */
+  void *progress_opaque;
 } oc_produce_opts_t;
 
 typedef struct oc_produce_stats_s {

@@ -9,12 +9,16 @@
 #include <errno.h>
 #include <getopt.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "outcomes/catalog.h"
+#include "outcomes/clock.h"
 #include "outcomes/config.h"
 #include "outcomes/date.h"
 #include "outcomes/input.h"
@@ -22,6 +26,7 @@
 #include "outcomes/log.h"
 #include "outcomes/process.h"
 #include "outcomes/obs_codec.h"
+#include "outcomes/progress.h"
 #include "outcomes/schema_ids.h"
 #include "outcomes/produce.h"
 #include "outcomes/spool.h"
@@ -97,8 +102,10 @@ static void usage(FILE *out) {
           "      --flush-timeout DUR  after SIGINT/SIGTERM wait this long for messages\n"
           "                           in flight (default 30s)\n"
           "      --watch DIR          spool-directory daemon (see the man page)\n"
+          "      --progress           a progress line on stderr even when it is not a\n"
+          "                           terminal (one line per second)\n"
           "  -v, --verbose            debug logging\n"
-          "  -q, --quiet              warnings and errors only\n"
+          "  -q, --quiet              warnings and errors only, no progress line\n"
           "  -h, --help               this help\n"
           "  -V, --version            print the version\n"
           "\n"
@@ -121,6 +128,7 @@ enum {
   OPT_RETRACT,
   OPT_FLUSH_TIMEOUT,
   OPT_WATCH,
+  OPT_PROGRESS,
 };
 
 static const struct option long_opts[] = {
@@ -135,6 +143,7 @@ static const struct option long_opts[] = {
     {"retract", no_argument, NULL, OPT_RETRACT},
     {"flush-timeout", required_argument, NULL, OPT_FLUSH_TIMEOUT},
     {"watch", required_argument, NULL, OPT_WATCH},
+    {"progress", no_argument, NULL, OPT_PROGRESS},
     {"verbose", no_argument, NULL, 'v'},
     {"quiet", no_argument, NULL, 'q'},
     {"help", no_argument, NULL, 'h'},
@@ -147,7 +156,7 @@ typedef struct cli_s {
   oc_conf_cli_t conf; /* -c, -X and the options that stand for keys */
   const char *format;
   const char *watch;
-  bool strict, dry_run, retract;
+  bool strict, dry_run, retract, progress;
   int verbosity; /* -1 quiet, 0, 1 verbose */
 } cli_t;
 
@@ -167,9 +176,105 @@ fail:
   return NULL;
 }
 
+/* ---- the progress line ---------------------------------------------------
+ * On a terminal one line rewritten in place at most every TTY_MS, cleared
+ * before any other message and left with the totals at the end; with
+ * --progress elsewhere, one line per LINES_MS. */
+
+#define PROGRESS_TTY_MS 250
+#define PROGRESS_LINES_MS 1000
+
+typedef struct progress_line_s {
+  bool on, tty, shown; /* shown: a line is on the terminal, not ended */
+  bool dry_run;
+  oc_progress_t timer;
+  int64_t total_bytes;       /* of every input; -1 unknown (a pipe) */
+  int64_t done_bytes;        /* read from the files done */
+  int64_t offset;            /* read from the file under way */
+  uint64_t seen;             /* rows read in every pass of every file: the rate's */
+  uint64_t last_read;        /* the file's count at the last call */
+  oc_produce_stats_t before; /* the files done */
+} progress_line_t;
+
+/* The inputs' total size, or -1 when one of them is not a regular file. */
+static int64_t inputs_size(char **files, int n) {
+  int64_t total = 0;
+  for (int i = 0; i < n; i++) {
+    struct stat st;
+    int rc = strcmp(files[i], "-") == 0 ? fstat(STDIN_FILENO, &st) : stat(files[i], &st);
+    if (rc != 0 || !S_ISREG(st.st_mode))
+      return -1;
+    total += (int64_t)st.st_size;
+  }
+  return total;
+}
+
+static void progress_clear(progress_line_t *pl) {
+  if (!pl->shown)
+    return;
+  fputs("\r\033[K", stderr);
+  pl->shown = false;
+}
+
+static void progress_draw(progress_line_t *pl, const oc_produce_stats_t *now, uint64_t sent,
+                          bool final) {
+  char line[256];
+  oc_progress_est_t e;
+  int64_t bytes = pl->done_bytes + (pl->offset > 0 ? pl->offset : 0);
+
+  oc_progress_estimate(&pl->timer, oc_clock_ms(), (int64_t)pl->seen, -1, &e);
+  oc_progress_format_rows(line, sizeof(line), now->read, pl->dry_run ? -1 : (int64_t)sent, e.rate,
+                          oc_progress_percent(bytes, pl->total_bytes), now->rejected);
+  if (pl->tty) {
+    fprintf(stderr, "\rprogress: %s\033[K%s", line, final ? "\n" : "");
+    pl->shown = !final;
+  } else {
+    fprintf(stderr, "progress: %s\n", line);
+  }
+  fflush(stderr);
+}
+
+static void on_progress(void *opaque, const oc_produce_progress_t *pr) {
+  progress_line_t *pl = opaque;
+  int64_t t = oc_clock_ms();
+
+  /* A new pass (--strict) counts from 0 again. */
+  pl->seen += pr->read >= pl->last_read ? pr->read - pl->last_read : pr->read;
+  pl->last_read = pr->read;
+  if (pr->offset >= 0)
+    pl->offset = pr->offset;
+  if (!oc_progress_due(&pl->timer, t))
+    return;
+  oc_progress_sample(&pl->timer, t, (int64_t)pl->seen, -1, NULL);
+  oc_produce_stats_t now = {
+      .read = pl->before.read + pr->read,
+      .rejected = pl->before.rejected + pr->rejected,
+  };
+  progress_draw(pl, &now, pl->before.published + pr->sent, false);
+}
+
+/* A file is done: its counts join the totals. */
+static void progress_file_done(progress_line_t *pl, const oc_produce_stats_t *st) {
+  pl->before.read += st->read;
+  pl->before.published += st->published;
+  pl->before.rejected += st->rejected;
+  pl->done_bytes += pl->offset > 0 ? pl->offset : 0;
+  pl->offset = 0;
+  pl->last_read = 0;
+}
+
+/* A message of its own line on stderr, the progress line cleared first. */
+static void say(progress_line_t *pl, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void say(progress_line_t *pl, const char *fmt, ...) {
+  va_list ap;
+  progress_clear(pl);
+  va_start(ap, fmt);
+  vfprintf(stderr, fmt, ap);
+  va_end(ap);
+}
+
 static void print_reject(void *opaque, const char *name, long line, const char *msg) {
-  (void)opaque;
-  fprintf(stderr, "%s:%ld: %s\n", name, line, msg);
+  say(opaque, "%s:%ld: %s\n", name, line, msg);
 }
 
 /* Exit statuses by severity: a worse one wins over a milder one. */
@@ -230,6 +335,7 @@ static int parse_args(int argc, char **argv, cli_t *cli) {
     case OPT_DRY_RUN: cli->dry_run = true; break;
     case OPT_RETRACT: cli->retract = true; break;
     case OPT_WATCH: cli->watch = optarg; break;
+    case OPT_PROGRESS: cli->progress = true; break;
     case 'v': cli->verbosity = 1; break;
     case 'q': cli->verbosity = -1; break;
     case 'h': usage(stdout); return -1;
@@ -276,6 +382,12 @@ int main(int argc, char **argv) {
   }
   if (cli.conf.list) {
     oc_config_print_list(&program, cli.conf.list, stdout);
+    goto out;
+  }
+  if (cli.watch && cli.progress) {
+    fprintf(stderr, "%s: --watch and --progress do not go together\nTry '%s --help'.\n", progname,
+            progname);
+    status = OC_EX_USAGE;
     goto out;
   }
   if (cli.watch && optind < argc) {
@@ -348,6 +460,15 @@ int main(int argc, char **argv) {
   po.flush_timeout_ms = oc_config_get_int(cfg, "flush.timeout");
   po.default_observed_at = oc_timestamp_now();
   po.stop = &g_stop;
+  progress_line_t pl;
+  memset(&pl, 0, sizeof(pl));
+  pl.tty = isatty(STDERR_FILENO) == 1;
+  pl.on = !cli.watch && cli.verbosity >= 0 && (cli.progress || pl.tty);
+  pl.dry_run = cli.dry_run;
+  if (pl.on) {
+    po.progress = on_progress;
+    po.progress_opaque = &pl;
+  }
   rc = oc_producer_new(conf, &po, &prod, &err);
   conf = NULL; /* taken over */
   if (rc < 0) {
@@ -384,18 +505,24 @@ int main(int argc, char **argv) {
   char *stdin_only[] = {dash};
   char **files = optind < argc ? argv + optind : stdin_only;
   int nfiles = optind < argc ? argc - optind : 1;
+  if (pl.on) {
+    oc_progress_init(&pl.timer, pl.tty ? PROGRESS_TTY_MS : PROGRESS_LINES_MS);
+    oc_progress_sample(&pl.timer, oc_clock_ms(), 0, -1, NULL); /* the rate's start */
+    pl.total_bytes = inputs_size(files, nfiles);
+  }
   for (int i = 0; i < nfiles && !g_stop; i++) {
     oc_produce_stats_t st;
-    rc = oc_producer_file(prod, files[i], NULL, print_reject, NULL, &st, &err);
+    rc = oc_producer_file(prod, files[i], NULL, print_reject, &pl, &st, &err);
+    progress_file_done(&pl, &st);
     if (rc < 0 && rc != OC_ERR_BAD_FIELD) /* a bad header was printed as a row */
-      fprintf(stderr, "%s: %s\n", progname, err.msg);
+      say(&pl, "%s: %s\n", progname, err.msg);
     if (rc == 0 && st.withheld)
-      fprintf(stderr, "%s: %s: --strict: nothing published (%llu rejected row%s)\n", progname,
-              strcmp(files[i], "-") == 0 ? "<stdin>" : files[i], (unsigned long long)st.rejected,
-              st.rejected == 1 ? "" : "s");
+      say(&pl, "%s: %s: --strict: nothing published (%llu rejected row%s)\n", progname,
+          strcmp(files[i], "-") == 0 ? "<stdin>" : files[i], (unsigned long long)st.rejected,
+          st.rejected == 1 ? "" : "s");
     if (rc == 0 && st.interrupted)
-      fprintf(stderr, "%s: %s: interrupted: the rest of the file was not read\n", progname,
-              strcmp(files[i], "-") == 0 ? "<stdin>" : files[i]);
+      say(&pl, "%s: %s: interrupted: the rest of the file was not read\n", progname,
+          strcmp(files[i], "-") == 0 ? "<stdin>" : files[i]);
     status = worse(status, file_exit_code(rc, &st));
     total.read += st.read;
     total.published += st.published;
@@ -407,6 +534,8 @@ int main(int argc, char **argv) {
   }
   if (g_stop && status == 0)
     status = OC_EX_TEMPFAIL;
+  if (pl.on)
+    progress_draw(&pl, &total, total.published, true);
   if (cli.dry_run)
     fprintf(stderr, "rows read %llu, valid %llu, rejected %llu (dry run: nothing sent)\n",
             (unsigned long long)total.read, (unsigned long long)(total.read - total.rejected),
