@@ -1,5 +1,6 @@
 /*
- * input.c - CSV and JSON Lines rows into validated observations (input.h).
+ * input.c - CSV and JSON Lines rows into validated observations (input.h);
+ * FHIR input is read by fhir_input.c, chosen here.
  *
  * Both formats go through one mapping: each row yields, per record field,
  * either nothing (absent) or a byte string; set_field() parses it into the
@@ -17,6 +18,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "input_internal.h"
+#include "outcomes/fhir.h"
 #include "outcomes/csv.h"
 #include "outcomes/date.h"
 
@@ -64,9 +67,13 @@ struct oc_input_s {
   char *hdr_names;                         /* storage of hdr_name */
 
   /* JSON Lines */
-  char *line;
-  size_t line_cap;
-  long lineno;
+  oc_lines_t lines;
+  bool pending;      /* lines.buf holds a line read to tell JSON Lines from FHIR */
+  bool pending_over; /* that line was longer than a row may be */
+  size_t pending_len;
+
+  /* FHIR */
+  oc_fhir_reader_t *fhir;
 };
 
 /* One field's text for set_field(): s == NULL means absent. */
@@ -80,8 +87,10 @@ int oc_input_format_from_name(const char *name, oc_input_format_t *out, oc_err_t
     *out = OC_INPUT_CSV;
   else if (strcmp(name, "jsonl") == 0 || strcmp(name, "ndjson") == 0)
     *out = OC_INPUT_JSONL;
+  else if (strcmp(name, "fhir") == 0)
+    *out = OC_INPUT_FHIR;
   else
-    return oc_err_set(err, OC_ERR_USAGE, "unknown format '%s' (csv or jsonl)", name);
+    return oc_err_set(err, OC_ERR_USAGE, "unknown format '%s' (csv, jsonl or fhir)", name);
   return 0;
 }
 
@@ -95,12 +104,16 @@ int oc_input_format_from_path(const char *path, oc_input_format_t *out, oc_err_t
       return 0;
     }
     if (strcasecmp(dot, ".jsonl") == 0 || strcasecmp(dot, ".ndjson") == 0) {
-      *out = OC_INPUT_JSONL;
+      *out = OC_INPUT_JSON_LINES_ANY;
+      return 0;
+    }
+    if (strcasecmp(dot, ".json") == 0) {
+      *out = OC_INPUT_FHIR;
       return 0;
     }
   }
   return oc_err_set(err, OC_ERR_USAGE,
-                    "'%s': cannot tell the format from the name (.csv, .jsonl, .ndjson): "
+                    "'%s': cannot tell the format from the name (.csv, .jsonl, .ndjson, .json): "
                     "use --format",
                     path);
 }
@@ -425,22 +438,20 @@ static int csv_next(oc_input_t *in, oc_observation_t *obs, long *line_out, oc_er
 
 /* ---- JSON Lines ------------------------------------------------------- */
 
-/* Read one line (without its break) into in->line. Returns 1 with *len, 0
- * at the end, OC_ERR_LIMIT for a line over the bound (skipped), OC_ERR_IO. */
-static int read_line(oc_input_t *in, size_t *len, oc_err_t *err) {
+int oc_lines_read(oc_lines_t *l, size_t max, size_t *len, oc_err_t *err) {
   size_t n = 0;
   bool over = false;
   int c;
 
-  if (!in->line) {
-    if (!(in->line = malloc(4096)))
+  if (!l->buf) {
+    if (!(l->buf = malloc(4096)))
       return oc_err_set(err, OC_ERR_NOMEM, "out of memory");
-    in->line_cap = 4096;
+    l->cap = 4096;
   }
   for (;;) {
-    c = getc(in->in);
+    c = getc(l->f);
     if (c == EOF) {
-      if (ferror(in->in))
+      if (ferror(l->f))
         return oc_err_set(err, OC_ERR_IO, "read: %s", strerror(errno ? errno : EIO));
       if (n == 0 && !over)
         return 0;
@@ -450,33 +461,48 @@ static int read_line(oc_input_t *in, size_t *len, oc_err_t *err) {
       break;
     if (over)
       continue;
-    if (n >= OC_INPUT_JSONL_LINE_MAX) {
+    if (n >= max) {
       over = true;
       continue;
     }
-    if (n + 1 >= in->line_cap) {
-      size_t cap = in->line_cap ? in->line_cap * 2 : 4096;
-      char *nl = realloc(in->line, cap);
+    if (n + 1 >= l->cap) {
+      size_t cap = l->cap * 2;
+      char *nl = realloc(l->buf, cap);
       if (!nl)
         return oc_err_set(err, OC_ERR_NOMEM, "out of memory");
-      in->line = nl;
-      in->line_cap = cap;
+      l->buf = nl;
+      l->cap = cap;
     }
-    in->line[n++] = (char)c;
+    l->buf[n++] = (char)c;
   }
-  in->lineno++;
+  l->lineno++;
   if (over)
-    return oc_err_set(err, OC_ERR_LIMIT, "row: line longer than %zu bytes",
-                      OC_INPUT_JSONL_LINE_MAX);
-  if (n > 0 && in->line[n - 1] == '\r')
+    return oc_err_set(err, OC_ERR_LIMIT, "row: line longer than %zu bytes", max);
+  if (n > 0 && l->buf[n - 1] == '\r')
     n--;
-  if (in->lineno == 1 && n >= 3 && memcmp(in->line, "\xEF\xBB\xBF", 3) == 0) {
-    memmove(in->line, in->line + 3, n - 3);
+  if (l->lineno == 1 && n >= 3 && memcmp(l->buf, "\xEF\xBB\xBF", 3) == 0) {
+    memmove(l->buf, l->buf + 3, n - 3);
     n -= 3;
   }
-  in->line[n] = '\0';
+  l->buf[n] = '\0';
   *len = n;
   return 1;
+}
+
+/* The next line of JSON Lines: the one read to tell the format, then
+ * the file's. */
+static int read_line(oc_input_t *in, size_t *len, oc_err_t *err) {
+  if (in->pending_over) {
+    in->pending_over = false;
+    return oc_err_set(err, OC_ERR_LIMIT, "row: line longer than %zu bytes",
+                      OC_INPUT_JSONL_LINE_MAX);
+  }
+  if (in->pending) {
+    in->pending = false;
+    *len = in->pending_len;
+    return 1;
+  }
+  return oc_lines_read(&in->lines, OC_INPUT_JSONL_LINE_MAX, len, err);
 }
 
 /* The text of a JSON value for set_field(): strings as they are, numbers
@@ -515,17 +541,17 @@ static int jsonl_next(oc_input_t *in, oc_observation_t *obs, long *line_out, oc_
   for (;;) {
     rc = read_line(in, &len, err);
     if (line_out)
-      *line_out = in->lineno;
+      *line_out = in->lines.lineno;
     if (rc == OC_ERR_IO || rc == OC_ERR_NOMEM) {
       err->fatal = true;
       return rc;
     }
     if (rc <= 0)
       return rc;
-    if (strspn(in->line, " \t") != len)
+    if (strspn(in->lines.buf, " \t") != len)
       break; /* not blank */
   }
-  root = json_loadb(in->line, len, JSON_REJECT_DUPLICATES | JSON_DECODE_INT_AS_REAL, &jerr);
+  root = json_loadb(in->lines.buf, len, JSON_REJECT_DUPLICATES | JSON_DECODE_INT_AS_REAL, &jerr);
   if (!root) {
     rc = oc_err_set(err, OC_ERR_BAD_FIELD, "row: invalid JSON at column %d: %s", jerr.column,
                     jerr.text);
@@ -561,18 +587,63 @@ out:
 
 /* ---- API -------------------------------------------------------------- */
 
+/* JSON Lines of observations, or NDJSON of FHIR resources: the first
+ * non-blank line tells, by a "resourceType" key. The line is kept for the
+ * reader chosen. */
+static int detect_json_lines(oc_input_t *in, oc_err_t *err) {
+  size_t len = 0;
+  int rc;
+
+  in->fmt = OC_INPUT_JSONL;
+  for (;;) {
+    /* As long as a FHIR line may be; JSON Lines' bound is applied below. */
+    rc = oc_lines_read(&in->lines, OC_FHIR_DOC_MAX, &len, err);
+    if (rc == OC_ERR_LIMIT) {
+      in->pending_over = true;
+      return 0;
+    }
+    if (rc <= 0)
+      return rc;
+    if (strspn(in->lines.buf, " \t") != len)
+      break;
+  }
+  json_t *root = json_loadb(in->lines.buf, len, JSON_DECODE_INT_AS_REAL, NULL);
+  bool fhir = json_is_string(json_object_get(root, "resourceType"));
+  json_decref(root);
+  if (fhir) {
+    in->fmt = OC_INPUT_FHIR;
+    in->fhir = oc_fhir_reader_new(in->in, in->cat, in->default_observed_at, in->lines.buf, len,
+                                  in->lines.lineno);
+    return in->fhir ? 0 : oc_err_set(err, OC_ERR_NOMEM, "out of memory");
+  }
+  if (len > OC_INPUT_JSONL_LINE_MAX)
+    in->pending_over = true;
+  else
+    in->pending = true;
+  in->pending_len = len;
+  return 0;
+}
+
 int oc_input_open(FILE *f, oc_input_format_t fmt, unsigned flags, const oc_catalog_t *cat,
                   oc_timestamp_t default_observed_at, oc_input_t **out, oc_err_t *err) {
   oc_input_t *in = NULL;
   int rc = 0;
 
   *out = NULL;
-  if (fmt != OC_INPUT_CSV && fmt != OC_INPUT_JSONL)
+  if (fmt != OC_INPUT_CSV && fmt != OC_INPUT_JSONL && fmt != OC_INPUT_FHIR &&
+      fmt != OC_INPUT_JSON_LINES_ANY)
     return oc_err_set(err, OC_ERR_USAGE, "input format not chosen");
+  if (fmt != OC_INPUT_CSV && fmt != OC_INPUT_JSONL && (flags & OC_INPUT_RETRACT))
+    return oc_err_set(err, OC_ERR_USAGE,
+                      "retractions are read from CSV or JSON Lines: a FHIR MeasureReport "
+                      "carries figures");
+  if (fmt != OC_INPUT_CSV && fmt != OC_INPUT_JSONL && !cat)
+    return oc_err_set(err, OC_ERR_USAGE, "FHIR input needs the catalog: it maps measures");
   in = calloc(1, sizeof(*in));
   if (!in)
     return oc_err_set(err, OC_ERR_NOMEM, "out of memory");
   in->in = f;
+  in->lines.f = f;
   in->fmt = fmt;
   in->flags = flags;
   in->cat = cat;
@@ -587,6 +658,14 @@ int oc_input_open(FILE *f, oc_input_format_t fmt, unsigned flags, const oc_catal
     }
     if ((rc = csv_header(in, err)) < 0)
       goto out;
+  } else if (fmt == OC_INPUT_FHIR) {
+    if (!(in->fhir = oc_fhir_reader_new(f, cat, default_observed_at, NULL, 0, 0))) {
+      rc = oc_err_set(err, OC_ERR_NOMEM, "out of memory");
+      goto out;
+    }
+  } else if (fmt == OC_INPUT_JSON_LINES_ANY) {
+    if ((rc = detect_json_lines(in, err)) < 0)
+      goto out;
   }
   *out = in;
   in = NULL;
@@ -594,6 +673,8 @@ out:
   oc_input_destroy(in);
   return rc;
 }
+
+oc_input_format_t oc_input_format(const oc_input_t *in) { return in->fmt; }
 
 int oc_input_next(oc_input_t *in, oc_observation_t *obs, long *line_out, oc_err_t *err) {
   oc_err_t local;
@@ -603,6 +684,8 @@ int oc_input_next(oc_input_t *in, oc_observation_t *obs, long *line_out, oc_err_
   oc_err_clear(err);
   if (in->fmt == OC_INPUT_CSV)
     return csv_next(in, obs, line_out, err);
+  if (in->fmt == OC_INPUT_FHIR)
+    return oc_fhir_reader_next(in->fhir, obs, line_out, err);
   return jsonl_next(in, obs, line_out, err);
 }
 
@@ -611,6 +694,7 @@ void oc_input_destroy(oc_input_t *in) {
     return;
   oc_csv_destroy(in->csv);
   free(in->hdr_names);
-  free(in->line);
+  free(in->lines.buf);
+  oc_fhir_reader_destroy(in->fhir);
   free(in);
 }

@@ -12,6 +12,8 @@
 #include <librdkafka/rdkafka_mock.h> /* after rdkafka.h */
 
 #include "outcomes/buf.h"
+#include "outcomes/date.h"
+#include "outcomes/input.h"
 
 char *oc_test_read_file(const char *path, size_t *len_out) {
   oc_buf_t text;
@@ -82,4 +84,53 @@ void oc_test_mock_stop(rd_kafka_mock_cluster_t *mcluster, rd_kafka_t *owner) {
     rd_kafka_mock_cluster_destroy(mcluster);
   if (owner)
     rd_kafka_destroy(owner);
+}
+
+char *oc_test_input_describe(FILE *f, int fmt, unsigned flags, const struct oc_catalog_s *cat,
+                             int64_t run_start) {
+  static char out[65536];
+  size_t used = 0;
+  oc_input_t *in = NULL;
+  oc_err_t err;
+
+  out[0] = '\0';
+  if (oc_input_open(f, (oc_input_format_t)fmt, flags, cat, run_start, &in, &err) < 0) {
+    snprintf(out, sizeof(out), "open: %s\n", err.msg);
+    goto done;
+  }
+  for (;;) {
+    oc_observation_t obs;
+    long line = -1;
+    int rc = oc_input_next(in, &obs, &line, &err);
+    if (rc == 0)
+      break;
+    if (rc < 0) {
+      used += (size_t)snprintf(out + used, sizeof(out) - used, "%ld: %s%s\n", line,
+                               err.fatal ? "FATAL " : "", err.msg);
+      if (err.fatal)
+        break;
+      continue;
+    }
+    char d[11], ts[32];
+    oc_date_format(obs.id.period_start, d);
+    oc_timestamp_format(obs.observed_at, ts);
+    if (flags & OC_INPUT_RETRACT) {
+      used += (size_t)snprintf(out + used, sizeof(out) - used, "%ld: ok %s|%s|%s|%s|%s\n", line,
+                               obs.id.org_id, obs.id.facility_id, obs.id.metric,
+                               oc_grain_name(obs.id.grain), d);
+      continue;
+    }
+    char num[32] = "-", den[32] = "-";
+    if (obs.has_numerator)
+      snprintf(num, sizeof(num), "%.17g", obs.numerator);
+    if (obs.has_denominator)
+      snprintf(den, sizeof(den), "%.17g", obs.denominator);
+    used += (size_t)snprintf(out + used, sizeof(out) - used,
+                             "%ld: ok %s|%s|%s|%s|%s %.17g %s %s %s %s\n", line, obs.id.org_id,
+                             obs.id.facility_id, obs.id.metric, oc_grain_name(obs.id.grain), d,
+                             obs.value, num, den, obs.source, ts);
+  }
+done:
+  oc_input_destroy(in);
+  return out;
 }

@@ -6,6 +6,7 @@
 #include <setjmp.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <cmocka.h>
 
 /* Read a whole file into a NUL-terminated malloc'd buffer; fails the test
@@ -37,5 +38,15 @@ struct rd_kafka_s;
 struct rd_kafka_mock_cluster_s;
 struct rd_kafka_mock_cluster_s *oc_test_mock_start(int brokers, struct rd_kafka_s **owner);
 void oc_test_mock_stop(struct rd_kafka_mock_cluster_s *mcluster, struct rd_kafka_s *owner);
+
+/* Read all of f with oc_input_open/oc_input_next and describe every row,
+ * one line each: "L: ok org|fac|metric|grain|date value num den source
+ * observed" ("-" for an absent numerator or denominator), in retraction
+ * mode "L: ok org|fac|metric|grain|date", or "L: error text" ("FATAL "
+ * before a fatal one). An open error gives "open: text". Returns a static
+ * buffer that the next call reuses. */
+struct oc_catalog_s;
+char *oc_test_input_describe(FILE *f, int fmt, unsigned flags, const struct oc_catalog_s *cat,
+                             int64_t run_start);
 
 #endif

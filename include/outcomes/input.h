@@ -21,6 +21,10 @@
  * oc_timestamp_parse() reads it, defaulting to the time given at open
  * (the run's start).
  *
+ * FHIR (OC_INPUT_FHIR): HL7 FHIR R4 MeasureReports, mapped by fhir.h; a
+ * report of several groups yields several observations in a row, each
+ * with the report's line. Errors carry the FHIR path as the field.
+ *
  * Retraction mode (OC_INPUT_RETRACT) reads the identity only: org_id,
  * facility_id, metric, grain, period_start; any other column is an error.
  *
@@ -46,6 +50,8 @@ typedef enum oc_input_format_e {
   OC_INPUT_AUTO = 0, /* from the file name's extension */
   OC_INPUT_CSV,
   OC_INPUT_JSONL,
+  OC_INPUT_FHIR,           /* MeasureReports: a resource, a Bundle, or NDJSON (fhir.h) */
+  OC_INPUT_JSON_LINES_ANY, /* JSONL or FHIR NDJSON: the first line's resourceType tells */
 } oc_input_format_t;
 
 /* Longest JSON line accepted (bytes, without the line break). */
@@ -53,10 +59,11 @@ typedef enum oc_input_format_e {
 
 #define OC_INPUT_RETRACT 0x1u /* identity columns only */
 
-/* "csv", "jsonl" (also "ndjson") → format. OC_ERR_USAGE otherwise. */
+/* "csv", "jsonl" (also "ndjson"), "fhir" → format. OC_ERR_USAGE otherwise. */
 int oc_input_format_from_name(const char *name, oc_input_format_t *out, oc_err_t *err);
 
-/* Format from a path's extension: .csv, .jsonl, .ndjson (any case).
+/* Format from a path's extension (any case): .csv → CSV; .jsonl, .ndjson →
+ * JSON Lines or FHIR NDJSON, told apart by the first line; .json → FHIR.
  * OC_ERR_USAGE naming the path when there is none of them. */
 int oc_input_format_from_path(const char *path, oc_input_format_t *out, oc_err_t *err);
 
@@ -71,6 +78,9 @@ typedef struct oc_input_s oc_input_t;
  * oc_input_destroy(). */
 int oc_input_open(FILE *in, oc_input_format_t fmt, unsigned flags, const oc_catalog_t *cat,
                   oc_timestamp_t default_observed_at, oc_input_t **out, oc_err_t *err);
+
+/* The format being read: after OC_INPUT_JSON_LINES_ANY, the one found. */
+oc_input_format_t oc_input_format(const oc_input_t *in);
 
 /* Read, map and validate the next row.
  *   1   *obs holds a valid observation (in retraction mode only obs->id is

@@ -28,58 +28,14 @@ static int teardown(void **state) {
   return 0;
 }
 
-/* Run the whole input and describe every row, one line each:
- * "L: ok org|fac|metric|grain|date value num den source observed" or
- * "L: error text". Open errors give "open: text". */
+/* The whole input, one line per row (oc_test_input_describe). */
 static char *run(const char *text, oc_input_format_t fmt, unsigned flags) {
-  static char out[16384];
-  size_t used = 0;
-  oc_input_t *in = NULL;
-  oc_err_t err;
   size_t len = strlen(text);
   char *copy = strdup(text);
   FILE *f = len ? fmemopen(copy, len, "rb") : fopen("/dev/null", "rb");
 
   assert_non_null(f);
-  out[0] = '\0';
-  if (oc_input_open(f, fmt, flags, cat, run_start, &in, &err) < 0) {
-    snprintf(out, sizeof(out), "open: %s\n", err.msg);
-    goto done;
-  }
-  for (;;) {
-    oc_observation_t obs;
-    long line = -1;
-    int rc = oc_input_next(in, &obs, &line, &err);
-    if (rc == 0)
-      break;
-    if (rc < 0) {
-      used += (size_t)snprintf(out + used, sizeof(out) - used, "%ld: %s%s\n", line,
-                               err.fatal ? "FATAL " : "", err.msg);
-      if (err.fatal)
-        break;
-      continue;
-    }
-    char d[11], ts[32];
-    oc_date_format(obs.id.period_start, d);
-    oc_timestamp_format(obs.observed_at, ts);
-    if (flags & OC_INPUT_RETRACT) {
-      used += (size_t)snprintf(out + used, sizeof(out) - used, "%ld: ok %s|%s|%s|%s|%s\n", line,
-                               obs.id.org_id, obs.id.facility_id, obs.id.metric,
-                               oc_grain_name(obs.id.grain), d);
-      continue;
-    }
-    char num[32] = "-", den[32] = "-";
-    if (obs.has_numerator)
-      snprintf(num, sizeof(num), "%.17g", obs.numerator);
-    if (obs.has_denominator)
-      snprintf(den, sizeof(den), "%.17g", obs.denominator);
-    used += (size_t)snprintf(out + used, sizeof(out) - used,
-                             "%ld: ok %s|%s|%s|%s|%s %.17g %s %s %s %s\n", line, obs.id.org_id,
-                             obs.id.facility_id, obs.id.metric, oc_grain_name(obs.id.grain), d,
-                             obs.value, num, den, obs.source, ts);
-  }
-done:
-  oc_input_destroy(in);
+  char *out = oc_test_input_describe(f, fmt, flags, cat, run_start);
   fclose(f);
   free(copy);
   return out;
@@ -94,14 +50,22 @@ static void test_format_from_name_and_extension(void **state) {
   oc_err_t err;
   assert_int_equal(oc_input_format_from_path("/x/a.CSV", &f, &err), 0);
   assert_int_equal(f, OC_INPUT_CSV);
+  /* .jsonl and .ndjson: JSON Lines, or FHIR NDJSON, as the first line says */
   assert_int_equal(oc_input_format_from_path("b.ndjson", &f, &err), 0);
-  assert_int_equal(f, OC_INPUT_JSONL);
+  assert_int_equal(f, OC_INPUT_JSON_LINES_ANY);
   assert_int_equal(oc_input_format_from_path("c.jsonl", &f, &err), 0);
-  assert_int_equal(f, OC_INPUT_JSONL);
+  assert_int_equal(f, OC_INPUT_JSON_LINES_ANY);
+  assert_int_equal(oc_input_format_from_path("d.Json", &f, &err), 0);
+  assert_int_equal(f, OC_INPUT_FHIR);
   assert_int_equal(oc_input_format_from_path("dir.csv/data", &f, &err), OC_ERR_USAGE);
+  assert_string_equal(err.msg, "'dir.csv/data': cannot tell the format from the name (.csv, "
+                               ".jsonl, .ndjson, .json): use --format");
   assert_int_equal(oc_input_format_from_name("jsonl", &f, &err), 0);
+  assert_int_equal(f, OC_INPUT_JSONL);
+  assert_int_equal(oc_input_format_from_name("fhir", &f, &err), 0);
+  assert_int_equal(f, OC_INPUT_FHIR);
   assert_int_equal(oc_input_format_from_name("xml", &f, &err), OC_ERR_USAGE);
-  assert_string_equal(err.msg, "unknown format 'xml' (csv or jsonl)");
+  assert_string_equal(err.msg, "unknown format 'xml' (csv, jsonl or fhir)");
 }
 
 static void test_csv_rows_map_with_defaults_and_absent_fields(void **state) {
