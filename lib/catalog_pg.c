@@ -31,11 +31,16 @@ int oc_catalog_load_pg(PGconn *conn, oc_catalog_t **out, oc_err_t *err) {
     m.max = strtod(PQgetvalue(res, r, 6), NULL);
     m.seed = PQgetvalue(res, r, 7);
     m.description = PQgetvalue(res, r, 8);
-    if ((rc = oc_kind_from_name(PQgetvalue(res, r, 3), &m.kind)) != 0 ||
-        (rc = oc_direction_from_name(PQgetvalue(res, r, 4), &m.direction)) != 0 ||
-        (rc = oc_catalog_add(cat, &m, err)) != 0) {
-      rc =
-          oc_err_set(err, OC_ERR_CONFIG, "outcomes.metric_catalog: metric '%s' is invalid", m.code);
+    m.measure_url = PQgetvalue(res, r, 9); /* "" when NULL */
+    if (oc_kind_from_name(PQgetvalue(res, r, 3), &m.kind) != 0)
+      rc = oc_err_set(err, OC_ERR_CONFIG, "kind: unknown kind '%.80s'", PQgetvalue(res, r, 3));
+    else if (oc_direction_from_name(PQgetvalue(res, r, 4), &m.direction) != 0)
+      rc = oc_err_set(err, OC_ERR_CONFIG, "direction: unknown direction '%.80s'",
+                      PQgetvalue(res, r, 4));
+    else
+      rc = oc_catalog_add(cat, &m, err);
+    if (rc != 0) {
+      oc_err_prefix(err, "outcomes.metric_catalog: metric '%s': ", m.code);
       goto out;
     }
   }

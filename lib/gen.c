@@ -272,11 +272,11 @@ static double round_to(double x, double scale) { return round(x * scale) / scale
 
 /* The unit step of a metric's values: what a perturbation changes at least. */
 static double unit_scale(const oc_metric_t *m) {
-  if (strcmp(m->unit, "count") == 0)
+  if (strcmp(m->unit, "{count}") == 0)
     return 1;
-  if (strcmp(m->unit, "fte") == 0)
+  if (strcmp(m->unit, "{FTE}") == 0)
     return 10;
-  return 100; /* usd, days and anything else: cents */
+  return 100; /* [USD], d and anything else: cents */
 }
 
 static bool is_rate(const oc_metric_t *m) { return m->kind == OC_KIND_RATIO && m->max <= 1; }
@@ -298,9 +298,9 @@ static series_t series_for(const gen_t *gen, unsigned org, unsigned slot, size_t
     sr.level = m->direction == OC_DIR_HIGHER_IS_BETTER ? 0.70 + 0.28 * u : 0.02 + 0.23 * u;
   else if (m->kind == OC_KIND_RATIO)
     sr.level = 20 + 70 * u; /* days */
-  else if (strcmp(m->unit, "count") == 0)
+  else if (strcmp(m->unit, "{count}") == 0)
     sr.level = 10 + u * u * 99990;
-  else if (strcmp(m->unit, "fte") == 0)
+  else if (strcmp(m->unit, "{FTE}") == 0)
     sr.level = 5 + 495 * u;
   else
     sr.level = 1e4 + u * u * 2e6;

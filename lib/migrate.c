@@ -1,4 +1,5 @@
-/* migrate.c - SQL migrations and catalog sync; see include/outcomes/migrate.h. */
+/* migrate.c - SQL migrations; see include/outcomes/migrate.h. The catalog
+ * sync that follows them is catalog_sync.c. */
 #include "outcomes/migrate.h"
 
 #include <dirent.h>
@@ -9,6 +10,7 @@
 #include <string.h>
 
 #include "outcomes/buf.h"
+#include "migrate_internal.h"
 #include "outcomes/catalog.h"
 #include "outcomes/log.h"
 #include "outcomes/pg.h"
@@ -56,6 +58,9 @@ void oc_migrate_report_release(oc_migrate_report_t *report) {
   for (size_t i = 0; i < report->n_cat_removed; i++)
     free(report->cat_removed[i]);
   free(report->cat_removed);
+  for (size_t i = 0; i < report->n_cat_diffs; i++)
+    free(report->cat_diffs[i]);
+  free(report->cat_diffs);
   memset(report, 0, sizeof(*report));
 }
 
@@ -208,7 +213,7 @@ out:
 
 /* ---- helpers on the connection ------------------------------------- */
 
-static int regclass_exists(PGconn *conn, const char *relname, bool *exists, oc_err_t *err) {
+int oc_migrate_regclass_exists(PGconn *conn, const char *relname, bool *exists, oc_err_t *err) {
   char oid[32];
   bool is_null = true;
   const char *params[1] = {relname};
@@ -247,7 +252,7 @@ out:
   return rc;
 }
 
-static int set_local_role(PGconn *conn, const char *role, oc_err_t *err) {
+int oc_migrate_set_local_role(PGconn *conn, const char *role, oc_err_t *err) {
   char *ident = PQescapeIdentifier(conn, role, strlen(role));
   char sql[256];
   int rc;
@@ -349,7 +354,7 @@ static int upgrade_checksums(mig_ctx_t *cx, oc_err_t *err) {
     return 0;
   if ((rc = owner_usable(cx, &as_owner, err)) < 0 || (rc = oc_pg_exec(cx->conn, "BEGIN", err)) < 0)
     goto out;
-  if (as_owner && (rc = set_local_role(cx->conn, cx->owner_role, err)) < 0)
+  if (as_owner && (rc = oc_migrate_set_local_role(cx->conn, cx->owner_role, err)) < 0)
     goto out;
   for (size_t i = 0; i < cx->nfiles; i++) {
     const mig_file_t *f = &cx->files[i];
@@ -480,7 +485,7 @@ static int apply_one(mig_ctx_t *cx, size_t i, oc_err_t *err) {
     goto out;
   if ((rc = oc_pg_exec(cx->conn, "BEGIN", err)) < 0)
     goto out;
-  if (as_owner && (rc = set_local_role(cx->conn, cx->owner_role, err)) < 0)
+  if (as_owner && (rc = oc_migrate_set_local_role(cx->conn, cx->owner_role, err)) < 0)
     goto out;
   res = PQexec(cx->conn, f->text);
   if (PQresultStatus(res) != PGRES_COMMAND_OK && PQresultStatus(res) != PGRES_TUPLES_OK) {
@@ -524,153 +529,15 @@ out:
   return rc;
 }
 
-/* ---- catalog sync --------------------------------------------------- */
-
-static int cmp_row_code(const void *key, const void *elem, const PGresult *res) {
-  return strcmp(key, PQgetvalue(res, *(const int *)elem, 0));
-}
-
-/* Row of res (ordered by code, bytewise) whose code is code; -1 if none. */
-static int find_row(const PGresult *res, const char *code) {
-  int lo = 0, hi = PQntuples(res) - 1;
-  while (lo <= hi) {
-    int mid = lo + (hi - lo) / 2;
-    int c = cmp_row_code(code, &mid, res);
-    if (c == 0)
-      return mid;
-    if (c < 0)
-      hi = mid - 1;
-    else
-      lo = mid + 1;
-  }
-  return -1;
-}
-
-static bool text_eq(const PGresult *res, int row, int col, const char *s) {
-  return !PQgetisnull(res, row, col) && strcmp(PQgetvalue(res, row, col), s) == 0;
-}
-
-static bool num_eq(const PGresult *res, int row, int col, double d) {
-  return !PQgetisnull(res, row, col) && strtod(PQgetvalue(res, row, col), NULL) == d;
-}
-
-static bool row_matches(const PGresult *res, int row, const oc_metric_t *m) {
-  return text_eq(res, row, 1, m->name) && text_eq(res, row, 2, m->unit) &&
-         text_eq(res, row, 3, oc_kind_name(m->kind)) &&
-         text_eq(res, row, 4, oc_direction_name(m->direction)) && num_eq(res, row, 5, m->min) &&
-         num_eq(res, row, 6, m->max) && text_eq(res, row, 7, m->seed) &&
-         text_eq(res, row, 8, m->description);
-}
-
-static int upsert_metric(PGconn *conn, const oc_metric_t *m, oc_err_t *err) {
-  char min[40], max[40];
-  const char *params[9] = {
-      m->code, m->name, m->unit, oc_kind_name(m->kind), oc_direction_name(m->direction),
-      min,     max,     m->seed, m->description};
-  int rc;
-
-  snprintf(min, sizeof(min), "%.17g", m->min);
-  snprintf(max, sizeof(max), "%.17g", m->max);
-  rc = oc_pg_exec_params(
-      conn,
-      "INSERT INTO outcomes.metric_catalog (code, name, unit, kind, direction, min_value, "
-      "  max_value, seed, description, updated_at) "
-      "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, now()) "
-      "ON CONFLICT (code) DO UPDATE SET name = EXCLUDED.name, unit = EXCLUDED.unit, "
-      "  kind = EXCLUDED.kind, direction = EXCLUDED.direction, "
-      "  min_value = EXCLUDED.min_value, max_value = EXCLUDED.max_value, "
-      "  seed = EXCLUDED.seed, description = EXCLUDED.description, updated_at = now()",
-      9, params, NULL, err);
-  if (rc < 0)
-    oc_err_prefix(err, "metric '%s': ", m->code);
-  return rc;
-}
-
-static int note_removed(oc_migrate_report_t *r, const char *code, oc_err_t *err) {
-  char **nv = realloc(r->cat_removed, (r->n_cat_removed + 1) * sizeof(*nv));
-  if (!nv)
-    return oc_err_set(err, OC_ERR_NOMEM, "migrate: out of memory");
-  r->cat_removed = nv;
-  if (!(nv[r->n_cat_removed] = strdup(code)))
-    return oc_err_set(err, OC_ERR_NOMEM, "migrate: out of memory");
-  r->n_cat_removed++;
-  return 0;
-}
+/* ---- the catalog --------------------------------------------------- */
 
 static int sync_catalog(mig_ctx_t *cx, const char *path, oc_err_t *err) {
-  oc_migrate_report_t *r = cx->report;
-  oc_catalog_t *cat = NULL;
-  PGresult *res = NULL;
-  bool exists = false, as_owner = false;
+  bool as_owner = false;
   int rc;
-
-  if ((rc = oc_catalog_load_file(path, &cat, err)) < 0)
-    goto out;
-  if ((rc = regclass_exists(cx->conn, "outcomes.metric_catalog", &exists, err)) < 0)
-    goto out;
-  if (!exists && !cx->dry_run) {
-    rc = oc_err_set(err, OC_ERR_CONFIG,
-                    "%s: no migration creates outcomes.metric_catalog: cannot load %s", cx->dir,
-                    path);
-    goto out;
-  }
-  if (!cx->dry_run) {
-    if ((rc = owner_usable(cx, &as_owner, err)) < 0 ||
-        (rc = oc_pg_exec(cx->conn, "BEGIN", err)) < 0)
-      goto out;
-    if (as_owner && (rc = set_local_role(cx->conn, cx->owner_role, err)) < 0)
-      goto out;
-  }
-  if (exists) {
-    rc =
-        oc_pg_exec_params(cx->conn,
-                          cx->dry_run ? "SELECT code, name, unit, kind, direction, min_value, "
-                                        "max_value, seed, description FROM outcomes.metric_catalog "
-                                        "ORDER BY code COLLATE \"C\""
-                                      : "SELECT code, name, unit, kind, direction, min_value, "
-                                        "max_value, seed, description FROM outcomes.metric_catalog "
-                                        "ORDER BY code COLLATE \"C\" FOR UPDATE",
-                          0, NULL, &res, err);
-    if (rc < 0)
-      goto out;
-  }
-  for (size_t i = 0; i < oc_catalog_count(cat); i++) {
-    const oc_metric_t *m = oc_catalog_at(cat, i);
-    int row = res ? find_row(res, m->code) : -1;
-    if (row >= 0 && row_matches(res, row, m)) {
-      r->cat_unchanged++;
-      continue;
-    }
-    if (row >= 0)
-      r->cat_updated++;
-    else
-      r->cat_inserted++;
-    if (!cx->dry_run && (rc = upsert_metric(cx->conn, m, err)) < 0)
-      goto out;
-    oc_log_debug("catalog_metric_%s code=%s", row >= 0 ? "updated" : "inserted", m->code);
-  }
-  for (int row = 0; res && row < PQntuples(res); row++) {
-    const char *code = PQgetvalue(res, row, 0);
-    if (oc_catalog_find(cat, code))
-      continue;
-    if ((rc = note_removed(r, code, err)) < 0)
-      goto out;
-    oc_log_warn("catalog_metric_not_in_file code=%s file=%s: kept in outcomes.metric_catalog", code,
-                path);
-  }
-  if (!cx->dry_run && (rc = oc_pg_exec(cx->conn, "COMMIT", err)) < 0)
-    goto out;
-  r->catalog_synced = true;
-  oc_log_info("catalog_synced file=%s inserted=%zu updated=%zu unchanged=%zu "
-              "not_in_file=%zu dry_run=%d",
-              path, r->cat_inserted, r->cat_updated, r->cat_unchanged, r->n_cat_removed,
-              (int)cx->dry_run);
-out:
-  PQclear(res);
-  if (rc < 0 && !cx->dry_run)
-    oc_pg_rollback(cx->conn);
-  oc_catalog_destroy(cat);
-  return rc;
+  if (!cx->dry_run && (rc = owner_usable(cx, &as_owner, err)) < 0)
+    return rc;
+  return oc_migrate_sync_catalog(cx->conn, cx->dir, path, cx->dry_run,
+                                 as_owner ? cx->owner_role : NULL, cx->report, err);
 }
 
 /* ---- the run -------------------------------------------------------- */
@@ -704,7 +571,7 @@ int oc_migrate_run(PGconn *conn, const char *sql_dir, const char *catalog_path,
   locked = true;
   if ((rc = compute_checksums(&cx, err)) < 0)
     goto out;
-  if ((rc = regclass_exists(conn, "outcomes.schema_migrations", &exists, err)) < 0)
+  if ((rc = oc_migrate_regclass_exists(conn, "outcomes.schema_migrations", &exists, err)) < 0)
     goto out;
   if (!exists && !cx.dry_run) {
     if ((rc = bootstrap(conn, err)) < 0)

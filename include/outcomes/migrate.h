@@ -22,9 +22,12 @@
  *
  * Concurrent migrators serialise on a session advisory lock
  * (OC_MIGRATE_LOCK_KEY). After the migrations the catalog file is synced
- * into outcomes.metric_catalog in one transaction: new codes inserted,
- * changed ones updated, the rest left alone; codes in the table but not in
- * the file are reported, never deleted.
+ * into outcomes.metric_catalog in one transaction that locks the table
+ * against other writers: new codes inserted, changed ones updated, the rest
+ * left alone; codes in the table but not in the file are reported, never
+ * deleted. Each write announces itself on the channel outcomes_catalog (a
+ * trigger of migration 0008), which running daemons listen to. The
+ * statements are schemas/sql/statements/migrate/.
  */
 #ifndef OUTCOMES_MIGRATE_H
 #define OUTCOMES_MIGRATE_H
@@ -80,6 +83,13 @@ typedef struct oc_migrate_report_s {
   size_t cat_inserted, cat_updated, cat_unchanged;
   char **cat_removed; /* codes in the table but not in the file */
   size_t n_cat_removed;
+  /* What differs between the file and the table, one line each, in file
+   * order then the table's: "<code>: <column>: file <value> vs database
+   * <value>" (text double-quoted, numbers as %.17g), "<code>: only in the
+   * file", "<code>: only in the database". Before the sync (dry run: what
+   * it would change). */
+  char **cat_diffs;
+  size_t n_cat_diffs;
 } oc_migrate_report_t;
 
 /* The text a migration's checksum covers, appended to out: the statements

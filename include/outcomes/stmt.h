@@ -60,7 +60,7 @@ const char *oc_stmt_session_sql(void);
 int oc_stmt_check_schema(PGconn *conn, int min, const char *fix, oc_err_t *err);
 
 /* The schema version the statements of this directory need. */
-#define OC_STMT_SCHEMA_MIN 6
+#define OC_STMT_SCHEMA_MIN 8
 
 /* Create the session's work tables and prepare every statement on conn
  * (idle, outside a transaction). OC_ERR_PG on failure. */

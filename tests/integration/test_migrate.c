@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "outcomes/catalog.h"
@@ -236,7 +237,8 @@ static void assert_catalog_equals_file(PGconn *conn, const char *path) {
     fail_msg("%s", err.msg);
   if (oc_pg_exec_params(conn,
                         "SELECT code, name, unit, kind, direction, min_value::text, "
-                        "max_value::text, seed, description FROM outcomes.metric_catalog",
+                        "max_value::text, seed, description, measure_url "
+                        "FROM outcomes.metric_catalog",
                         0, NULL, &res, &err) != 0)
     fail_msg("%s", err.msg);
   assert_int_equal((size_t)PQntuples(res), oc_catalog_count(cat));
@@ -250,8 +252,11 @@ static void assert_catalog_equals_file(PGconn *conn, const char *path) {
     assert_string_equal(PQgetvalue(res, r, 4), oc_direction_name(m->direction));
     assert_true(strtod(PQgetvalue(res, r, 5), NULL) == m->min);
     assert_true(strtod(PQgetvalue(res, r, 6), NULL) == m->max);
-    assert_string_equal(PQgetvalue(res, r, 7), m->seed);
+    assert_string_equal(PQgetvalue(res, r, 7), m->seed); /* "" is stored as NULL */
+    assert_int_equal(PQgetisnull(res, r, 7), m->seed[0] == '\0');
     assert_string_equal(PQgetvalue(res, r, 8), m->description);
+    assert_string_equal(PQgetvalue(res, r, 9), m->measure_url);
+    assert_int_equal(PQgetisnull(res, r, 9), m->measure_url[0] == '\0');
   }
   PQclear(res);
   oc_catalog_destroy(cat);
@@ -668,7 +673,7 @@ static void test_catalog_sync_updates_and_reports_but_keeps_removed(void **state
 
   /* Drop the er_visits line, rename cpoe_rate, add a new metric. */
   text = oc_test_read_file(shipped_catalog(), NULL);
-  edited = calloc(1, strlen(text) + 256);
+  edited = calloc(1, strlen(text) + 512);
   assert_non_null(edited);
   for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
     if (strncmp(line, "er_visits\t", 10) == 0)
@@ -681,13 +686,20 @@ static void test_catalog_sync_updates_and_reports_but_keeps_removed(void **state
     }
     strcat(edited, "\n");
   }
-  strcat(edited, "new_metric\tNew\tcount\tcount\thigher_is_better\t0\t10\t\tfor the test\n");
+  strcat(edited, "new_metric\tNew\t{count}\tcount\thigher_is_better\t0\t10\t\tfor the test"
+                 "\thttps://example.org/fhir/Measure/new\n");
   write_file(dir, "catalog.tsv", edited);
   snprintf(path, sizeof(path), "%s/catalog.tsv", dir);
 
   assert_int_equal(migrate(fx->conn, shipped_sql_dir(), path, true, &r, &err), 0);
   assert_int_equal(r.cat_inserted, 1);
   assert_int_equal(r.cat_updated, 1);
+  /* What differs, in file order then the table's. */
+  assert_int_equal(r.n_cat_diffs, 3);
+  assert_string_equal(r.cat_diffs[0], "cpoe_rate: name: file \"Computerized order entry rate\" "
+                                      "vs database \"CPOE rate\"");
+  assert_string_equal(r.cat_diffs[1], "new_metric: only in the file");
+  assert_string_equal(r.cat_diffs[2], "er_visits: only in the database");
   oc_migrate_report_release(&r);
   s = query_text(fx->conn, "SELECT count(*) FROM outcomes.metric_catalog "
                            "WHERE code = 'new_metric'");
@@ -702,21 +714,195 @@ static void test_catalog_sync_updates_and_reports_but_keeps_removed(void **state
   assert_int_equal(r.n_cat_removed, 1);
   assert_string_equal(r.cat_removed[0], "er_visits");
   oc_migrate_report_release(&r);
-  s = query_text(fx->conn, "SELECT string_agg(code || '=' || name, ',' ORDER BY code) "
-                           "FROM outcomes.metric_catalog "
+  s = query_text(fx->conn, "SELECT string_agg(code || '=' || name || ' ' || unit || ' ' "
+                           "|| coalesce(seed, '-') || ' ' || coalesce(measure_url, '-'), ',' "
+                           "ORDER BY code) FROM outcomes.metric_catalog "
                            "WHERE code IN ('cpoe_rate', 'er_visits', 'new_metric')");
-  assert_string_equal(s, "cpoe_rate=Computerized order entry rate,er_visits=Emergency room "
-                         "visits,new_metric=New");
+  assert_string_equal(s, "cpoe_rate=Computerized order entry rate 1 University Health Systems: "
+                         "99.5% CPOE -,er_visits=Emergency room visits {count} Coastal Carolina "
+                         "Health: emergency room visits reduced by 10-15% in one year -,"
+                         "new_metric=New {count} - https://example.org/fhir/Measure/new");
+  free(s);
+
+  /* One measure, one metric; a unit or URL the table's checks refuse. */
+  PGresult *res =
+      PQexec(fx->conn, "UPDATE outcomes.metric_catalog SET measure_url = "
+                       "'https://example.org/fhir/Measure/new' WHERE code = 'er_visits'");
+  assert_int_equal(PQresultStatus(res), PGRES_FATAL_ERROR);
+  assert_string_equal(PQresultErrorField(res, PG_DIAG_CONSTRAINT_NAME),
+                      "metric_catalog_measure_url_key");
+  PQclear(res);
+  static const char *const refused[] = {
+      "UPDATE outcomes.metric_catalog SET unit = 'per cent' WHERE code = 'er_visits'",
+      "UPDATE outcomes.metric_catalog SET unit = '' WHERE code = 'er_visits'",
+      "UPDATE outcomes.metric_catalog SET measure_url = 'https://x.org/M|1.0' "
+      "WHERE code = 'er_visits'",
+      "UPDATE outcomes.metric_catalog SET measure_url = 'urn:oid:1.2.3' WHERE code = 'er_visits'",
+      "UPDATE outcomes.metric_catalog SET measure_url = '' WHERE code = 'er_visits'",
+  };
+  for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+    res = PQexec(fx->conn, refused[i]);
+    if (PQresultStatus(res) != PGRES_FATAL_ERROR ||
+        strcmp(PQresultErrorField(res, PG_DIAG_SQLSTATE), "23514") != 0)
+      fail_msg("not refused by a check: %s", refused[i]);
+    PQclear(res);
+  }
+
+  /* A measure moves from one metric to another in one sync. */
+  char *moved = strstr(edited, "\thttps://example.org/fhir/Measure/new\n");
+  assert_non_null(moved);
+  strcpy(moved, "\t\n");
+  strcat(edited, "moved_to\tMoved\t1\tratio\thigher_is_better\t0\t1\t\t\t"
+                 "https://example.org/fhir/Measure/new\n");
+  write_file(dir, "catalog.tsv", edited);
+  snprintf(path, sizeof(path), "%s/catalog.tsv", dir);
+  if (migrate(fx->conn, shipped_sql_dir(), path, false, &r, &err) != 0)
+    fail_msg("moving a measure: %s", err.msg);
+  assert_int_equal(r.cat_inserted, 1);
+  assert_int_equal(r.cat_updated, 1);
+  oc_migrate_report_release(&r);
+  s = query_text(fx->conn, "SELECT string_agg(code, ',') FROM outcomes.metric_catalog "
+                           "WHERE measure_url = 'https://example.org/fhir/Measure/new'");
+  assert_string_equal(s, "moved_to");
   free(s);
 
   /* A bad catalog fails with its line; the migrations already ran. */
   write_file(dir, "bad.tsv", "code\tname\n");
   snprintf(path, sizeof(path), "%s/bad.tsv", dir);
   assert_int_equal(migrate(fx->conn, shipped_sql_dir(), path, false, &r, &err), OC_ERR_CONFIG);
-  assert_non_null(strstr(err.msg, "/bad.tsv:1: header: column 3 must be 'unit'"));
+  assert_non_null(strstr(err.msg, "/bad.tsv:1: header: missing column 'unit'"));
   oc_migrate_report_release(&r);
   free(text);
   free(edited);
+}
+
+/* Wait up to 5 s for notifications on conn: their payloads, in order,
+ * joined by ',' ("" if none came). */
+static void wait_notify(PGconn *conn, char *payload, size_t cap) {
+  size_t used = 0;
+  payload[0] = '\0';
+  for (int i = 0; i < 100 && used == 0; i++) {
+    PGnotify *n;
+    if (i > 0)
+      nanosleep(&(struct timespec){0, 50000000L}, NULL);
+    assert_int_equal(PQconsumeInput(conn), 1);
+    while ((n = PQnotifies(conn))) {
+      assert_string_equal(n->relname, "outcomes_catalog");
+      used += (size_t)snprintf(payload + used, cap - used, "%s%s", used ? "," : "", n->extra);
+      assert_true(used < cap);
+      PQfreemem(n);
+    }
+  }
+}
+
+/* A database of the release before 0008 (units days, ratio, count, usd,
+ * fte; empty seeds; no measure_url) is taken forward: its units become the
+ * UCUM codes the new file has, so that syncing that file changes nothing;
+ * 0008 run again changes nothing either; from then on every write of the
+ * catalog is announced on outcomes_catalog. */
+static void test_0008_takes_old_units_forward(void **state) {
+  fixture_t *fx = *state;
+  const char *dir = make_tmpdir(fx);
+  char path[4096], payload[64], *s, *snap1, *snap2, *text;
+  oc_migrate_report_t r;
+  oc_err_t err;
+  PGconn *listener;
+
+  copy_shipped(dir);
+  snprintf(path, sizeof(path), "%s/0008_catalog_ucum.sql", dir);
+  assert_int_equal(unlink(path), 0);
+  write_file(dir, "new.tsv",
+             "code\tname\tunit\tkind\tdirection\tmin\tmax\tseed\tdescription\tmeasure_url\n"
+             "a_days\tA\td\tratio\tlower_is_better\t0\t3650\ts\td\t\n"
+             "a_rate\tB\t1\tratio\thigher_is_better\t0\t1\ts\td\t\n"
+             "a_count\tC\t{count}\tcount\tlower_is_better\t0\t1e9\t\td\t\n"
+             "a_usd\tD\t[USD]\tamount\thigher_is_better\t0\t1e12\ts\td\t\n"
+             "a_fte\tE\t{FTE}\tgauge\tlower_is_better\t0\t1e6\ts\td\t\n");
+  /* The catalog as a release before 0008 synced it. */
+  if (migrate_sql(fx->conn, dir, false, &r, &err) != 0)
+    fail_msg("to 0007: %s", err.msg);
+  oc_migrate_report_release(&r);
+  exec_ok(fx->conn,
+          "INSERT INTO outcomes.metric_catalog (code, name, unit, kind, direction, min_value, "
+          "max_value, seed, description) VALUES "
+          "('a_days', 'A', 'days', 'ratio', 'lower_is_better', 0, 3650, 's', 'd'), "
+          "('a_rate', 'B', 'ratio', 'ratio', 'higher_is_better', 0, 1, 's', 'd'), "
+          "('a_count', 'C', 'count', 'count', 'lower_is_better', 0, 1e9, '', 'd'), "
+          "('a_usd', 'D', 'usd', 'amount', 'higher_is_better', 0, 1e12, 's', 'd'), "
+          "('a_fte', 'E', 'fte', 'gauge', 'lower_is_better', 0, 1e6, 's', 'd')");
+  s = query_text(fx->conn, "SELECT string_agg(unit, ',' ORDER BY code) || ' ' "
+                           "|| count(*) FILTER (WHERE seed = '') FROM outcomes.metric_catalog");
+  assert_string_equal(s, "count,days,fte,ratio,usd 1");
+  free(s);
+
+  if (migrate_sql(fx->conn, shipped_sql_dir(), false, &r, &err) != 0)
+    fail_msg("0008: %s", err.msg);
+  assert_int_equal(r.n_new, 1);
+  assert_string_equal(r.migrations[r.n_migrations - 1].name, "catalog_ucum");
+  oc_migrate_report_release(&r);
+  s = query_text(fx->conn, "SELECT string_agg(code || '=' || unit, ',' ORDER BY code) || ' ' "
+                           "|| count(*) FILTER (WHERE seed IS NULL) || ' ' "
+                           "|| count(*) FILTER (WHERE measure_url IS NULL) "
+                           "FROM outcomes.metric_catalog");
+  assert_string_equal(s, "a_count={count},a_days=d,a_fte={FTE},a_rate=1,a_usd=[USD] 1 5");
+  free(s);
+  s = query_text(fx->conn,
+                 "SELECT string_agg(metric || ' ' || unit || ' ' || "
+                 "coalesce(measure_url, '-'), ',' ORDER BY metric) FROM outcomes.metrics");
+  assert_string_equal(s, "a_count {count} -,a_days d -,a_fte {FTE} -,a_rate 1 -,a_usd [USD] -");
+  free(s);
+
+  listener = connect_db(fx->conninfo, fx->dbname);
+  exec_ok(listener, "LISTEN outcomes_catalog");
+  snprintf(path, sizeof(path), "%s/new.tsv", dir);
+  if (migrate(fx->conn, shipped_sql_dir(), path, false, &r, &err) != 0)
+    fail_msg("new catalog: %s", err.msg);
+  assert_int_equal(r.cat_unchanged, 5);
+  assert_int_equal(r.cat_inserted + r.cat_updated + r.n_cat_diffs, 0);
+  oc_migrate_report_release(&r);
+  wait_notify(listener, payload, sizeof(payload));
+  assert_string_equal(payload, ""); /* nothing written, nothing announced */
+
+  /* 0008 again, as the owner, changes nothing. */
+  snap1 = schema_snapshot(fx->conn);
+  snprintf(path, sizeof(path), "%.3800s/0008_catalog_ucum.sql", shipped_sql_dir());
+  text = oc_test_read_file(path, NULL);
+  exec_ok(fx->conn, "BEGIN");
+  exec_ok(fx->conn, "SET LOCAL ROLE outcomes_owner");
+  exec_ok(fx->conn, text);
+  exec_ok(fx->conn, "COMMIT");
+  free(text);
+  snap2 = schema_snapshot(fx->conn);
+  assert_string_equal(snap1, snap2);
+  assert_non_null(strstr(snap1, "column metric_catalog.measure_url #11 text nullable=YES"));
+  assert_non_null(strstr(snap1, "column metric_catalog.seed #8 text nullable=YES default= "));
+  assert_non_null(strstr(snap1, "UNIQUE (measure_url) DEFERRABLE INITIALLY DEFERRED"));
+  free(snap1);
+  free(snap2);
+  s = query_text(fx->conn,
+                 "SELECT string_agg(unit, ',' ORDER BY code) FROM outcomes.metric_catalog");
+  assert_string_equal(s, "{count},d,{FTE},1,[USD]");
+  free(s);
+  wait_notify(listener, payload, sizeof(payload)); /* its statements wrote (no rows) */
+  assert_string_equal(payload, "update");
+
+  /* Any writer is announced: a sync, and an operator's statement. */
+  exec_ok(fx->conn, "UPDATE outcomes.metric_catalog SET name = 'A2' WHERE code = 'a_days'");
+  wait_notify(listener, payload, sizeof(payload));
+  assert_string_equal(payload, "update");
+  snprintf(path, sizeof(path), "%s/new.tsv", dir);
+  if (migrate(fx->conn, shipped_sql_dir(), path, false, &r, &err) != 0)
+    fail_msg("sync: %s", err.msg);
+  assert_int_equal(r.cat_updated, 1);
+  assert_int_equal(r.n_cat_diffs, 1);
+  assert_string_equal(r.cat_diffs[0], "a_days: name: file \"A\" vs database \"A2\"");
+  oc_migrate_report_release(&r);
+  wait_notify(listener, payload, sizeof(payload));
+  assert_string_equal(payload, "update,insert"); /* the upsert fires both */
+  exec_ok(fx->conn, "DELETE FROM outcomes.metric_catalog WHERE code = 'a_fte'");
+  wait_notify(listener, payload, sizeof(payload));
+  assert_string_equal(payload, "delete");
+  PQfinish(listener);
 }
 
 static void test_concurrent_migrators_apply_each_migration_once(void **state) {
@@ -851,6 +1037,7 @@ int main(void) {
                                       setup, teardown),
       cmocka_unit_test_setup_teardown(test_catalog_sync_updates_and_reports_but_keeps_removed,
                                       setup, teardown),
+      cmocka_unit_test_setup_teardown(test_0008_takes_old_units_forward, setup, teardown),
       cmocka_unit_test_setup_teardown(test_concurrent_migrators_apply_each_migration_once, setup,
                                       teardown),
       cmocka_unit_test_setup_teardown(test_non_member_runs_as_itself, setup, teardown),

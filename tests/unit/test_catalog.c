@@ -28,23 +28,23 @@ static void test_shipped_catalog_has_every_design_metric(void **state) {
     const char *unit;
     oc_direction_t dir;
   } want[] = {
-      {"ar_days", OC_KIND_RATIO, "days", OC_DIR_LOWER_IS_BETTER},
-      {"ar_balance", OC_KIND_GAUGE, "usd", OC_DIR_LOWER_IS_BETTER},
-      {"net_collection_rate", OC_KIND_RATIO, "ratio", OC_DIR_HIGHER_IS_BETTER},
-      {"first_pass_clean_claim_rate", OC_KIND_RATIO, "ratio", OC_DIR_HIGHER_IS_BETTER},
-      {"claim_rejection_rate", OC_KIND_RATIO, "ratio", OC_DIR_LOWER_IS_BETTER},
-      {"collections", OC_KIND_AMOUNT, "usd", OC_DIR_HIGHER_IS_BETTER},
-      {"production", OC_KIND_AMOUNT, "usd", OC_DIR_HIGHER_IS_BETTER},
-      {"pending_charges", OC_KIND_GAUGE, "count", OC_DIR_LOWER_IS_BETTER},
-      {"readmission_rate_30d", OC_KIND_RATIO, "ratio", OC_DIR_LOWER_IS_BETTER},
-      {"er_visits", OC_KIND_COUNT, "count", OC_DIR_LOWER_IS_BETTER},
-      {"cpoe_rate", OC_KIND_RATIO, "ratio", OC_DIR_HIGHER_IS_BETTER},
-      {"portal_enrollment_rate", OC_KIND_RATIO, "ratio", OC_DIR_HIGHER_IS_BETTER},
-      {"supply_cost", OC_KIND_AMOUNT, "usd", OC_DIR_LOWER_IS_BETTER},
-      {"overtime_fte", OC_KIND_GAUGE, "fte", OC_DIR_LOWER_IS_BETTER},
-      {"mu_incentive", OC_KIND_AMOUNT, "usd", OC_DIR_HIGHER_IS_BETTER},
-      {"mu_providers_attested", OC_KIND_COUNT, "count", OC_DIR_HIGHER_IS_BETTER},
-      {"hie_users", OC_KIND_GAUGE, "count", OC_DIR_HIGHER_IS_BETTER},
+      {"ar_days", OC_KIND_RATIO, "d", OC_DIR_LOWER_IS_BETTER},
+      {"ar_balance", OC_KIND_GAUGE, "[USD]", OC_DIR_LOWER_IS_BETTER},
+      {"net_collection_rate", OC_KIND_RATIO, "1", OC_DIR_HIGHER_IS_BETTER},
+      {"first_pass_clean_claim_rate", OC_KIND_RATIO, "1", OC_DIR_HIGHER_IS_BETTER},
+      {"claim_rejection_rate", OC_KIND_RATIO, "1", OC_DIR_LOWER_IS_BETTER},
+      {"collections", OC_KIND_AMOUNT, "[USD]", OC_DIR_HIGHER_IS_BETTER},
+      {"production", OC_KIND_AMOUNT, "[USD]", OC_DIR_HIGHER_IS_BETTER},
+      {"pending_charges", OC_KIND_GAUGE, "{count}", OC_DIR_LOWER_IS_BETTER},
+      {"readmission_rate_30d", OC_KIND_RATIO, "1", OC_DIR_LOWER_IS_BETTER},
+      {"er_visits", OC_KIND_COUNT, "{count}", OC_DIR_LOWER_IS_BETTER},
+      {"cpoe_rate", OC_KIND_RATIO, "1", OC_DIR_HIGHER_IS_BETTER},
+      {"portal_enrollment_rate", OC_KIND_RATIO, "1", OC_DIR_HIGHER_IS_BETTER},
+      {"supply_cost", OC_KIND_AMOUNT, "[USD]", OC_DIR_LOWER_IS_BETTER},
+      {"overtime_fte", OC_KIND_GAUGE, "{FTE}", OC_DIR_LOWER_IS_BETTER},
+      {"mu_incentive", OC_KIND_AMOUNT, "[USD]", OC_DIR_HIGHER_IS_BETTER},
+      {"mu_providers_attested", OC_KIND_COUNT, "{count}", OC_DIR_HIGHER_IS_BETTER},
+      {"hie_users", OC_KIND_GAUGE, "{count}", OC_DIR_HIGHER_IS_BETTER},
   };
   oc_catalog_t *cat = load_shipped();
   (void)state;
@@ -61,6 +61,7 @@ static void test_shipped_catalog_has_every_design_metric(void **state) {
     assert_true(m->min <= m->max);
     assert_true(m->seed[0] != '\0');
     assert_true(m->description[0] != '\0');
+    assert_string_equal(m->measure_url, "");
   }
   oc_catalog_destroy(cat);
 }
@@ -70,7 +71,7 @@ static void test_shipped_rates_are_ratios_in_unit_interval(void **state) {
   (void)state;
   for (size_t i = 0; i < oc_catalog_count(cat); i++) {
     const oc_metric_t *m = oc_catalog_at(cat, i);
-    if (strcmp(m->unit, "ratio") == 0) {
+    if (strcmp(m->unit, "1") == 0) { /* a proportion */
       assert_int_equal(m->kind, OC_KIND_RATIO);
       assert_true(m->min == 0.0 && m->max == 1.0);
     }
@@ -109,7 +110,7 @@ static void test_many_metrics_stay_findable(void **state) {
 
   memset(&m, 0, sizeof(m));
   m.name = "n";
-  m.unit = "count";
+  m.unit = "{count}";
   m.kind = OC_KIND_COUNT;
   m.max = 10;
   for (int i = 0; i < 1000; i++) {

@@ -36,12 +36,12 @@ static void add_metric(oc_catalog_t *cat, const char *code, const char *unit, oc
 static int setup_catalog(void **state) {
   oc_catalog_t *cat = oc_catalog_new();
   assert_non_null(cat);
-  add_metric(cat, "cpoe_rate", "ratio", OC_KIND_RATIO, 0, 1);
-  add_metric(cat, "ar_days", "days", OC_KIND_RATIO, 0, 365);
-  add_metric(cat, "days_shift", "days", OC_KIND_RATIO, -365, 365);
-  add_metric(cat, "er_visits", "count", OC_KIND_COUNT, 0, 1e9);
-  add_metric(cat, "supply_cost", "usd", OC_KIND_AMOUNT, 0, 1e12);
-  add_metric(cat, "ar_balance", "usd", OC_KIND_GAUGE, 0, 1e12);
+  add_metric(cat, "cpoe_rate", "1", OC_KIND_RATIO, 0, 1);
+  add_metric(cat, "ar_days", "d", OC_KIND_RATIO, 0, 365);
+  add_metric(cat, "days_shift", "d", OC_KIND_RATIO, -365, 365);
+  add_metric(cat, "er_visits", "{count}", OC_KIND_COUNT, 0, 1e9);
+  add_metric(cat, "supply_cost", "[USD]", OC_KIND_AMOUNT, 0, 1e12);
+  add_metric(cat, "ar_balance", "[USD]", OC_KIND_GAUGE, 0, 1e12);
   *state = cat;
   return 0;
 }
