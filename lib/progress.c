@@ -13,6 +13,7 @@ void oc_progress_init(oc_progress_t *p, int64_t interval_ms) {
   p->t0 = -1;
   p->pos0 = 0;
   p->t_next = 0;
+  p->lines = 0;
 }
 
 bool oc_progress_due(const oc_progress_t *p, int64_t now_ms) {
@@ -47,6 +48,21 @@ bool oc_progress_sample(oc_progress_t *p, int64_t now_ms, int64_t position, int6
   if (out)
     oc_progress_estimate(p, now_ms, position, left, out);
   return true;
+}
+
+bool oc_progress_wanted(const oc_progress_t *p, int64_t now_ms, bool last) {
+  return last ? p->interval_ms > 0 && p->lines > 0 : oc_progress_due(p, now_ms);
+}
+
+void oc_progress_report(oc_progress_t *p, int64_t now_ms, int64_t position, int64_t left, bool last,
+                        const char *extra) {
+  oc_progress_est_t e;
+  if (last)
+    oc_progress_estimate(p, now_ms, position, left, &e);
+  else if (!oc_progress_sample(p, now_ms, position, left, &e))
+    return;
+  oc_progress_log(&e, extra);
+  p->lines++;
 }
 
 /* snprintf's count, never negative. */

@@ -39,6 +39,7 @@ typedef struct oc_progress_s {
   int64_t t0;          /* the baseline's time (ms), -1 none yet */
   int64_t pos0;        /* the baseline's position */
   int64_t t_next;      /* when the next sample is due */
+  int64_t lines;       /* lines logged by oc_progress_report */
 } oc_progress_t;
 
 /* One estimate. */
@@ -66,6 +67,16 @@ bool oc_progress_sample(oc_progress_t *p, int64_t now_ms, int64_t position, int6
  * rate is 0 before any baseline. */
 void oc_progress_estimate(const oc_progress_t *p, int64_t now_ms, int64_t position, int64_t left,
                           oc_progress_est_t *out);
+
+/* The step of a loop that logs its progress: a report is wanted at now_ms
+ * when due, or, when last (the loop's end), once a line was logged (a run
+ * shorter than the interval logs none). Then the caller measures and calls
+ * oc_progress_report, which takes the sample (or, when last, only
+ * estimates) and logs the line (oc_progress_log with extra); the baseline
+ * logs nothing. */
+bool oc_progress_wanted(const oc_progress_t *p, int64_t now_ms, bool last);
+void oc_progress_report(oc_progress_t *p, int64_t now_ms, int64_t position, int64_t left, bool last,
+                        const char *extra);
 
 /* "position=N lag=N rate=N eta_s=N" into buf (always terminated): lag is
  * left out when unknown, eta_s when it is. The length it needed. */

@@ -96,8 +96,8 @@ static void test_the_log_line_fields(void **state) {
   assert_string_equal(buf, "position=");
 }
 
-/* What oc_progress_log wrote to stderr, in journal form. */
-static const char *logged(const oc_progress_est_t *e, const char *extra, int level) {
+/* What fn(arg) logged to stderr, in journal form (no time stamps). */
+static const char *captured(void (*fn)(void *), void *arg) {
   static char out[512];
   FILE *tmp = tmpfile();
   int saved = dup(STDERR_FILENO);
@@ -107,18 +107,35 @@ static const char *logged(const oc_progress_est_t *e, const char *extra, int lev
   assert_true(dup2(fileno(tmp), STDERR_FILENO) >= 0);
   setenv("JOURNAL_STREAM", "8:1234", 1);
   oc_log_init("test_progress");
-  oc_log_set_level(level);
-  oc_progress_log(e, extra);
+  fn(arg);
   fflush(stderr);
   dup2(saved, STDERR_FILENO);
   close(saved);
   unsetenv("JOURNAL_STREAM");
-  oc_log_set_level(LOG_INFO);
   rewind(tmp);
   size_t n = fread(out, 1, sizeof(out) - 1, tmp);
   out[n] = '\0';
   fclose(tmp);
   return out;
+}
+
+typedef struct log_call_s {
+  const oc_progress_est_t *e;
+  const char *extra;
+  int level;
+} log_call_t;
+
+static void log_at_level(void *arg) {
+  const log_call_t *c = arg;
+  oc_log_set_level(c->level);
+  oc_progress_log(c->e, c->extra);
+  oc_log_set_level(LOG_INFO);
+}
+
+/* What oc_progress_log wrote at the log level given. */
+static const char *logged(const oc_progress_est_t *e, const char *extra, int level) {
+  log_call_t c = {e, extra, level};
+  return captured(log_at_level, &c);
 }
 
 static void test_the_log_line_is_one_notice(void **state) {
@@ -132,6 +149,49 @@ static void test_the_log_line_is_one_notice(void **state) {
   assert_string_equal(logged(&e, "", LOG_NOTICE),
                       "<5>progress position=900 lag=100 rate=50 eta_s=2\n");
   assert_string_equal(logged(&e, NULL, LOG_WARNING), "");
+}
+
+typedef struct report_call_s {
+  oc_progress_t *p;
+  int64_t t, pos, left;
+  bool last;
+} report_call_t;
+
+static void report(void *arg) {
+  const report_call_t *c = arg;
+  oc_progress_report(c->p, c->t, c->pos, c->left, c->last, "extra=1");
+}
+
+/* One step of a loop: what it logged ("" when no report was wanted). */
+static const char *reports(oc_progress_t *p, int64_t t, int64_t pos, int64_t left, bool last) {
+  report_call_t c = {p, t, pos, left, last};
+  return oc_progress_wanted(p, t, last) ? captured(report, &c) : "";
+}
+
+/* A loop's steps: nothing at the baseline, a line per interval, and the
+ * last line once one was logged. */
+static void test_a_loop_reports_each_interval_and_at_its_end(void **state) {
+  (void)state;
+  oc_progress_t p;
+
+  oc_progress_init(&p, 200);
+  assert_string_equal(reports(&p, 1000, 100, 900, false), "");
+  assert_string_equal(reports(&p, 1100, 150, 850, false), "");
+  assert_string_equal(reports(&p, 1200, 300, 700, false),
+                      "<5>progress position=300 lag=700 rate=1000 eta_s=1 extra=1\n");
+  assert_string_equal(reports(&p, 1300, 400, 600, false), "");
+  /* The last line is not due, but wanted; it moves no clock. */
+  assert_string_equal(reports(&p, 1300, 1000, 0, true),
+                      "<5>progress position=1000 lag=0 rate=3000 eta_s=0 extra=1\n");
+  assert_false(oc_progress_due(&p, 1399));
+  /* A loop shorter than the interval logs no line, not even the last. */
+  oc_progress_init(&p, 200);
+  assert_string_equal(reports(&p, 1000, 100, 900, false), "");
+  assert_string_equal(reports(&p, 1150, 1000, 0, true), "");
+  /* Off: no line, not even the last. */
+  oc_progress_init(&p, 0);
+  assert_string_equal(reports(&p, 1000, 100, 900, false), "");
+  assert_string_equal(reports(&p, 1000, 1000, 0, true), "");
 }
 
 static void test_the_rows_line(void **state) {
@@ -179,6 +239,7 @@ int main(void) {
       cmocka_unit_test(test_time_left_is_rounded_up_and_unknown_without_a_rate),
       cmocka_unit_test(test_the_log_line_fields),
       cmocka_unit_test(test_the_log_line_is_one_notice),
+      cmocka_unit_test(test_a_loop_reports_each_interval_and_at_its_end),
       cmocka_unit_test(test_the_rows_line),
       cmocka_unit_test(test_percent),
       cmocka_unit_test(test_the_key),
