@@ -58,6 +58,7 @@ static const oc_conf_def_t conf_defs[] = {
      "consecutive failed batches after which /readyz says not ready (until one commits)"},
     {"stats.interval", OC_CONF_MS, "60s", 1000, 86400000, 0, NULL,
      "period of the stats log line (counts by dead-letter reason)"},
+    OC_PROGRESS_CONF,
     {"metrics.listen", OC_CONF_STR, "", 0, 0, 0, "OUTCOMES_METRICS_LISTEN",
      "host:port serving /metrics, /healthz and /readyz (empty: none), e.g. 127.0.0.1:9464"},
     {"log.level", OC_CONF_STR, "info", 0, 0, 0, "OUTCOMES_LOG_LEVEL",
@@ -296,6 +297,7 @@ static void collect(oc_rd_t *d) {
     watchdog(d);
     if (oc_clock_ms() - d->t_stats >= d->stats_ms)
       oc_rd_log_stats(d, "stats");
+    oc_rd_log_progress(d, false);
   }
 }
 
@@ -407,6 +409,7 @@ int oc_rollupd_run(const oc_config_t *cfg, const oc_rollupd_opts_t *opts,
   d.kafka_up = true;
   d.pg_up = true; /* so that a first failure at start-up is logged */
   d.t_start = d.t_stats = oc_clock_ms();
+  oc_progress_init(&d.progress, oc_config_get_int(cfg, "log.progress.interval"));
 
   if ((rc = startup(&d, err)) != 0)
     goto out;
@@ -421,6 +424,7 @@ int oc_rollupd_run(const oc_config_t *cfg, const oc_rollupd_opts_t *opts,
     if (oc_rd_stop_level(&d) < 2 && !d.need_recover)
       flush(&d);
     if (!d.need_recover && oc_batch_count(d.batch) == 0 && oc_rd_caught_up(&d, false)) {
+      oc_rd_log_progress(&d, true);
       oc_log_info("caught_up partitions=%zu", d.n_parts);
       rc = drain_rollups(&d, err);
       break;

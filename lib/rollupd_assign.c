@@ -310,6 +310,24 @@ void oc_rd_copy_offsets_to_kafka(oc_rd_t *d) {
   rd_kafka_topic_partition_list_destroy(l);
 }
 
+bool oc_rd_position(oc_rd_t *d, int64_t *position, int64_t *lag) {
+  int64_t pos = 0, left = 0;
+  if (!d->opts->exit_at_end || d->n_parts == 0 || d->need_recover)
+    return false;
+  for (size_t i = 0; i < d->n_parts; i++) {
+    const oc_rd_part_t *p = &d->parts[i];
+    const oc_rd_hw_t *h = hw_find(d, p->partition, false);
+    if (!p->known || !h || h->high < 0)
+      return false;
+    int64_t at = p->stored > h->low ? p->stored : h->low;
+    pos += at;
+    left += h->high > at ? h->high - at : 0;
+  }
+  *position = pos;
+  *lag = left;
+  return true;
+}
+
 bool oc_rd_caught_up(oc_rd_t *d, bool by_pos) {
   if (!d->opts->exit_at_end || !d->assigned_once || d->n_parts == 0 || d->need_recover)
     return false;

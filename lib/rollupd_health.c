@@ -71,6 +71,12 @@ void oc_rd_log_stats(oc_rd_t *d, const char *event) {
   d->t_stats = oc_clock_ms();
 }
 
+void oc_rd_log_progress(oc_rd_t *d, bool last) {
+  int64_t t = oc_clock_ms(), pos, lag;
+  if (oc_progress_wanted(&d->progress, t, last) && oc_rd_position(d, &pos, &lag))
+    oc_progress_report(&d->progress, t, pos, lag, last, NULL);
+}
+
 static void count_dead(const char *code, int64_t n, void *arg) {
   oc_rd_t *d = arg;
   for (int i = 0; i < 64; i++)

@@ -17,6 +17,7 @@
 #include "outcomes/catalog.h"
 #include "outcomes/clock.h"
 #include "outcomes/obs_codec.h"
+#include "outcomes/progress.h"
 #include "outcomes/schema_ids.h"
 #include "outcomes/rollupd.h"
 #include "outcomes/series.h"
@@ -76,6 +77,7 @@ typedef struct oc_rd_s {
   int64_t n_batches, n_consumed, n_applied, n_stale, n_dead, n_conflicts, n_retries;
   int64_t dead_by_code[64];
   int64_t t_start, t_stats;
+  oc_progress_t progress; /* --exit-at-end: the progress line */
   oc_rmetrics_t *metrics; /* owned; NULL-safe */
 } oc_rd_t;
 
@@ -104,6 +106,10 @@ void oc_rd_copy_offsets_to_kafka(oc_rd_t *d);
  * when first assigned, by the positions taken into batches (by_pos) or by
  * the stored offsets. */
 bool oc_rd_caught_up(oc_rd_t *d, bool by_pos);
+/* --exit-at-end: the stored offsets of the assigned partitions (the low-water
+ * mark where none is stored), summed, and the records from them to the
+ * high-water marks; false while one of them is not known yet. */
+bool oc_rd_position(oc_rd_t *d, int64_t *position, int64_t *lag);
 
 /* ---- rollupd_health.c -------------------------------------------------- */
 
@@ -112,6 +118,9 @@ void oc_rd_publish_ready(oc_rd_t *d);
 void oc_rd_pg_state(oc_rd_t *d, bool up, const oc_err_t *err);
 void oc_rd_kafka_state(oc_rd_t *d, bool up, int code, const char *reason);
 void oc_rd_log_stats(oc_rd_t *d, const char *event);
+/* The progress line of --exit-at-end when it is due (every
+ * log.progress.interval), or now when last (caught up). */
+void oc_rd_log_progress(oc_rd_t *d, bool last);
 /* A batch committed: counters, metrics, the end of a run of failures. */
 void oc_rd_batch_committed(oc_rd_t *d, size_t count, int64_t ms);
 /* A batch rolled back: the run of failures, the backoff, /readyz, the
