@@ -12,6 +12,7 @@
 #include "outcomes/log.h"
 #include "outcomes/pg.h"
 #include "outcomes/produce.h"
+#include "outcomes/progress.h"
 #include "outcomes/schema_registry.h"
 #include "outcomes/stmt.h"
 #include "outcomes/tls_policy.h"
@@ -32,8 +33,9 @@ static const oc_conf_def_t conf_defs[] = {
      "rebuild: fact changes per refresh transaction"},
     {"redrive.batch", OC_CONF_INT, "500", 1, 100000, 0, NULL,
      "dlq redrive: dead letters per transaction"},
-    {"log.level", OC_CONF_STR, "warning", 0, 0, 0, "OUTCOMES_LOG_LEVEL",
+    {"log.level", OC_CONF_STR, "notice", 0, 0, 0, "OUTCOMES_LOG_LEVEL",
      "error, warning, notice, info or debug"},
+    OC_PROGRESS_CONF,
     {"schema.dir", OC_CONF_STR, NULL, 0, 0, 0, NULL,
      "cat, republish: directory of observation.v*.avsc (default: the installed one)"},
     OC_TLS_CONF_PG,

@@ -6,9 +6,11 @@
 #include <string.h>
 
 #include "outcomes/avro.h"
+#include "outcomes/clock.h"
 #include "outcomes/kafka.h"
 #include "outcomes/log.h"
 #include "outcomes/obs_codec.h"
+#include "outcomes/progress.h"
 #include "outcomes/schema_ids.h"
 #include "replay_internal.h"
 
@@ -301,6 +303,19 @@ static rp_part_t *rp_find(rp_part_t *p, size_t n, int32_t part) {
   return NULL;
 }
 
+/* The progress line: the partitions' positions summed, and the records
+ * from them to their ends. */
+static void rp_progress(oc_progress_t *prog, const rp_part_t *p, size_t n, bool last) {
+  int64_t t = oc_clock_ms(), pos = 0, lag = 0;
+  if (!oc_progress_wanted(prog, t, last))
+    return;
+  for (size_t i = 0; i < n; i++) {
+    pos += p[i].pos;
+    lag += p[i].end - p[i].pos;
+  }
+  oc_progress_report(prog, t, pos, lag, last, NULL);
+}
+
 /* Stop fetching a partition whose range is copied. */
 static void rp_pause(rd_kafka_t *c, const char *topic, int32_t partition) {
   rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
@@ -445,7 +460,10 @@ int oc_replay_republish(oc_replay_t *r, const oc_republish_opts_t *o, oc_err_t *
   size_t left = 0;
   for (size_t i = 0; i < n; i++)
     left += !p[i].done;
+  oc_progress_t prog;
+  oc_progress_init(&prog, oc_config_get_int(r->cfg, "log.progress.interval"));
   while (left > 0 && !oc_replay_stopping(r)) {
+    rp_progress(&prog, p, n, false);
     rd_kafka_message_t *m = rd_kafka_consumer_poll(c, 100);
     if (!m)
       continue;
@@ -501,6 +519,7 @@ int oc_replay_republish(oc_replay_t *r, const oc_republish_opts_t *o, oc_err_t *
         (rc = rp_checkpoint(r, o->from_topic, c, p, n, err)) == 0)
       rc = oc_err_set(err, OC_ERR_IO, "stopped on request after %" PRId64 " records", total);
   }
+  rp_progress(&prog, p, n, true);
   for (size_t i = 0; i < n; i++)
     oc_replay_printf(r, "%s [%" PRId32 "]: copied %" PRId64 " records, position %" PRId64,
                      o->from_topic, p[i].partition, p[i].copied, p[i].pos);

@@ -15,7 +15,9 @@
 #include <time.h>
 
 #include "outcomes/apply.h"
+#include "outcomes/clock.h"
 #include "outcomes/pg.h"
+#include "outcomes/progress.h"
 #include "outcomes/record.h"
 #include "outcomes/refresh.h"
 #include "outcomes/stmt.h"
@@ -40,7 +42,48 @@ static bool pause_unless_stopping(int64_t ms, void *arg) {
   return !oc_replay_stopping(r);
 }
 
-static bool stop_requested(void *arg) { return oc_replay_stopping(arg); }
+/* A rebuild under way, for its progress line. The unit is the change
+ * (a fact or rollup row queued): position counts those refreshed; lag those
+ * queued and not refreshed yet, and for each metric not queued yet the mean
+ * of the metrics queued so far (an estimate). */
+typedef struct rb_run_s {
+  oc_replay_t *r;
+  oc_progress_t prog;
+  const char *metric;        /* the one being refreshed */
+  size_t n_queued, n;        /* metrics queued so far, of n */
+  int64_t queued, refreshed; /* changes */
+} rb_run_t;
+
+static void rb_progress(rb_run_t *run, bool last) {
+  int64_t t = oc_clock_ms();
+  char extra[160];
+  if (!oc_progress_wanted(&run->prog, t, last) || run->n_queued == 0)
+    return;
+  int64_t lag = run->queued > run->refreshed ? run->queued - run->refreshed : 0;
+  lag += (int64_t)(run->n - run->n_queued) * (run->queued / (int64_t)run->n_queued);
+  snprintf(extra, sizeof(extra), "metric=%s metrics_queued=%zu metrics=%zu", run->metric,
+           run->n_queued, run->n);
+  oc_progress_report(&run->prog, t, run->refreshed, lag, last, extra);
+}
+
+/* The refresh's hooks: each refresh's changes count as refreshed; between
+ * its statements and while it waits for the lock, the progress line. */
+static void rb_waited(double seconds, int64_t facts, void *arg) {
+  (void)seconds;
+  ((rb_run_t *)arg)->refreshed += facts;
+}
+
+static bool rb_pause(int64_t ms, void *arg) {
+  rb_run_t *run = arg;
+  rb_progress(run, false);
+  return pause_unless_stopping(ms, run->r);
+}
+
+static bool rb_stop(void *arg) {
+  rb_run_t *run = arg;
+  rb_progress(run, false);
+  return oc_replay_stopping(run->r);
+}
 
 /* --dry-run: every metric queued and refreshed in one transaction, rolled
  * back. */
@@ -115,7 +158,8 @@ static int pick_metrics(PGconn *pg, const oc_rebuild_opts_t *o, oc_catalog_t **c
 }
 
 int oc_replay_rebuild(oc_replay_t *r, const oc_rebuild_opts_t *o, oc_err_t *err) {
-  oc_refresh_hooks_t hooks = {NULL, pause_unless_stopping, stop_requested, r};
+  rb_run_t run = {.r = r};
+  oc_refresh_hooks_t hooks = {rb_waited, rb_pause, rb_stop, &run};
   PGconn *pg;
   oc_catalog_t *cat = NULL;
   const char **metrics = NULL;
@@ -143,11 +187,18 @@ int oc_replay_rebuild(oc_replay_t *r, const oc_rebuild_opts_t *o, oc_err_t *err)
     rc = dry_run(r, pg, metrics, n, f, t, batch, err);
     goto out;
   }
+  oc_progress_init(&run.prog, oc_config_get_int(r->cfg, "log.progress.interval"));
+  run.n = n;
   for (size_t i = 0; i < n && !oc_replay_stopping(r); i++) {
     oc_refresh_result_t done;
     int64_t queued = 0;
-    if ((rc = enqueue(pg, metrics[i], f, t, &queued, err)) != 0 ||
-        (rc = oc_refresh_drain(pg, batch, &hooks, &done, err)) != 0) {
+    if ((rc = enqueue(pg, metrics[i], f, t, &queued, err)) == 0) {
+      run.metric = metrics[i];
+      run.n_queued++;
+      run.queued += queued;
+      rc = oc_refresh_drain(pg, batch, &hooks, &done, err);
+    }
+    if (rc != 0) {
       oc_err_prefix(err, "rebuild %s: ", metrics[i]);
       goto out;
     }
@@ -159,6 +210,7 @@ int oc_replay_rebuild(oc_replay_t *r, const oc_rebuild_opts_t *o, oc_err_t *err)
                      "%" PRId64 " deleted",
                      metrics[i], queued, done.runs, done.written, done.deleted);
   }
+  rb_progress(&run, true);
 out:
   if (rc == 0 && oc_replay_stopping(r))
     rc = oc_err_set(err, OC_ERR_IO,
