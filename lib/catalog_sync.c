@@ -227,8 +227,9 @@ int oc_migrate_sync_catalog(PGconn *conn, const char *dir, const char *path, boo
     if ((rc = note(&r->cat_removed, &r->n_cat_removed, code, err)) < 0 ||
         (rc = note_side(r, code, "database", err)) < 0)
       goto out;
-    oc_log_warn("catalog_metric_not_in_file code=%s file=%s: kept in outcomes.metric_catalog", code,
-                path);
+    oc_log(dry_run ? LOG_DEBUG : LOG_WARNING,
+           "catalog_metric_not_in_file code=%s file=%s: kept in outcomes.metric_catalog", code,
+           path);
   }
   if (!dry_run && (rc = oc_pg_exec(conn, "COMMIT", err)) < 0)
     goto out;

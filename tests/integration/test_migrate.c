@@ -835,6 +835,18 @@ static void test_0008_takes_old_units_forward(void **state) {
   assert_string_equal(s, "count,days,fte,ratio,usd 1");
   free(s);
 
+  /* A dry run reads the table that has no measure_url yet. */
+  snprintf(path, sizeof(path), "%s/new.tsv", dir);
+  if (migrate(fx->conn, shipped_sql_dir(), path, true, &r, &err) != 0)
+    fail_msg("dry run before 0008: %s", err.msg);
+  assert_int_equal(r.n_new, 1);
+  assert_int_equal(r.n_cat_diffs, 5);
+  assert_string_equal(r.cat_diffs[0], "a_days: unit: file \"d\" vs database \"days\"");
+  assert_string_equal(r.cat_diffs[1], "a_rate: unit: file \"1\" vs database \"ratio\"");
+  assert_string_equal(r.cat_diffs[2], "a_count: unit: file \"{count}\" vs database \"count\"");
+  assert_string_equal(r.cat_diffs[3], "a_usd: unit: file \"[USD]\" vs database \"usd\"");
+  assert_string_equal(r.cat_diffs[4], "a_fte: unit: file \"{FTE}\" vs database \"fte\"");
+  oc_migrate_report_release(&r);
   if (migrate_sql(fx->conn, shipped_sql_dir(), false, &r, &err) != 0)
     fail_msg("0008: %s", err.msg);
   assert_int_equal(r.n_new, 1);

@@ -19,7 +19,18 @@
 
 #define PROG "outcomes-migrate"
 
-enum { OPT_SQL_DIR = 256, OPT_CATALOG, OPT_DRY_RUN, OPT_STATUS, OPT_VERSION, OPT_CONNFILE };
+enum {
+  OPT_SQL_DIR = 256,
+  OPT_CATALOG,
+  OPT_DRY_RUN,
+  OPT_STATUS,
+  OPT_CHECK,
+  OPT_VERSION,
+  OPT_CONNFILE
+};
+
+/* --check: the database differs from the files. */
+#define EX_DIFFERS 1
 
 static const oc_conf_def_t conf_defs[] = {
     {"conninfo", OC_CONF_STR, "", 0, 0, OC_CONF_CONNINFO, "OUTCOMES_PG_CONNINFO",
@@ -55,6 +66,8 @@ static void usage(FILE *f) {
           "      --catalog FILE      metric catalog (default %s)\n"
           "      --dry-run           show what would be applied and synced; change nothing\n"
           "      --status            list applied and pending migrations; change nothing\n"
+          "      --check             print how the database differs from the migrations\n"
+          "                          and the catalog file, one line each; change nothing\n"
           "  -v, --verbose           log more (twice: debug)\n"
           "      --version           print the version and exit\n"
           "  -h, --help              print this help and exit\n"
@@ -62,9 +75,10 @@ static void usage(FILE *f) {
           "Passwords belong in a pgpass file (PGPASSFILE, ~/.pgpass), the configuration\n"
           "file or the conninfo file; a conninfo from the environment or the command\n"
           "line holding a password is refused.\n"
-          "Exit status: 0 ok, 64 usage, 65 a migration's SQL failed, 69 database\n"
-          "unavailable, 70 internal error, 74 a file or directory cannot be read,\n"
-          "78 configuration error (also a bad migration directory or catalog file).\n"
+          "Exit status: 0 ok, 1 --check found differences, 64 usage, 65 a migration's\n"
+          "SQL failed, 69 database unavailable, 70 internal error, 74 a file or\n"
+          "directory cannot be read, 78 configuration error (also a bad migration\n"
+          "directory or catalog file).\n"
           "\n"
           "keys (default):\n",
           oc_migrate_default_sql_dir(), oc_catalog_default_path());
@@ -128,6 +142,20 @@ static void print_run(const oc_migrate_report_t *r, int dry_run, const char *cat
   }
 }
 
+/* --check: the migrations not applied and the catalog's differences, one
+ * line each; EX_DIFFERS when there is any. */
+static int print_check(const oc_migrate_report_t *r) {
+  size_t n = 0;
+  for (size_t i = 0; i < r->n_migrations; i++)
+    if (r->migrations[i].state != OC_MIGRATION_APPLIED) {
+      printf("migration %04d_%s: not applied\n", r->migrations[i].version, r->migrations[i].name);
+      n++;
+    }
+  for (size_t i = 0; i < r->n_cat_diffs; i++)
+    printf("%s\n", r->cat_diffs[i]);
+  return n + r->n_cat_diffs ? EX_DIFFERS : OC_EX_OK;
+}
+
 int main(int argc, char **argv) {
   static const struct option longopts[] = {
       {"config", required_argument, NULL, 'c'},
@@ -137,13 +165,14 @@ int main(int argc, char **argv) {
       {"catalog", required_argument, NULL, OPT_CATALOG},
       {"dry-run", no_argument, NULL, OPT_DRY_RUN},
       {"status", no_argument, NULL, OPT_STATUS},
+      {"check", no_argument, NULL, OPT_CHECK},
       {"verbose", no_argument, NULL, 'v'},
       {"version", no_argument, NULL, OPT_VERSION},
       {"help", no_argument, NULL, 'h'},
       {NULL, 0, NULL, 0},
   };
   char env_origin[160];
-  int status = 0, verbose = 0, c, rc = 0, ex = OC_EX_OK;
+  int status = 0, check = 0, verbose = 0, c, rc = 0, ex = OC_EX_OK;
   oc_conf_cli_t cli;
   oc_config_t *cfg = NULL;
   oc_migrate_opts_t opts = {0};
@@ -181,6 +210,7 @@ int main(int argc, char **argv) {
       break;
     case OPT_DRY_RUN: opts.dry_run = true; break;
     case OPT_STATUS: status = 1; break;
+    case OPT_CHECK: check = 1; break;
     case 'v': verbose++; break;
     case OPT_VERSION: printf(PROG " %s\n", OC_VERSION); return OC_EX_OK;
     case 'h': usage(stdout); return OC_EX_OK;
@@ -207,7 +237,12 @@ int main(int argc, char **argv) {
   }
   if (verbose)
     oc_log_set_level(verbose >= 2 ? LOG_DEBUG : LOG_INFO);
-  if (status)
+  if (check && (status || opts.dry_run)) {
+    fprintf(stderr, PROG ": --check goes with neither --status nor --dry-run\n");
+    ex = OC_EX_USAGE;
+    goto out;
+  }
+  if (status || check)
     opts.dry_run = true;
   if (!*oc_config_get_str(cfg, "conninfo") && oc_config_passthrough_count(cfg, "pg.") == 0) {
     fprintf(stderr, PROG ": no database: set OUTCOMES_PG_CONNINFO to a libpq conninfo, or give "
@@ -230,7 +265,9 @@ int main(int argc, char **argv) {
     ex = exit_code_for(&err, &report);
     goto out;
   }
-  if (status)
+  if (check)
+    ex = print_check(&report);
+  else if (status)
     print_status(&report);
   else
     print_run(&report, opts.dry_run, catalog ? catalog : oc_catalog_default_path());
