@@ -46,18 +46,20 @@ start_stack() {
 DEMO_TOPIC="outcomes.observations"
 DEMO_PARTITIONS=6
 
-# run_demo: migrations and catalog, the topic, the demo CSV published, and
-# the consumer run until it has caught up. Safe to run again: the records
-# are published again and end as stale duplicates; no figure changes.
+# run_demo: migrations and the demo catalog, the topic, the demo published
+# (the CSV, and Coastal Carolina's readmission rates as FHIR MeasureReports),
+# and the consumer run until it has caught up. Safe to run again: the
+# records are published again and end as stale duplicates; no figure
+# changes.
 run_demo() {
-  local bin="${OC_SOURCE_ROOT}/build"
-  "${bin}/tools/outcomes-migrate" --sql-dir "${OC_SOURCE_ROOT}/schemas/sql" \
-    --catalog "${OC_SOURCE_ROOT}/schemas/catalog.tsv"
+  local bin="${OC_SOURCE_ROOT}/build" catalog="${OC_DEPLOY_DIR}/demo/catalog.tsv"
+  "${bin}/tools/outcomes-migrate" --sql-dir "${OC_SOURCE_ROOT}/schemas/sql" --catalog "$catalog"
   bash "${OC_DEPLOY_DIR}/stack.sh" topic create "$DEMO_TOPIC" "$DEMO_PARTITIONS"
-  "${bin}/producers/outcomes-produce" -t "$DEMO_TOPIC" \
-    --catalog "${OC_SOURCE_ROOT}/schemas/catalog.tsv" \
-    --schema-dir "${OC_SOURCE_ROOT}/schemas/avro" \
-    "${OC_DEPLOY_DIR}/demo/observations.csv"
+  local file
+  for file in observations.csv readmissions.ndjson; do
+    "${bin}/producers/outcomes-produce" -t "$DEMO_TOPIC" --catalog "$catalog" \
+      --schema-dir "${OC_SOURCE_ROOT}/schemas/avro" "${OC_DEPLOY_DIR}/demo/${file}"
+  done
   "${bin}/consumers/outcomes-rollupd" --exit-at-end -X topic="$DEMO_TOPIC" \
     -X group.id=outcomes-quickstart -X schema.dir="${OC_SOURCE_ROOT}/schemas/avro"
 }
@@ -136,8 +138,10 @@ Next steps:
   tests/run.sh                               # build and run every test
   deploy/stack.sh stop                       # stop Kafka, PostgreSQL, the registry
 
-The demo data (deploy/demo/observations.csv) is in topic ${DEMO_TOPIC} and
-applied to the outcomes schema; docs/analysts.md shows how to query it.
+The demo data (deploy/demo/observations.csv, and readmissions.ndjson: the
+readmission rates as HL7 FHIR MeasureReports) is in topic ${DEMO_TOPIC} and
+applied to the outcomes schema; docs/analysts.md shows how to query it, and
+outcomes.fact_sources where each figure came from.
 
 PostgreSQL here uses trust authentication on 127.0.0.1 and its socket:
 a local development stack, not a place for real data.

@@ -7,8 +7,16 @@ Writes, into --out-dir (default: this script's directory):
                     organisations named after the case studies that the
                     catalog's seed column quotes, in the producer's CSV
                     format, in publish order, with a few restatements, one
-                    late older version and one exact duplicate
-  claims.csv        each seed claim as computed from observations.csv
+                    late older version and one exact duplicate; all but the
+                    30-day readmission rates, which come as FHIR:
+  readmissions.ndjson
+                    Coastal Carolina Health's 30-day readmission rates as
+                    HL7 FHIR R4 summary MeasureReports, one per line (NDJSON,
+                    as FHIR Bulk Data writes them), in publish order
+  catalog.tsv       the catalog of the demo: schemas/catalog.tsv with the
+                    measure_url of the demo's readmission Measure, so that
+                    outcomes-produce maps the MeasureReports
+  claims.csv        each seed claim as computed from the two
   CLAIMS.md         the same, for people
 
 The output is a pure function of this file: a private splitmix64 PRNG, integer
@@ -16,15 +24,17 @@ arithmetic (cents, tenths of an FTE, counts) and exact fractions for the
 calibrated targets, so re-running it reproduces the committed files byte for
 byte (tests/unit/test_gen.c checks that). Python 3 standard library only.
 
-The claims are not copied from the targets: after writing observations.csv the
-script reads it back, applies last writer wins (greatest observed_at, then the
+The claims are not copied from the targets: after writing the observations the
+script reads them back, applies last writer wins (greatest observed_at, then the
 later row) and computes every figure from the standing facts, the way the
 rollups and analyst views must.
 """
 
 import argparse
+import calendar
 import csv
 import io
+import json
 import os
 from fractions import Fraction
 
@@ -539,6 +549,80 @@ def stream_rows(d):
     return [r for _, _, r in rows]
 
 
+# ---- the readmission rates as FHIR MeasureReports --------------------------
+
+FHIR_METRIC = "readmission_rate_30d"
+# The demo hospitals' measure engine publishes its Measure under this
+# canonical URL (example.org: a demo, not a published measure).
+MEASURE_URL = "http://example.org/fhir/Measure/readmission-rate-30d"
+MEASURE_VERSION = "2022.1"
+POPULATION = "http://terminology.hl7.org/CodeSystem/measure-population"
+
+
+def population(code, count):
+    return {"code": {"coding": [{"system": POPULATION, "code": code}]}, "count": int(count)}
+
+
+def measure_report(r):
+    """One row of the CSV as the summary MeasureReport a measure engine
+    would write: the same org, facility, month, populations and score."""
+    y, m = int(r["period_start"][:4]), int(r["period_start"][5:7])
+    last = calendar.monthrange(y, m)[1]
+    mr = {
+        "resourceType": "MeasureReport",
+        "id": "readm-%s-%04d-%02d" % (r["facility_id"] or r["org_id"], y, m),
+        "meta": {"lastUpdated": r["observed_at"]},
+        "status": "complete",
+        "type": "summary",
+        "measure": "%s|%s" % (MEASURE_URL, MEASURE_VERSION),
+        "reporter": {"reference": "Organization/" + r["org_id"]},
+        "period": {"start": r["period_start"], "end": "%04d-%02d-%02d" % (y, m, last)},
+        "group": [{
+            "population": [population("initial-population", r["denominator"]),
+                           population("denominator", r["denominator"]),
+                           population("numerator", r["numerator"])],
+            # repr of the same double as the CSV's value: the same number
+            "measureScore": {"value": float(r["value"])},
+        }],
+    }
+    if r["facility_id"]:
+        mr["subject"] = {"reference": "Location/" + r["facility_id"]}
+    return mr
+
+
+def write_ndjson(rows):
+    ids = set()
+    out = io.StringIO()
+    for r in rows:
+        mr = measure_report(r)
+        assert mr["id"] not in ids, mr["id"]
+        ids.add(mr["id"])
+        out.write(json.dumps(mr, separators=(",", ":"), ensure_ascii=False) + "\n")
+    return out.getvalue()
+
+
+def demo_catalog(path):
+    """schemas/catalog.tsv with the demo Measure's URL on its metric."""
+    with open(path, encoding="utf-8") as f:
+        lines = f.read().split("\n")
+    out = ["# The catalog of the demo, written by deploy/demo/make-demo.py: the catalog",
+           "# of schemas/catalog.tsv, with the measure_url of the demo's readmission",
+           "# Measure, which maps deploy/demo/readmissions.ndjson."]
+    cols = None
+    for line in lines:
+        if not line or line.startswith("#"):
+            if cols is not None or not line:
+                out.append(line)
+            continue
+        fields = line.split("\t")
+        if cols is None:
+            cols = fields
+        elif fields[cols.index("code")] == FHIR_METRIC:
+            fields[cols.index("measure_url")] = MEASURE_URL
+        out.append("\t".join(fields))
+    return "\n".join(out)
+
+
 def write_csv(rows):
     out = io.StringIO()
     w = csv.writer(out, lineterminator="\n")
@@ -786,13 +870,13 @@ def claims_csv(cl):
     return out.getvalue()
 
 
-def claims_md(cl, text, facts):
-    n_rows = text.count("\n") - 1
+def claims_md(cl, n_csv, n_fhir, facts):
     lines = [
         "# Demo data: the seed claims, recomputed",
         "",
         "Generated by `deploy/demo/make-demo.py` (do not edit by hand; re-run it). The",
-        "figures below are computed from `observations.csv` after last writer wins",
+        "figures below are computed from `observations.csv` and `readmissions.ndjson`",
+        "(the 30-day readmission rates, as FHIR MeasureReports) after last writer wins",
         "(greatest `observed_at`, then the later row), the way the rollups must compute",
         "them. `claims.csv` holds the same figures for tests: `before` and `after` with",
         "their periods (6 decimals), `change` = after - before and `change_pct`, empty",
@@ -821,8 +905,8 @@ def claims_md(cl, text, facts):
         "",
         "## Versions in the stream",
         "",
-        "`observations.csv` has %d rows for %d standing facts (grain MONTH, 2022-01 .. "
-        "2024-12)." % (n_rows, len(facts)),
+        "`observations.csv` has %d rows and `readmissions.ndjson` %d MeasureReports, for %d "
+        "standing facts (grain MONTH, 2022-01 .. 2024-12)." % (n_csv, n_fhir, len(facts)),
         "Each month's figures are observed early in the following month. Besides them:",
         "",
     ]
@@ -855,12 +939,19 @@ def main():
     mu(d, "altamed", {4: 1_120_000, 10: 780_000}, {1: 38, 2: 56})
     mu(d, "healthcare-partners", {16: 1_200_000, 22: 800_000}, {13: 61, 14: 43})
 
-    text = write_csv(stream_rows(d))
+    rows = stream_rows(d)
+    text = write_csv(rows)  # all of them, for the claims
     facts = fold(text)
     cl = claims(Facts(facts))
+    csv_rows = [r for r in rows if r["metric"] != FHIR_METRIC]
+    fhir_rows = [r for r in rows if r["metric"] == FHIR_METRIC]
+    catalog = demo_catalog(os.path.join(here, "..", "..", "schemas", "catalog.tsv"))
     os.makedirs(args.out_dir, exist_ok=True)
-    for name, content in (("observations.csv", text), ("claims.csv", claims_csv(cl)),
-                          ("CLAIMS.md", claims_md(cl, text, facts))):
+    for name, content in (("observations.csv", write_csv(csv_rows)),
+                          ("readmissions.ndjson", write_ndjson(fhir_rows)),
+                          ("catalog.tsv", catalog),
+                          ("claims.csv", claims_csv(cl)),
+                          ("CLAIMS.md", claims_md(cl, len(csv_rows), len(fhir_rows), facts))):
         with open(os.path.join(args.out_dir, name), "w", encoding="utf-8", newline="") as f:
             f.write(content)
 

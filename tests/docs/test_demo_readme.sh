@@ -2,8 +2,8 @@
 # test_demo_readme.sh - the validation command of deploy/demo/README.md works
 # as written, from the source tree: every indented command line there that
 # runs outcomes-produce with --dry-run is run (with build/ meaning the build
-# directory under test) and must read the whole demo file with no row
-# rejected. Needs only the build (label unit).
+# directory under test) and must read the whole demo file it names (the CSV,
+# or the FHIR MeasureReports) with no row rejected. Needs only the build (label unit).
 set -euo pipefail
 
 BUILD="${OC_BUILD_DIR:?OC_BUILD_DIR: the build directory (set by ctest)}"
@@ -11,7 +11,8 @@ SRC="${OC_SOURCE_DIR:?OC_SOURCE_DIR: the source directory (set by ctest)}"
 # shellcheck source=tests/integration/tap.bash
 source "${SRC}/tests/integration/tap.bash"
 
-ROWS="$(($(wc -l <"${SRC}/deploy/demo/observations.csv") - 1))"
+CSV_ROWS="$(($(wc -l <"${SRC}/deploy/demo/observations.csv") - 1))"
+FHIR_ROWS="$(wc -l <"${SRC}/deploy/demo/readmissions.ndjson")"
 # Indented lines (markdown code), continuations joined, comments dropped.
 mapfile -t CMDS < <(sed -n 's/^    //p' "${SRC}/deploy/demo/README.md" |
   sed -e ':a' -e '/\\$/N; s/\\\n[[:space:]]*/ /; ta' | sed 's/[[:space:]]*#.*$//' |
@@ -21,6 +22,8 @@ mapfile -t CMDS < <(sed -n 's/^    //p' "${SRC}/deploy/demo/README.md" |
 cd "$SRC"
 for cmd in "${CMDS[@]}"; do
   run="${cmd//build\//${BUILD}/}"
+  ROWS="$CSV_ROWS"
+  [[ "$cmd" != *readmissions.ndjson* ]] || ROWS="$FHIR_ROWS"
   rc=0
   out="$(env -u OUTCOMES_CATALOG -u OUTCOMES_SCHEMA_DIR bash -c "$run" 2>&1)" || rc=$?
   want="rows read ${ROWS}, valid ${ROWS}, rejected 0 (dry run: nothing sent)"

@@ -1,31 +1,44 @@
 #!/usr/bin/env bash
-# The demo data through the whole pipeline (outcomes-produce to a 6-partition
-# topic, outcomes-rollupd until caught up), then:
+# The demo data (the CSV, and the readmission rates as FHIR MeasureReports)
+# through the whole pipeline (outcomes-produce to a 6-partition topic,
+# outcomes-rollupd until caught up), then:
 #   - every figure of deploy/demo/claims.csv (computed by the script that made
-#     the CSV, independently of the pipeline) read back from the analyst
-#     views, to 6 decimals;
+#     the data, independently of the pipeline) read back from the analyst
+#     views, to 6 decimals: the readmission figures that arrived through
+#     FHIR are those the script computed from its CSV rows;
 #   - every SQL block of docs/analysts.md run as a login role granted only
 #     outcomes_analyst: each must succeed and return rows, and the example of
 #     outcomes.fact_sources the row the guide shows;
-#   - publishing the demo file a second time changes no table.
+#   - publishing the demo files a second time changes no table.
 source "$(dirname "$0")/pipeline_common.bash"
 
 new_db guide
 TOPIC="$(new_topic guide 6)"
 GROUP="$(uniq_name guide)"
 DEMO="${OC_SOURCE_DIR}/deploy/demo/observations.csv"
+# The readmission rates, as FHIR MeasureReports; the demo catalog maps them.
+DEMO_FHIR="${OC_SOURCE_DIR}/deploy/demo/readmissions.ndjson"
+publish_demo() {
+  produce -t "$TOPIC" "$DEMO" || fail "outcomes-produce exit $?"
+  CATALOG="${OC_SOURCE_DIR}/deploy/demo/catalog.tsv" produce -t "$TOPIC" "$DEMO_FHIR" ||
+    fail "outcomes-produce (FHIR) exit $?"
+}
 
-produce -t "$TOPIC" "$DEMO" || fail "outcomes-produce exit $?"
+publish_demo
 daemon "$TOPIC" "$GROUP"
 check_accounting
-rows="$(wc -l <"$DEMO")"
+rows="$(($(wc -l <"$DEMO") - 1 + $(wc -l <"$DEMO_FHIR")))"
 facts="$(sql "SELECT count(*) FROM outcomes.facts WHERE NOT retracted")"
-# 1221 rows, 1212 standing facts: the file says so in deploy/demo/CLAIMS.md.
-[[ "$facts" == 1212 && "$rows" == 1222 ]] || fail "facts $facts from $rows lines, want 1212 from 1222"
+# 1149 rows and 72 MeasureReports, 1212 standing facts: deploy/demo/CLAIMS.md
+# says so.
+[[ "$facts" == 1212 && "$rows" == 1221 ]] || fail "facts $facts from $rows records, want 1212 from 1221"
 consumed="$(sql "SELECT sum(applied + stale + dead_lettered) FROM outcomes.consumer_offsets")"
 dead="$(sql "SELECT count(*) FROM outcomes.dead_letters")"
 [[ "$consumed" == 1221 && "$dead" == 0 ]] || fail "consumed $consumed dead $dead, want 1221 and 0"
-pass "demo: 1221 records consumed, 1212 standing facts, no dead letters"
+fhir="$(sql "SELECT count(*) FROM outcomes.fact_sources WHERE metric = 'readmission_rate_30d'
+               AND source LIKE 'MeasureReport/readm-%'")"
+[[ "$fhir" == 72 ]] || fail "$fhir readmission facts from the MeasureReports, want 72"
+pass "demo: 1221 records consumed, 1212 standing facts (72 from FHIR), no dead letters"
 
 # value_sql STATISTIC LEVEL ORG FACILITY METRIC PERIOD: a query for the figure.
 value_sql() {
@@ -125,9 +138,9 @@ got="$(PGTZ=UTC psql "$OUTCOMES_PG_CONNINFO user=$ANALYST" -qAtX -v ON_ERROR_STO
   fail "the fact_sources example returned '$got', the guide shows '$(cat "$T_DIR/provenance.want")'"
 pass "docs/analysts.md: the fact_sources example returns the row it shows: $got"
 
-# A re-run of the same file is a no-op for every table.
+# A re-run of the same files is a no-op for every table.
 before="$(tables_md5)"
-produce -t "$TOPIC" "$DEMO" || fail "second outcomes-produce exit $?"
+publish_demo
 daemon "$TOPIC" "$GROUP"
 check_accounting
 [[ "$(tables_md5)" == "$before" ]] || fail "publishing the demo again changed the tables"

@@ -19,7 +19,7 @@
 #     = the high-water marks.
 source "$(dirname "$0")/pipeline_common.bash"
 
-RECORDS=1221 # deploy/demo/observations.csv
+RECORDS=1149 # deploy/demo/observations.csv
 new_db readyz
 TOPIC="$(new_topic readyz 3)"
 GROUP="$(uniq_name readyz)"

@@ -475,12 +475,43 @@ static void test_open_refusals(void **state) {
   fclose(f);
 }
 
+/* The demo's readmission rates: 72 MeasureReports, every one taken, with
+ * the demo catalog's measure_url. */
+static void test_demo_measure_reports(void **state) {
+  (void)state;
+  oc_catalog_t *demo = NULL;
+  oc_err_t err;
+  if (oc_catalog_load_file(oc_test_source_path("deploy/demo/catalog.tsv"), &demo, &err) < 0)
+    fail_msg("demo catalog: %s", err.msg);
+  FILE *f = fopen(oc_test_source_path("deploy/demo/readmissions.ndjson"), "rb");
+  assert_non_null(f);
+  const char *out = oc_test_input_describe(f, OC_INPUT_JSON_LINES_ANY, 0, demo, run_start);
+  fclose(f);
+  size_t ok = 0, lines = 0;
+  for (const char *p = out; *p; p = strchr(p, '\n') + 1) {
+    lines++;
+    ok += strstr(p, ": ok coastal-carolina-health|") == strchr(p, ':') &&
+          strstr(p, "|readmission_rate_30d|MONTH|") != NULL;
+  }
+  assert_int_equal(lines, 72);
+  assert_int_equal(ok, 72);
+  /* The first: the CSV row it replaced read
+   * coastal-carolina-health,ccmc-main,readmission_rate_30d,MONTH,2022-01-01,
+   * 0.15471311475409835,151,976,allscripts-sunrise,2022-02-06T07:00:00Z */
+  const char *first =
+      "1: ok coastal-carolina-health|ccmc-main|readmission_rate_30d|MONTH|2022-01-01 "
+      "0.15471311475409835 151 976 MeasureReport/readm-ccmc-main-2022-01 "
+      "2022-02-06T07:00:00.000000Z\n";
+  assert_memory_equal(out, first, strlen(first));
+  oc_catalog_destroy(demo);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_hl7_examples),  cmocka_unit_test(test_scores),
       cmocka_unit_test(test_identity),      cmocka_unit_test(test_periods),
       cmocka_unit_test(test_documents),     cmocka_unit_test(test_bulk_ndjson),
-      cmocka_unit_test(test_open_refusals),
+      cmocka_unit_test(test_open_refusals), cmocka_unit_test(test_demo_measure_reports),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -35,9 +35,10 @@ static const char *tmp_dir(void) {
 }
 
 static void remove_dir(const char *dir) {
-  static const char *const names[] = {"stream.csv",         "stream.jsonl",         "retract.csv",
-                                      "expected_facts.csv", "expected_invalid.csv", "manifest.txt",
-                                      "observations.csv",   "claims.csv",           "CLAIMS.md"};
+  static const char *const names[] = {"stream.csv",          "stream.jsonl",         "retract.csv",
+                                      "expected_facts.csv",  "expected_invalid.csv", "manifest.txt",
+                                      "observations.csv",    "claims.csv",           "CLAIMS.md",
+                                      "readmissions.ndjson", "catalog.tsv"};
   char path[256];
   for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
     snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
@@ -558,6 +559,10 @@ static void test_demo_is_reproduced_byte_for_byte_by_its_script(void **state) {
   assert_int_equal(system(cmd), 0);
   snprintf(path, sizeof(path), "%s/observations.csv", dir);
   assert_files_equal(path, oc_test_source_path("deploy/demo/observations.csv"));
+  snprintf(path, sizeof(path), "%s/readmissions.ndjson", dir);
+  assert_files_equal(path, oc_test_source_path("deploy/demo/readmissions.ndjson"));
+  snprintf(path, sizeof(path), "%s/catalog.tsv", dir);
+  assert_files_equal(path, oc_test_source_path("deploy/demo/catalog.tsv"));
   snprintf(path, sizeof(path), "%s/claims.csv", dir);
   assert_files_equal(path, oc_test_source_path("deploy/demo/claims.csv"));
   snprintf(path, sizeof(path), "%s/CLAIMS.md", dir);
