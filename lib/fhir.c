@@ -191,13 +191,17 @@ static int map_subject(ctx_t *cx, oc_fact_id_t *fid) {
 
 /* The counts of one group's measure populations. */
 typedef struct {
-  double count[6];
-  int index[6]; /* population[] index, -1 when absent */
+  double count[6]; /* P_COUNT */
+  int index[6];    /* population[] index, -1 when absent */
 } pops_t;
 
-enum { P_NUM, P_NUM_EXCL, P_DEN, P_DEN_EXCL, P_DEN_EXCEP, P_COUNT };
-static const char *const pop_codes[P_COUNT] = {"numerator", "numerator-exclusion", "denominator",
-                                               "denominator-exclusion", "denominator-exception"};
+enum { P_NUM, P_NUM_EXCL, P_DEN, P_DEN_EXCL, P_DEN_EXCEP, P_INIT, P_COUNT };
+static const char *const pop_codes[P_COUNT] = {"numerator",
+                                               "numerator-exclusion",
+                                               "denominator",
+                                               "denominator-exclusion",
+                                               "denominator-exception",
+                                               "initial-population"};
 
 /* The measure-population code of a CodeableConcept: a coding whose system
  * is the measure-population system, or has none (as the R4 examples). */
@@ -467,6 +471,10 @@ static int map_group(ctx_t *cx, const json_t *group, size_t gi, bool single, con
       obs->value = obs->numerator / obs->denominator;
       has_score = true;
     }
+  }
+  if (!has_score && m->kind == OC_KIND_COUNT && p.index[P_INIT] >= 0) {
+    obs->value = p.count[P_INIT]; /* a cohort measure: its count */
+    has_score = true;
   }
   if (!has_score)
     return fail(cx, OC_ERR_BAD_FIELD, gat,

@@ -44,7 +44,9 @@ static const char catalog_tsv[] =
     "cpoe_rate\tCPOE rate\t1\tratio\thigher_is_better\t0\t1\t"
     "http://example.org/fhir/Measure/quality#cpoe\n"
     "portal_rate\tPortal enrollment rate\t1\tratio\thigher_is_better\t0\t1\t"
-    "http://example.org/fhir/Measure/quality#portal\n";
+    "http://example.org/fhir/Measure/quality#portal\n"
+    "er_visits\tEmergency room visits\t{count}\tcount\tlower_is_better\t0\t1e9\t"
+    "http://example.org/fhir/Measure/er-visits\n";
 
 static int setup(void **state) {
   (void)state;
@@ -207,15 +209,19 @@ static void test_scores(void **state) {
           "denominator-exclusion", 4) "," POP("numerator", 0) "]}]}\n"
       /* 11: a count that is no integer */
       HEAD READM JAN "'group':[{'population':[" POP("denominator", 40) "," POP(
-          "numerator",
-          2.5) "]}]}\n"
+          "numerator", 2.5) "]}]}\n"
       /* 12: a continuous-variable metric without a score */
       HEAD "'measure':'http://example.org/fhir/Measure/ed-length-of-stay'," JAN
-               "'group':[{'population':[" POP("measure-population",
-                                              412) "]}]}\n"
+                            "'group':[{'population':[" POP(
+                                "measure-population",
+                                412) "]}]}\n"
       /* 13: a score outside the metric's range */
       HEAD "'measure':'http://example.org/fhir/Measure/ed-length-of-stay'," JAN
-                                                   "'group':[{'measureScore':{'value':20000}}]}\n";
+                                     "'group':[{'measureScore':{'value':20000}}]}\n"
+      /* 14: a cohort: the count of its initial population */
+      HEAD "'measure':'http://example.org/fhir/Measure/er-visits'," JAN
+                                     "'group':[{'population':[" POP("initial-population",
+                                                                    5211) "]}]}\n";
   assert_string_equal(
       run_text(q2(text), OC_INPUT_FHIR),
       "1: ok coastal||readmission_rate_30d|MONTH|2024-01-01 0.125 5 40 MeasureReport/r1" OBS "\n"
@@ -235,7 +241,8 @@ static void test_scores(void **state) {
       "12: MeasureReport.group[0]: no measureScore: gauge metric 'ed_los_median' takes its value "
       "from it\n"
       "13: MeasureReport.group[0].measureScore: 20000 outside [0, 10000] for metric "
-      "'ed_los_median'\n");
+      "'ed_los_median'\n"
+      "14: ok coastal||er_visits|MONTH|2024-01-01 5211 - - MeasureReport/r1" OBS "\n");
 }
 
 #define MR(fields) \
