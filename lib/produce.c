@@ -475,7 +475,7 @@ int oc_producer_file(oc_producer_t *p, const char *path, const char *name, oc_re
     name = strcmp(path, "-") == 0 ? "<stdin>" : path;
   if (fmt == OC_INPUT_AUTO) {
     if (strcmp(path, "-") == 0)
-      return oc_err_set(err, OC_ERR_USAGE, "standard input: --format csv|jsonl is required");
+      return oc_err_set(err, OC_ERR_USAGE, "standard input: --format csv|jsonl|fhir is required");
     if ((rc = oc_input_format_from_path(path, &fmt, err)) < 0)
       return rc;
   }

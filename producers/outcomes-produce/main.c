@@ -93,8 +93,11 @@ static void usage(FILE *out) {
           "  -X kafka.list            print librdkafka's properties and exit\n"
           "      --catalog FILE       metric catalog (default the installed catalog.tsv)\n"
           "      --schema-dir DIR     Avro schemas directory (default the installed one)\n"
-          "      --format csv|jsonl   input format (default from the extension:\n"
-          "                           .csv, .jsonl, .ndjson; required for stdin)\n"
+          "      --format csv|jsonl|fhir\n"
+          "                           input format (default from the extension: .csv;\n"
+          "                           .jsonl, .ndjson: JSON Lines, or FHIR NDJSON when\n"
+          "                           the first line has a resourceType; .json: FHIR;\n"
+          "                           required for stdin)\n"
           "      --strict             a file with any bad row publishes nothing\n"
           "      --dry-run            validate only; connect to nothing\n"
           "      --retract            rows hold only org_id, facility_id, metric, grain,\n"
@@ -403,7 +406,7 @@ int main(int argc, char **argv) {
   for (int i = optind; !cli.format && !cli.watch && i <= argc; i++) {
     /* No FILE is standard input, like "-". */
     if ((i == argc && optind == argc) || (i < argc && strcmp(argv[i], "-") == 0)) {
-      fprintf(stderr, "%s: standard input: --format csv|jsonl is required\n", progname);
+      fprintf(stderr, "%s: standard input: --format csv|jsonl|fhir is required\n", progname);
       status = OC_EX_USAGE;
       goto out;
     }
