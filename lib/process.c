@@ -1,4 +1,4 @@
-/* process.c - the signal counter; see process.h. */
+/* process.c - the signal counter and the reload flag; see process.h. */
 #include "outcomes/process.h"
 
 #include <stddef.h>
@@ -23,4 +23,22 @@ int oc_signals_install(volatile sig_atomic_t *counter) {
     return -1;
   sa.sa_handler = SIG_IGN;
   return sigaction(SIGPIPE, &sa, NULL);
+}
+
+static volatile sig_atomic_t *reload_flag;
+
+static void on_reload(int sig) {
+  (void)sig;
+  *reload_flag = 1;
+}
+
+int oc_signals_install_reload(volatile sig_atomic_t *flag) {
+  struct sigaction sa;
+
+  reload_flag = flag;
+  memset(&sa, 0, sizeof(sa));
+  sa.sa_handler = on_reload;
+  sigemptyset(&sa.sa_mask);
+  sa.sa_flags = SA_RESTART;
+  return sigaction(SIGHUP, &sa, NULL);
 }

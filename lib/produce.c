@@ -156,6 +156,8 @@ void oc_producer_set_default_observed_at(oc_producer_t *p, oc_timestamp_t ts) {
   p->opts.default_observed_at = ts;
 }
 
+void oc_producer_set_catalog(oc_producer_t *p, const oc_catalog_t *cat) { p->opts.catalog = cat; }
+
 void oc_producer_destroy(oc_producer_t *p) {
   if (!p)
     return;

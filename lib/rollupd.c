@@ -136,16 +136,14 @@ static int pg_setup(oc_rd_t *d, oc_err_t *err) {
                                  oc_config_get_int(d->cfg, "lock.timeout"), &conn, err)) != 0)
     goto out;
   if ((rc = oc_stmt_check_schema(conn, OC_STMT_SCHEMA_MIN, "run with --migrate", err)) != 0 ||
-      (rc = oc_apply_prepare(conn, err)) != 0 || (rc = oc_catalog_load_pg(conn, &cat, err)) != 0)
+      (rc = oc_apply_prepare(conn, err)) != 0 || (rc = oc_rd_catalog_listen(conn, err)) != 0 ||
+      (rc = oc_catalog_load_pg(conn, &cat, err)) != 0)
     goto out;
   if (oc_catalog_count(cat) == 0) {
     rc = oc_err_set(err, OC_ERR_CONFIG, "outcomes.metric_catalog is empty: run with --migrate");
     goto out;
   }
-  if (d->batch)
-    oc_batch_set_catalog(d->batch, cat);
-  oc_catalog_destroy(d->cat);
-  d->cat = cat;
+  oc_rd_catalog_adopt(d, cat, "reconnect");
   cat = NULL;
   if (d->pg)
     PQfinish(d->pg);
@@ -271,6 +269,8 @@ static void take(oc_rd_t *d, rd_kafka_message_t *m) {
 static void collect(oc_rd_t *d) {
   int64_t deadline = -1;
   while (oc_rd_stop_level(d) == 0 && !d->fatal && !d->need_recover) {
+    if (oc_batch_count(d->batch) == 0)
+      oc_rd_catalog_poll(d);
     int64_t t = oc_clock_ms();
     int timeout = OC_ROLLUPD_POLL_SLICE_MS;
     if (deadline >= 0) {

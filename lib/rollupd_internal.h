@@ -1,8 +1,9 @@
 /* rollupd_internal.h - outcomes-rollupd's state, shared by its modules:
  * rollupd.c (the loop: collect, apply, recover), rollupd_assign.c
  * (partition assignment and the Kafka side), rollupd_health.c (readiness,
- * failure accounting and the stats line) and rollupd_refresh.c (the
- * refresher thread). Not installed. */
+ * failure accounting and the stats line), rollupd_refresh.c (the
+ * refresher thread) and rollupd_catalog.c (the catalog reloaded). Not
+ * installed. */
 #ifndef OC_ROLLUPD_INTERNAL_H
 #define OC_ROLLUPD_INTERNAL_H
 
@@ -49,6 +50,8 @@ typedef struct oc_rd_s {
   rd_kafka_t *rk;
   PGconn *pg;
   oc_catalog_t *cat;
+  const char *cat_pending; /* a reload to try again (its trigger), NULL none */
+  int64_t cat_retry_at;    /* not before this oc_clock_ms() */
   oc_obs_codec_t *codec;
   oc_schema_ids_t *ids; /* NULL without schema.registry.url */
   oc_batch_t *batch;
@@ -110,6 +113,20 @@ bool oc_rd_caught_up(oc_rd_t *d, bool by_pos);
  * mark where none is stored), summed, and the records from them to the
  * high-water marks; false while one of them is not known yet. */
 bool oc_rd_position(oc_rd_t *d, int64_t *position, int64_t *lag);
+
+/* ---- rollupd_catalog.c ------------------------------------------------- */
+
+/* LISTEN on conn to the catalog's channel (catalog_listen.sql). */
+int oc_rd_catalog_listen(PGconn *conn, oc_err_t *err);
+/* Take cat (owned from now) as the catalog: the batch validates with it.
+ * With trigger (sighup, notify, reconnect) and a catalog before, log what
+ * changed ("catalog_reloaded added=... removed=... changed=..."). */
+void oc_rd_catalog_adopt(oc_rd_t *d, oc_catalog_t *cat, const char *trigger);
+/* Between batches (the batch empty): reload the catalog when SIGHUP asked,
+ * a notification came, or a failed reload is due again. A catalog that
+ * fails to load is logged ("catalog_reload_failed reason=...") and the one
+ * in use kept. */
+void oc_rd_catalog_poll(oc_rd_t *d);
 
 /* ---- rollupd_health.c -------------------------------------------------- */
 

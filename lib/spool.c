@@ -20,6 +20,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "outcomes/catalog.h"
 #include "outcomes/clock.h"
 #include "outcomes/date.h"
 #include "outcomes/http.h"
@@ -38,6 +39,8 @@ typedef struct spool_s {
   oc_backoff_t backoff;                   /* between attempts at a file */
   int64_t wait_ms;                        /* before the next attempt */
   bool retry;                             /* the last round ended on a Kafka failure */
+  oc_catalog_t *catalog;                  /* the last one reloaded (owned), NULL before */
+  const oc_catalog_t *catalog_in_use;     /* what the producer validates with */
   /* Metrics (all NULL without metrics_listen; updates accept NULL). */
   oc_metrics_t *reg;
   oc_http_t *http;
@@ -50,6 +53,30 @@ typedef struct spool_s {
 typedef enum { FILE_FINISHED = 0, FILE_RETRY, FILE_STOPPED } file_result_t;
 
 static bool stopping(const spool_t *s) { return s->o.stop && *s->o.stop; }
+static bool reload_asked(const spool_t *s) { return s->o.reload && *s->o.reload; }
+
+/* SIGHUP: the catalog file again. One that cannot be read or parsed leaves
+ * the catalog in use as it is. */
+static void reload_catalog(spool_t *s) {
+  oc_catalog_t *cat = NULL;
+  oc_err_t err;
+
+  if (!reload_asked(s))
+    return;
+  *s->o.reload = 0;
+  oc_err_clear(&err);
+  if (!s->o.catalog_path || oc_catalog_load_file(s->o.catalog_path, &cat, &err) != 0) {
+    oc_log_err("catalog_reload_failed reason=\"%s\" metrics=%zu: the catalog in use is kept",
+               s->o.catalog_path ? err.msg : "no catalog file",
+               oc_catalog_count(s->catalog_in_use));
+    return;
+  }
+  oc_catalog_log_reloaded(s->catalog_in_use, cat, "sighup");
+  oc_producer_set_catalog(s->p, cat);
+  oc_catalog_destroy(s->catalog);
+  s->catalog = cat;
+  s->catalog_in_use = cat;
+}
 
 static char *path_join(const char *a, const char *b) {
   size_t n = strlen(a) + strlen(b) + 2;
@@ -280,7 +307,7 @@ static void wait_for(spool_t *s, int64_t ms, bool wake_on_event) {
   int64_t end = oc_clock_ms() + ms;
   char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
 
-  while (!stopping(s)) {
+  while (!stopping(s) && !reload_asked(s)) {
     int64_t left = end - oc_clock_ms();
     if (left <= 0)
       return;
@@ -333,6 +360,7 @@ static int one_round(spool_t *s, oc_err_t *err) {
           continue;
         }
       }
+      reload_catalog(s);
       if ((rc = process(s, names[i], &res, err)) < 0)
         goto out;
       oc_notify_watchdog_kick(oc_notify_now_usec());
@@ -418,6 +446,7 @@ int oc_spool_run(oc_producer_t *p, const oc_spool_opts_t *opts, oc_err_t *err) {
   memset(&s, 0, sizeof(s));
   s.p = p;
   s.o = *opts;
+  s.catalog_in_use = opts->catalog;
   s.ino_fd = -1;
   if (s.o.rescan_ms <= 0)
     s.o.rescan_ms = 5000;
@@ -449,6 +478,7 @@ int oc_spool_run(oc_producer_t *p, const oc_spool_opts_t *opts, oc_err_t *err) {
   oc_notify_ready("watching %s", s.dir);
 
   while (!stopping(&s)) {
+    reload_catalog(&s);
     if ((rc = one_round(&s, err)) < 0)
       goto out;
     if (!s.retry)
@@ -460,6 +490,9 @@ out:
   oc_notify_stopping();
   oc_http_destroy(s.http); /* before the registry its thread reads */
   oc_metrics_destroy(s.reg);
+  if (s.catalog) /* the caller's catalog back, before this one goes */
+    oc_producer_set_catalog(s.p, opts->catalog);
+  oc_catalog_destroy(s.catalog);
   if (s.ino_fd >= 0)
     close(s.ino_fd);
   free(s.dir);

@@ -23,6 +23,8 @@ enum { OPT_MIGRATE = 256, OPT_EXIT_AT_END, OPT_VERSION };
 
 /* SIGTERM/SIGINT received: 1 finishes the batch and leaves, 2 stops now. */
 static volatile sig_atomic_t g_signals;
+/* SIGHUP: reload the catalog. */
+static volatile sig_atomic_t g_reload;
 
 static void usage(const oc_conf_program_t *prog, FILE *f) {
   fprintf(f, "usage: " PROG " [-c FILE] [-X key=value]... [--migrate] [--exit-at-end]\n"
@@ -44,6 +46,8 @@ static void usage(const oc_conf_program_t *prog, FILE *f) {
              "keys (default):\n");
   oc_config_print_help(prog, f);
   fprintf(f, "\nSIGTERM/SIGINT finish the batch in flight and exit 0; a second one exits at once.\n"
+             "SIGHUP reloads the metric catalog from PostgreSQL (as any change of the table\n"
+             "outcomes.metric_catalog does).\n"
              "Exit status: 0 ok, 64 usage, 65 bad schema, 69 unavailable, 70 internal error,\n"
              "74 I/O error, 78 configuration.\n");
 }
@@ -57,7 +61,7 @@ int main(int argc, char **argv) {
       {"help", no_argument, NULL, 'h'},
       {NULL, 0, NULL, 0},
   };
-  oc_rollupd_opts_t opts = {false, false};
+  oc_rollupd_opts_t opts = {false, false, &g_reload};
   const oc_conf_program_t prog = {PROG, oc_rollupd_conf_defs(),
                                   OC_CONF_PASS_KAFKA | OC_CONF_PASS_PG};
   oc_conf_cli_t cli;
@@ -103,7 +107,7 @@ int main(int argc, char **argv) {
     status = oc_err_exit_status(err.code);
     goto out;
   }
-  if (oc_signals_install(&g_signals) != 0) {
+  if (oc_signals_install(&g_signals) != 0 || oc_signals_install_reload(&g_reload) != 0) {
     fprintf(stderr, PROG ": cannot install signal handlers\n");
     status = OC_EX_SOFTWARE;
     goto out;

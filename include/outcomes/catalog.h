@@ -30,6 +30,7 @@
 
 #include <libpq-fe.h>
 
+#include "outcomes/buf.h"
 #include "outcomes/err.h"
 
 #ifdef __cplusplus
@@ -132,6 +133,23 @@ const oc_metric_t *oc_catalog_at(const oc_catalog_t *cat, size_t i);
 /* The columns where a and b differ: bit (1u << col) for each. Text
  * columns compare NULL as "", numbers by value. */
 unsigned oc_metric_diff(const oc_metric_t *a, const oc_metric_t *b);
+
+/* What changed from old to cat (either may be NULL: empty): the codes
+ * added (in cat, not in old), removed (in old, not in cat) and changed
+ * (oc_metric_diff non-zero), each list comma-separated, in catalog order,
+ * "" when empty. Release with oc_catalog_changes_release(). */
+typedef struct oc_catalog_changes_s {
+  oc_buf_t added, removed, changed;
+  size_t n_added, n_removed, n_changed;
+} oc_catalog_changes_t;
+int oc_catalog_changes(const oc_catalog_t *old, const oc_catalog_t *cat, oc_catalog_changes_t *out,
+                       oc_err_t *err);
+void oc_catalog_changes_release(oc_catalog_changes_t *c);
+
+/* Log (info) "catalog_reloaded added=<codes> removed=<codes>
+ * changed=<codes> metrics=<n> trigger=<trigger>": a daemon took cat in
+ * place of old. Each list is cut after 600 bytes ("...(+N more)"). */
+void oc_catalog_log_reloaded(const oc_catalog_t *old, const oc_catalog_t *cat, const char *trigger);
 
 /* Accepts NULL. */
 void oc_catalog_destroy(oc_catalog_t *cat);

@@ -128,6 +128,10 @@ int oc_producer_file(oc_producer_t *p, const char *path, const char *name, oc_re
 int oc_producer_stream(oc_producer_t *p, FILE *f, oc_input_format_t fmt, const char *name,
                        oc_reject_fn reject, void *opaque, oc_produce_stats_t *st, oc_err_t *err);
 
+/* Validate the files published from now on with cat (borrowed, like
+ * opts->catalog; the caller keeps the one it replaces alive until then). */
+void oc_producer_set_catalog(oc_producer_t *p, const oc_catalog_t *cat);
+
 /* Change the observed_at given to rows without one (the spool daemon uses
  * the time each file is taken). */
 void oc_producer_set_default_observed_at(oc_producer_t *p, oc_timestamp_t ts);

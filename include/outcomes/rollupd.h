@@ -5,7 +5,9 @@
  * retries what is retriable, and stops on request.
  *
  * Life cycle: connect to PostgreSQL (retrying with backoff), optionally
- * migrate, load the metric catalog from outcomes.metric_catalog, subscribe,
+ * migrate, load the metric catalog from outcomes.metric_catalog (and LISTEN
+ * on outcomes_catalog: between batches a change of the table, or
+ * opts->reload, reloads it; rollupd_catalog.c), subscribe,
  * sd_notify READY=1, then loop: poll one message at a time (never the batch
  * consume calls of librdkafka 2.0.2) into a batch bounded by
  * batch.max.records / batch.max.bytes / batch.max.wait, apply it in one
@@ -44,6 +46,10 @@ typedef struct oc_rollupd_opts_s {
   bool migrate;     /* apply the SQL migrations and sync the catalog first */
   bool exit_at_end; /* stop once caught up with the high-water marks seen
                        when each partition was first assigned */
+  /* Set to 1 (SIGHUP) to reload the catalog from outcomes.metric_catalog
+   * between batches; reset to 0 by the daemon. NULL: only the
+   * notifications of the channel outcomes_catalog reload it. */
+  volatile sig_atomic_t *reload;
 } oc_rollupd_opts_t;
 
 /* Run the daemon until *signals becomes non-zero (the count of SIGTERM /

@@ -27,6 +27,12 @@
  * stops. With metrics_listen it serves /metrics (files by result, records
  * published and rejected, file duration), /healthz and /readyz (not ready
  * while Kafka fails).
+ *
+ * When *reload becomes non-zero (SIGHUP) the catalog file catalog_path is
+ * read again between files: the files taken from then on are validated with
+ * it, and "catalog_reloaded added=... removed=... changed=..." is logged; a
+ * file that cannot be read or parsed leaves the catalog in use as it was,
+ * logged as "catalog_reload_failed reason=...".
  */
 #ifndef OUTCOMES_SPOOL_H
 #define OUTCOMES_SPOOL_H
@@ -52,6 +58,11 @@ typedef struct oc_spool_opts_s {
   /* host:port serving /metrics, /healthz and /readyz; NULL or "": none. */
   const char *metrics_listen;
   const char *topic; /* borrowed: the label of the published counter */
+  /* Borrowed: set to 1 (by a SIGHUP handler) to reload the catalog from
+   * catalog_path; reset to 0 here. NULL: never. */
+  volatile sig_atomic_t *reload;
+  const char *catalog_path;    /* borrowed */
+  const oc_catalog_t *catalog; /* borrowed: the catalog p was made with */
 } oc_spool_opts_t;
 
 /* Watch opts->dir until a stop request. p (borrowed) publishes; its

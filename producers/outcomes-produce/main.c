@@ -70,6 +70,8 @@ static const oc_conf_program_t program = {"outcomes-produce", conf_defs, OC_CONF
 
 /* SIGINT/SIGTERM: 1 = stop reading and flush, 2 = give up flushing. */
 static volatile sig_atomic_t g_stop = 0;
+/* --watch: SIGHUP, reload the catalog file. */
+static volatile sig_atomic_t g_reload = 0;
 
 static void usage(FILE *out) {
   fprintf(out,
@@ -489,10 +491,18 @@ int main(int argc, char **argv) {
         .stop = &g_stop,
         .metrics_listen = oc_config_get_str(cfg, "metrics.listen"),
         .topic = oc_config_get_str(cfg, "topic"),
+        .reload = &g_reload,
+        .catalog_path = catalog_path,
+        .catalog = cat,
     };
     if (cli.dry_run) {
       fprintf(stderr, "%s: --watch and --dry-run do not go together\n", progname);
       status = OC_EX_USAGE;
+      goto out;
+    }
+    if (oc_signals_install_reload(&g_reload) != 0) {
+      fprintf(stderr, "%s: cannot install the SIGHUP handler\n", progname);
+      status = OC_EX_SOFTWARE;
       goto out;
     }
     if (oc_spool_run(prod, &so, &err) < 0) {

@@ -379,6 +379,42 @@ static void test_add_checks_measure_url_and_diff(void **state) {
   oc_catalog_destroy(cat);
 }
 
+static void test_changes_between_catalogs(void **state) {
+  const char *a =
+      HEADER GOOD "er_visits\tER visits\t{count}\tcount\tlower_is_better\t0\t1e9\ts\td\n"
+                  "gone\tGone\t1\tratio\thigher_is_better\t0\t1\ts\td\n";
+  const char *b = "code\tname\tunit\tkind\tdirection\tmin\tmax\tmeasure_url\n"
+                  "er_visits\tER visits\t{count}\tcount\tlower_is_better\t0\t1e9\t\n"
+                  "new_one\tNew\t1\tratio\thigher_is_better\t0\t1\t\n"
+                  "cpoe_rate\tCPOE rate\t1\tratio\thigher_is_better\t0\t1\thttp://x.org/M\n"
+                  "new_two\tNew\t1\tratio\thigher_is_better\t0\t1\t\n";
+  oc_catalog_t *ca = NULL, *cb = NULL;
+  oc_catalog_changes_t c;
+  oc_err_t err;
+  (void)state;
+
+  assert_int_equal(oc_catalog_parse(a, strlen(a), "a", &ca, &err), 0);
+  assert_int_equal(oc_catalog_parse(b, strlen(b), "b", &cb, &err), 0);
+  assert_int_equal(oc_catalog_changes(ca, cb, &c, &err), 0);
+  /* er_visits lost its seed and description: changed too. */
+  assert_string_equal(c.added.p, "new_one,new_two");
+  assert_string_equal(c.removed.p, "gone");
+  assert_string_equal(c.changed.p, "er_visits,cpoe_rate");
+  assert_int_equal(c.n_added + c.n_removed + c.n_changed, 5);
+  oc_catalog_changes_release(&c);
+
+  assert_int_equal(oc_catalog_changes(cb, cb, &c, &err), 0);
+  assert_string_equal(c.added.p, "");
+  assert_string_equal(c.removed.p, "");
+  assert_string_equal(c.changed.p, "");
+  oc_catalog_changes_release(&c);
+  assert_int_equal(oc_catalog_changes(NULL, ca, &c, &err), 0);
+  assert_string_equal(c.added.p, "cpoe_rate,er_visits,gone");
+  oc_catalog_changes_release(&c);
+  oc_catalog_destroy(ca);
+  oc_catalog_destroy(cb);
+}
+
 static void test_nul_byte_and_missing_file(void **state) {
   static const char buf[] = "code\0name";
   oc_catalog_t *cat = NULL;
@@ -419,6 +455,7 @@ int main(void) {
       cmocka_unit_test(test_measure_url_syntax),
       cmocka_unit_test(test_unit_syntax),
       cmocka_unit_test(test_add_checks_measure_url_and_diff),
+      cmocka_unit_test(test_changes_between_catalogs),
       cmocka_unit_test(test_nul_byte_and_missing_file),
       cmocka_unit_test(test_names_round_trip),
   };
