@@ -265,7 +265,8 @@ static const oc_metric_t *group_metric(ctx_t *cx, const char *url, size_t url_le
     int n = snprintf(key, sizeof(key), "%.*s#%s", (int)url_len, url, code);
     if (n > 0 && (size_t)n < sizeof(key)) {
       m = oc_catalog_find_measure(cx->cat, key, (size_t)n);
-      snprintf(tried, tcap, "%s", key);
+      if (!single) /* one group is named by the measure alone */
+        snprintf(tried, tcap, "%s", key);
     }
   }
   return m;
