@@ -26,16 +26,6 @@ OPS="${SRC}/docs/operations.md"
 T="$(mktemp -d /tmp/oc_test_prometheus_rules.XXXXXX)"
 trap 'rm -rf "$T"' EXIT
 
-# run VAR CMD...: CMD's output (both streams) into OUT, its status into VAR.
-run() {
-  local __var="$1"
-  shift
-  set +e
-  OUT="$("$@" 2>&1)"
-  printf -v "$__var" '%s' "$?"
-  set -e
-}
-
 # expect NAME RC WANT_RC PATTERN: RC is WANT_RC and OUT contains PATTERN.
 expect() {
   if [[ "$2" -eq "$3" && "$OUT" == *"$4"* ]]; then
@@ -49,10 +39,10 @@ expect() {
 n_rules="$(grep -cE '^ *- (record|alert):' "$RULES")"
 [[ "$n_rules" -ge 15 ]] || bail "only ${n_rules} rules found in ${RULES}"
 
-run rc promtool check rules "$RULES"
+run_rc rc promtool check rules "$RULES"
 expect "promtool check rules: ${n_rules} rules" "$rc" 0 "SUCCESS: ${n_rules} rules found"
 
-run rc promtool test rules "$TESTS"
+run_rc rc promtool test rules "$TESTS"
 expect "promtool test rules outcomes.rules.test.yml" "$rc" 0 "SUCCESS"
 
 # Each alert: a firing and a quiet test case, its labels and annotations, and
@@ -109,7 +99,7 @@ done <"${T}/results"
 mkdir "${T}/syntax"
 sed 's/expr: outcomes_pg_connected == 0$/expr: outcomes_pg_connected == == 0/' "$RULES" >"${T}/syntax/outcomes.rules.yml"
 cmp -s "$RULES" "${T}/syntax/outcomes.rules.yml" && bail "the syntax-error copy equals the original"
-run rc promtool check rules "${T}/syntax/outcomes.rules.yml"
+run_rc rc promtool check rules "${T}/syntax/outcomes.rules.yml"
 expect "a copy with a PromQL syntax error: promtool check rules fails" "$rc" 1 "FAILED"
 
 # A broken copy: a threshold moved, the unit tests beside it.
@@ -118,9 +108,9 @@ sed 's/expr: outcomes_batch_consecutive_failures >= 3$/expr: outcomes_batch_cons
   "$RULES" >"${T}/threshold/outcomes.rules.yml"
 cmp -s "$RULES" "${T}/threshold/outcomes.rules.yml" && bail "the threshold copy equals the original"
 cp "$TESTS" "${T}/threshold/"
-run rc promtool check rules "${T}/threshold/outcomes.rules.yml"
+run_rc rc promtool check rules "${T}/threshold/outcomes.rules.yml"
 expect "a copy with another threshold is still valid" "$rc" 0 "SUCCESS: ${n_rules} rules found"
-run rc promtool test rules "${T}/threshold/outcomes.rules.test.yml"
+run_rc rc promtool test rules "${T}/threshold/outcomes.rules.test.yml"
 expect "a copy with another threshold: promtool test rules fails on OutcomesBatchesFailing" "$rc" 1 \
   "alertname: OutcomesBatchesFailing"
 

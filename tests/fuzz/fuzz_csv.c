@@ -20,7 +20,7 @@
 
 #include "outcomes/catalog.h"
 #include "outcomes/csv.h"
-#include "outcomes/input.h"
+#include "fuzz_input.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -28,13 +28,6 @@ static const char catalog_tsv[] =
     "code\tname\tunit\tkind\tdirection\tmin\tmax\tseed\tdescription\n"
     "er_visits\tER visits\tcount\tcount\tlower_is_better\t0\t1e9\ts\td\n"
     "cpoe_rate\tCPOE\tratio\tratio\thigher_is_better\t0\t1\ts\td\n";
-
-static oc_catalog_t *catalog(void) {
-  static oc_catalog_t *cat;
-  if (!cat && oc_catalog_parse(catalog_tsv, sizeof(catalog_tsv) - 1, "fuzz", &cat, NULL) != 0)
-    abort();
-  return cat;
-}
 
 static void read_raw(const uint8_t *data, size_t size) {
   FILE *f = fmemopen((void *)(uintptr_t)data, size, "rb");
@@ -72,34 +65,11 @@ static void read_raw(const uint8_t *data, size_t size) {
   fclose(f);
 }
 
-static void read_rows(const uint8_t *data, size_t size, unsigned flags) {
-  FILE *f = fmemopen((void *)(uintptr_t)data, size, "rb");
-  oc_input_t *in = NULL;
-  oc_observation_t obs;
-  oc_err_t err;
-  long line;
-  int rc;
-
-  if (!f)
-    return;
-  if (oc_input_open(f, OC_INPUT_CSV, flags, catalog(), INT64_C(1700000000000000), &in, &err) == 0) {
-    while ((rc = oc_input_next(in, &obs, &line, &err)) != 0) {
-      if (rc < 0 && err.fatal)
-        break;
-      if (rc > 0 && !(flags & OC_INPUT_RETRACT) &&
-          oc_observation_validate(&obs, catalog(), NULL) != 0)
-        abort(); /* a row handed out as valid must be valid */
-    }
-  }
-  oc_input_destroy(in);
-  fclose(f);
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (size == 0)
     return 0; /* fmemopen needs at least one byte */
   read_raw(data, size);
-  read_rows(data, size, 0);
-  read_rows(data, size, OC_INPUT_RETRACT);
+  fuzz_read_input(data, size, OC_INPUT_CSV, 0, fuzz_catalog(catalog_tsv), true);
+  fuzz_read_input(data, size, OC_INPUT_CSV, OC_INPUT_RETRACT, fuzz_catalog(catalog_tsv), true);
   return 0;
 }

@@ -10,12 +10,8 @@
  * Corpus: tests/fuzz/corpus/fhir
  */
 #include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 
-#include "outcomes/catalog.h"
-#include "outcomes/input.h"
+#include "fuzz_input.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -26,44 +22,10 @@ static const char catalog_tsv[] =
     "cpoe\tCPOE\t1\tratio\thigher_is_better\t0\t1\thttp://example.org/Measure/q#cpoe\n"
     "visits\tVisits\t{count}\tcount\tlower_is_better\t0\t1e9\thttp://example.org/Measure/q#v\n";
 
-static oc_catalog_t *catalog(void) {
-  static oc_catalog_t *cat;
-  if (!cat && oc_catalog_parse(catalog_tsv, sizeof(catalog_tsv) - 1, "fuzz", &cat, NULL) != 0)
-    abort();
-  return cat;
-}
-
-static void read_all(const uint8_t *data, size_t size, oc_input_format_t fmt) {
-  FILE *f = fmemopen((void *)(uintptr_t)data, size, "rb");
-  oc_input_t *in = NULL;
-  oc_observation_t obs;
-  oc_err_t err;
-  long line, last = 0;
-  int rc;
-
-  if (!f)
-    return;
-  if (oc_input_open(f, fmt, 0, catalog(), INT64_C(1700000000000000), &in, &err) != 0) {
-    fclose(f); /* only JSON Lines' detection reads at open; memory does not fail */
-    abort();
-  }
-  while ((rc = oc_input_next(in, &obs, &line, &err)) != 0) {
-    if (rc < 0 && err.fatal)
-      abort();
-    if (line < last)
-      abort();
-    last = line;
-    if (rc > 0 && oc_observation_validate(&obs, catalog(), NULL) != 0)
-      abort();
-  }
-  oc_input_destroy(in);
-  fclose(f);
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (size == 0)
     return 0;
-  read_all(data, size, OC_INPUT_FHIR);
-  read_all(data, size, OC_INPUT_JSON_LINES_ANY);
+  fuzz_read_input(data, size, OC_INPUT_FHIR, 0, fuzz_catalog(catalog_tsv), false);
+  fuzz_read_input(data, size, OC_INPUT_JSON_LINES_ANY, 0, fuzz_catalog(catalog_tsv), false);
   return 0;
 }

@@ -90,15 +90,6 @@ daemon() {
 
 replay() { "$REPLAY" "$@"; }
 
-# run_rc VAR CMD...: run CMD, its output into $OUT and its status into VAR.
-run_rc() {
-  local __var="$1"
-  shift
-  set +e
-  OUT="$("$@" 2>&1)"
-  printf -v "$__var" '%s' "$?"
-  set -e
-}
 
 # table_md5 TABLE: md5 of its rows in key order, without the time columns
 # that a replay rewrites (ingested_at, updated_at, created_at).

@@ -37,3 +37,14 @@ fail() {
 
 # pass MESSAGE: one check held.
 pass() { echo "ok - $*"; }
+
+# run_rc VAR CMD...: run CMD, its output (both streams) into $OUT and its
+# status into VAR.
+run_rc() {
+  local __var="$1"
+  shift
+  set +e
+  OUT="$("$@" 2>&1)"
+  printf -v "$__var" '%s' "$?"
+  set -e
+}
