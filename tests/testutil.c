@@ -14,6 +14,7 @@
 #include "outcomes/buf.h"
 #include "outcomes/date.h"
 #include "outcomes/input.h"
+#include "outcomes/log.h"
 
 char *oc_test_read_file(const char *path, size_t *len_out) {
   oc_buf_t text;
@@ -132,5 +133,28 @@ char *oc_test_input_describe(FILE *f, int fmt, unsigned flags, const struct oc_c
   }
 done:
   oc_input_destroy(in);
+  return out;
+}
+
+const char *oc_test_capture_log(const char *prog, void (*fn)(void *), void *arg) {
+  static char out[4096];
+  FILE *tmp = tmpfile();
+  int saved = dup(STDERR_FILENO);
+
+  assert_non_null(tmp);
+  assert_true(saved >= 0);
+  fflush(stderr);
+  assert_true(dup2(fileno(tmp), STDERR_FILENO) >= 0);
+  setenv("JOURNAL_STREAM", "8:1234", 1);
+  oc_log_init(prog);
+  fn(arg);
+  fflush(stderr);
+  dup2(saved, STDERR_FILENO);
+  close(saved);
+  unsetenv("JOURNAL_STREAM");
+  rewind(tmp);
+  size_t n = fread(out, 1, sizeof(out) - 1, tmp);
+  out[n] = '\0';
+  fclose(tmp);
   return out;
 }

@@ -39,6 +39,12 @@ struct rd_kafka_mock_cluster_s;
 struct rd_kafka_mock_cluster_s *oc_test_mock_start(int brokers, struct rd_kafka_s **owner);
 void oc_test_mock_stop(struct rd_kafka_mock_cluster_s *mcluster, struct rd_kafka_s *owner);
 
+/* What oc_log() wrote to stderr during fn(arg), in journal form (with
+ * JOURNAL_STREAM set: "<level>" and the text, no time stamp), after
+ * oc_log_init(prog); at most 4095 bytes, in a static buffer that the next
+ * call reuses. */
+const char *oc_test_capture_log(const char *prog, void (*fn)(void *), void *arg);
+
 /* Read all of f with oc_input_open/oc_input_next and describe every row,
  * one line each: "L: ok org|fac|metric|grain|date value num den source
  * observed" ("-" for an absent numerator or denominator), in retraction

@@ -2,9 +2,12 @@
  * a control byte in a string from outside (a file name, a broker's error)
  * is escaped, so that it cannot end the line and forge another one (a
  * journal line of its own level, "<0>..."). */
+#include "testutil.h"
+
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,27 +19,12 @@
 
 /* What oc_log() wrote to stderr during fn(arg), in journal form (with
  * JOURNAL_STREAM set: "<level>" and the text, no time stamp). */
-static char *captured(void (*fn)(const char *), const char *arg) {
-  static char out[4096];
-  FILE *tmp = tmpfile();
-  int saved = dup(STDERR_FILENO);
+static void (*log_fn)(const char *);
+static void call_log_fn(void *arg) { log_fn(arg); }
 
-  assert_non_null(tmp);
-  assert_true(saved >= 0);
-  fflush(stderr);
-  assert_true(dup2(fileno(tmp), STDERR_FILENO) >= 0);
-  setenv("JOURNAL_STREAM", "8:1234", 1);
-  oc_log_init("test_log");
-  fn(arg);
-  fflush(stderr);
-  dup2(saved, STDERR_FILENO);
-  close(saved);
-  unsetenv("JOURNAL_STREAM");
-  rewind(tmp);
-  size_t n = fread(out, 1, sizeof(out) - 1, tmp);
-  out[n] = '\0';
-  fclose(tmp);
-  return out;
+static const char *captured(void (*fn)(const char *), const char *arg) {
+  log_fn = fn;
+  return oc_test_capture_log("test_log", call_log_fn, (void *)(uintptr_t)arg);
 }
 
 static void log_file_name(const char *name) { oc_log_warn("file_start file=\"%s\"", name); }

@@ -98,25 +98,7 @@ static void test_the_log_line_fields(void **state) {
 
 /* What fn(arg) logged to stderr, in journal form (no time stamps). */
 static const char *captured(void (*fn)(void *), void *arg) {
-  static char out[512];
-  FILE *tmp = tmpfile();
-  int saved = dup(STDERR_FILENO);
-
-  assert_non_null(tmp);
-  fflush(stderr);
-  assert_true(dup2(fileno(tmp), STDERR_FILENO) >= 0);
-  setenv("JOURNAL_STREAM", "8:1234", 1);
-  oc_log_init("test_progress");
-  fn(arg);
-  fflush(stderr);
-  dup2(saved, STDERR_FILENO);
-  close(saved);
-  unsetenv("JOURNAL_STREAM");
-  rewind(tmp);
-  size_t n = fread(out, 1, sizeof(out) - 1, tmp);
-  out[n] = '\0';
-  fclose(tmp);
-  return out;
+  return oc_test_capture_log("test_progress", fn, arg);
 }
 
 typedef struct log_call_s {
