@@ -150,7 +150,9 @@ static int run(PGconn *conn, const char *sql, const char *what, int n, const cha
   return rc;
 }
 
-static int upsert_metric(PGconn *conn, const oc_metric_t *m, oc_err_t *err) {
+/* Insert or update m; has_url: the table has measure_url (migration 0008),
+ * else the statement of the tables before it. */
+static int upsert_metric(PGconn *conn, const oc_metric_t *m, bool has_url, oc_err_t *err) {
   char min[40], max[40];
   const char *params[10] = {m->code,
                             m->name,
@@ -166,7 +168,14 @@ static int upsert_metric(PGconn *conn, const oc_metric_t *m, oc_err_t *err) {
 
   snprintf(min, sizeof(min), "%.17g", m->min);
   snprintf(max, sizeof(max), "%.17g", m->max);
-  rc = run(conn, oc_sql_catalog_upsert, "catalog_upsert", 10, params, NULL, err);
+  if (has_url)
+    rc = run(conn, oc_sql_catalog_upsert, "catalog_upsert", 10, params, NULL, err);
+  else if (params[9][0])
+    rc = oc_err_set(err, OC_ERR_CONFIG,
+                    "measure_url: outcomes.metric_catalog has no such column before migration "
+                    "0008");
+  else
+    rc = run(conn, oc_sql_catalog_upsert_0002, "catalog_upsert_0002", 9, params, NULL, err);
   if (rc < 0)
     oc_err_prefix(err, "metric '%s': ", m->code);
   return rc;
@@ -176,7 +185,7 @@ int oc_migrate_sync_catalog(PGconn *conn, const char *dir, const char *path, boo
                             const char *role, oc_migrate_report_t *r, oc_err_t *err) {
   oc_catalog_t *cat = NULL;
   PGresult *res = NULL;
-  bool exists = false;
+  bool exists = false, has_url = false;
   int rc;
 
   if ((rc = oc_catalog_load_file(path, &cat, err)) < 0)
@@ -198,6 +207,14 @@ int oc_migrate_sync_catalog(PGconn *conn, const char *dir, const char *path, boo
   }
   if (exists && (rc = run(conn, oc_sql_catalog_read, "catalog_read", 0, NULL, &res, err)) < 0)
     goto out;
+  if (exists && !dry_run) {
+    PGresult *col = NULL;
+    if ((rc = run(conn, oc_sql_catalog_has_measure_url, "catalog_has_measure_url", 0, NULL, &col,
+                  err)) < 0)
+      goto out;
+    has_url = PQntuples(col) == 1 && PQgetvalue(col, 0, 0)[0] == 't';
+    PQclear(col);
+  }
   for (size_t i = 0; i < oc_catalog_count(cat); i++) {
     const oc_metric_t *m = oc_catalog_at(cat, i);
     int row = res ? find_row(res, m->code) : -1;
@@ -216,7 +233,7 @@ int oc_migrate_sync_catalog(PGconn *conn, const char *dir, const char *path, boo
       r->cat_updated++;
     else
       r->cat_inserted++;
-    if (!dry_run && (rc = upsert_metric(conn, m, err)) < 0)
+    if (!dry_run && (rc = upsert_metric(conn, m, has_url, err)) < 0)
       goto out;
     oc_log_debug("catalog_metric_%s code=%s", row >= 0 ? "updated" : "inserted", m->code);
   }

@@ -835,6 +835,30 @@ static void test_0008_takes_old_units_forward(void **state) {
   assert_string_equal(s, "count,days,fte,ratio,usd 1");
   free(s);
 
+  /* A migrations directory that stops before 0008 still syncs a file of
+   * the units by name; one with a measure_url is refused. */
+  write_file(dir, "old.tsv",
+             "code\tname\tunit\tkind\tdirection\tmin\tmax\tseed\tdescription\n"
+             "a_more\tF\tcount\tcount\tlower_is_better\t0\t9\t\td\n");
+  snprintf(path, sizeof(path), "%s/old.tsv", dir);
+  if (migrate(fx->conn, dir, path, false, &r, &err) != 0)
+    fail_msg("sync before 0008: %s", err.msg);
+  assert_int_equal(r.cat_inserted, 1);
+  oc_migrate_report_release(&r);
+  s = query_text(fx->conn, "SELECT unit || ' [' || seed || ']' FROM outcomes.metric_catalog "
+                           "WHERE code = 'a_more'");
+  assert_string_equal(s, "count []");
+  free(s);
+  write_file(dir, "url.tsv",
+             "code\tname\tunit\tkind\tdirection\tmin\tmax\tmeasure_url\n"
+             "a_url\tG\tcount\tcount\tlower_is_better\t0\t9\thttps://x.org/M\n");
+  snprintf(path, sizeof(path), "%s/url.tsv", dir);
+  assert_int_equal(migrate(fx->conn, dir, path, false, &r, &err), OC_ERR_CONFIG);
+  assert_string_equal(err.msg, "metric 'a_url': measure_url: outcomes.metric_catalog has no "
+                               "such column before migration 0008");
+  oc_migrate_report_release(&r);
+  exec_ok(fx->conn, "DELETE FROM outcomes.metric_catalog WHERE code = 'a_more'");
+
   /* A dry run reads the table that has no measure_url yet. */
   snprintf(path, sizeof(path), "%s/new.tsv", dir);
   if (migrate(fx->conn, shipped_sql_dir(), path, true, &r, &err) != 0)

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # test_migrate_series.sh - a database of the release before series ids
-# (migrations 0001-0005: facts and rollups as tables) upgrades in place:
+# (migrations 0001-0005: facts and rollups as tables, the catalog's units by
+# name) upgrades in place:
 # migration 0006 carries the facts over and queues them, and one drain of
 # the refresh (outcomes-replay rebuild) gives back, byte for byte, the
 # rollup rows the old tables held; the facts, read through the view of the
@@ -13,7 +14,13 @@ psql "$BASE_CONNINFO" -qAtc "CREATE DATABASE \"$T_DB\"" >/dev/null || fail "crea
 export OUTCOMES_PG_CONNINFO="$BASE_CONNINFO dbname=$T_DB"
 mkdir -p "$T_DIR/sql5"
 cp "$SQL_DIR"/000[1-5]_*.sql "$T_DIR/sql5/"
-"$MIGRATE" --sql-dir "$T_DIR/sql5" --catalog "$CATALOG" >"$T_DIR/migrate5.log" 2>&1 ||
+# The catalog as that release had it: units by name, no measure_url.
+awk -F'\t' -v OFS='\t' '/^#/ { next }
+  { u = $3
+    if ($1 != "code")
+      u = u == "d" ? "days" : u == "1" ? "ratio" : u == "{count}" ? "count" : u == "[USD]" ? "usd" : u == "{FTE}" ? "fte" : u
+    print $1, $2, u, $4, $5, $6, $7, $8, $9 }' "$CATALOG" >"$T_DIR/catalog5.tsv"
+"$MIGRATE" --sql-dir "$T_DIR/sql5" --catalog "$T_DIR/catalog5.tsv" >"$T_DIR/migrate5.log" 2>&1 ||
   fail "migrate to 0005: $(cat "$T_DIR/migrate5.log")"
 
 # Facts as the old daemon left them (retraction markers included), and the
@@ -63,9 +70,11 @@ facts_md5() {
                     numerator, denominator, source, observed_at, src_topic, src_partition,
                     src_offset, barrier_offset FROM outcomes.facts) t"
 }
+# The analyst view but its unit, which 0008 renames (days to d, ...).
 values_md5() {
-  sql "SELECT md5(string_agg(t::text, E'\n' ORDER BY t::text))
-       FROM (SELECT * FROM outcomes.metric_changes WHERE level <> 'facility') t"
+  sql "SELECT md5(string_agg(r::text, E'\n' ORDER BY r::text))
+       FROM (SELECT to_jsonb(t) - 'unit' AS r
+               FROM (SELECT * FROM outcomes.metric_changes WHERE level <> 'facility') t) v"
 }
 before_rollups="$(rollups_md5)" before_facts="$(facts_md5)" before_values="$(values_md5)"
 standing="$(sql "SELECT count(*) FROM outcomes.facts WHERE NOT retracted")"
@@ -88,6 +97,8 @@ rollups_current || fail "changes still pending after the rebuild"
 [[ "$(rollups_md5)" == "$before_rollups" ]] ||
   fail "rollups after the refresh ($(rollups_md5)) differ from before ($before_rollups)"
 [[ "$(values_md5)" == "$before_values" ]] || fail "metric_changes differ after the upgrade"
+[[ "$(sql "SELECT string_agg(DISTINCT unit, ',' ORDER BY unit) FROM outcomes.metric_changes")" == "1,[USD],{count}" ]] ||
+  fail "units after the upgrade: $(sql "SELECT DISTINCT unit FROM outcomes.metric_changes")"
 [[ "$(psql "$OUTCOMES_PG_CONNINFO" -qAtX -f "${OC_SOURCE_DIR}/tests/integration/rollup_oracle.sql")" == 0 ]] ||
   fail "rollups differ from the recomputation"
-pass "after one refresh the rollups are byte for byte the old table's; the analyst views agree"
+pass "after one refresh the rollups are byte for byte the old table's; the analyst views agree (units renamed to UCUM by 0008)"
