@@ -75,10 +75,12 @@ static int named_resource(ctx_t *cx, const json_t *res, const char *at, const ch
   const char *rid = json_string_value(json_object_get(res, "id"));
   const json_t *v = json_object_get(json_array_get(json_object_get(res, "identifier"), 0), "value");
 
+  char qt[80];
   snprintf(type, tcap, "%s", rt ? rt : "");
   if (!json_is_string(v))
     return fail(cx, OC_ERR_BAD_FIELD, at, "the %s %s '%s' has no identifier.value to name it",
-                where, rt ? rt : "resource", rid ? quote(rid, q, sizeof(q)) : "");
+                where, rt ? quote(rt, qt, sizeof(qt)) : "resource",
+                rid ? quote(rid, q, sizeof(q)) : "");
   return take_id(cx, at, json_string_value(v), json_string_length(v), id);
 }
 
@@ -152,7 +154,7 @@ static int reference_id(ctx_t *cx, const json_t *ref, const char *at, char *type
 
 /* reporter -> org_id: an Organization. */
 static int map_reporter(ctx_t *cx, oc_fact_id_t *fid) {
-  char type[64];
+  char type[64], q[80];
   int rc;
   const json_t *ref = json_object_get(cx->mr, "reporter");
 
@@ -161,14 +163,15 @@ static int map_reporter(ctx_t *cx, oc_fact_id_t *fid) {
   if ((rc = reference_id(cx, ref, ".reporter", type, sizeof(type), fid->org_id)) < 0)
     return rc;
   if (type[0] && strcmp(type, "Organization") != 0)
-    return fail(cx, OC_ERR_BAD_FIELD, ".reporter", "a %s is not an Organization", type);
+    return fail(cx, OC_ERR_BAD_FIELD, ".reporter", "a %s is not an Organization",
+                quote(type, q, sizeof(q)));
   return 0;
 }
 
 /* subject -> facility_id: a Location, or an Organization other than the
  * reporter; none, or the reporter itself, is an org-level figure. */
 static int map_subject(ctx_t *cx, oc_fact_id_t *fid) {
-  char type[64], id[OC_ID_MAX + 1];
+  char type[64], id[OC_ID_MAX + 1], q[80];
   int rc;
   const json_t *ref = json_object_get(cx->mr, "subject");
 
@@ -180,7 +183,7 @@ static int map_subject(ctx_t *cx, oc_fact_id_t *fid) {
   if (strcmp(type, "Location") != 0 && strcmp(type, "Organization") != 0)
     return fail(cx, OC_ERR_BAD_FIELD, ".subject",
                 "a %s is not a facility: a summary of a Location or an Organization only",
-                type[0] ? type : "reference without a type");
+                type[0] ? quote(type, q, sizeof(q)) : "reference without a type");
   if (strcmp(type, "Organization") == 0 && strcmp(id, fid->org_id) == 0)
     return 0;
   memcpy(fid->facility_id, id, sizeof(id));
@@ -189,12 +192,6 @@ static int map_subject(ctx_t *cx, oc_fact_id_t *fid) {
 
 /* ---- groups ----------------------------------------------------------- */
 
-/* The counts of one group's measure populations. */
-typedef struct {
-  double count[6]; /* P_COUNT */
-  int index[6];    /* population[] index, -1 when absent */
-} pops_t;
-
 enum { P_NUM, P_NUM_EXCL, P_DEN, P_DEN_EXCL, P_DEN_EXCEP, P_INIT, P_COUNT };
 static const char *const pop_codes[P_COUNT] = {"numerator",
                                                "numerator-exclusion",
@@ -202,6 +199,12 @@ static const char *const pop_codes[P_COUNT] = {"numerator",
                                                "denominator-exclusion",
                                                "denominator-exception",
                                                "initial-population"};
+
+/* The counts of one group's measure populations. */
+typedef struct {
+  double count[P_COUNT];
+  int index[P_COUNT]; /* population[] index, -1 when absent */
+} pops_t;
 
 /* The measure-population code of a CodeableConcept: a coding whose system
  * is the measure-population system, or has none (as the R4 examples). */

@@ -5,8 +5,9 @@
  * (input_internal.h).
  *
  * Which it is shows on the first line: a line that is a whole JSON value by
- * itself starts NDJSON (a one-line Bundle is NDJSON of one); one that is
- * not starts a document, read whole (at most OC_FHIR_DOC_MAX bytes). Errors
+ * itself, or ends with '}' as one, starts NDJSON (a one-line Bundle is
+ * NDJSON of one); one that is not starts a document, read whole (at most
+ * OC_FHIR_DOC_MAX bytes). Errors
  * name the line of the report (NDJSON) or of the document's start, and the
  * FHIR path.
  */
@@ -201,6 +202,15 @@ static int take_resource(oc_fhir_reader_t *r, json_t *res, oc_err_t *err) {
                     bt ? oc_utf8_quote(bt, strlen(bt), q, sizeof(q)) : "(missing)");
 }
 
+/* True when line ends with '}' (blanks aside): an NDJSON line, even a bad
+ * one, where a document's first line ("{", "{\"resourceType\": ...,")
+ * does not close its object. */
+static bool closes_object(const char *line, size_t len) {
+  while (len > 0 && (line[len - 1] == ' ' || line[len - 1] == '\t'))
+    len--;
+  return len > 0 && line[len - 1] == '}';
+}
+
 /* Read the next resource (an NDJSON line, or the whole document). */
 static int read_resource(oc_fhir_reader_t *r, oc_err_t *err) {
   json_error_t jerr;
@@ -222,8 +232,8 @@ static int read_resource(oc_fhir_reader_t *r, oc_err_t *err) {
     return 0;
   }
   res = json_loadb(line, len, JSON_REJECT_DUPLICATES | JSON_DECODE_INT_AS_REAL, &jerr);
-  if (!res && !r->started) {
-    /* Not whole by itself: the first line of a document. */
+  if (!res && !r->started && !closes_object(line, len)) {
+    /* Not whole by itself, nor meant to be: the first line of a document. */
     r->done = true;
     if ((rc = read_document(r, line, len, &res, err)) < 0) {
       if (rc == OC_ERR_IO || rc == OC_ERR_NOMEM)

@@ -426,6 +426,13 @@ static void test_documents(void **state) {
       "5: ok coastal||readmission_rate_30d|MONTH|2024-01-01 0.125 5 40 MeasureReport/y "
       "2024-04-01T00:00:00.000000Z\n"
       "6: resourceType: missing: not a FHIR resource\n");
+  /* NDJSON whose first line is bad: that line is rejected, the rest read. */
+  assert_string_equal(
+      run_text(q2("{'resourceType':'MeasureReport',,}\n" MR("'id':'z'," ORG READM JAN)),
+               OC_INPUT_FHIR),
+      "1: row: invalid JSON at column 33: string or '}' expected near ','\n"
+      "2: ok coastal||readmission_rate_30d|MONTH|2024-01-01 0.125 5 40 MeasureReport/z "
+      "2024-04-01T00:00:00.000000Z\n");
   /* The same detection leaves JSON Lines of observations to their reader. */
   assert_string_equal(
       run_text("{\"org_id\":\"o\",\"metric\":\"cpoe_rate\",\"grain\":\"MONTH\",\"period_start\":"
