@@ -2,7 +2,9 @@
 # bench_produce.sh - records/s of outcomes-produce publishing an N-row CSV
 # (default 1,000,000) to the local broker, next to kcat -P publishing the
 # same records pre-encoded (the same keys and Avro values, read back from the
-# first topic), in the same run, both idempotent with acks=all.
+# first topic), in the same run, both idempotent with acks=all; and
+# outcomes-produce publishing the same figures as FHIR MeasureReports (one
+# NDJSON line per row, ~10 times the bytes of the CSV).
 #
 #   cmake -S . -B build-rel -DOC_BUILD_TESTS=OFF && cmake --build build-rel
 #   eval "$(deploy/stack.sh env)"
@@ -82,7 +84,38 @@ k_s="$(awk -v a="$s" -v b="$e" 'BEGIN { print b - a }')"
 n2="$(kcat -C -b "$B" -t "$t2" -e -q -f '.\n' | wc -l)"
 [[ "$n2" == "$ROWS" ]] || echo "WARNING: kcat topic holds $n2 records, not $ROWS" >&2
 
+# 3. The same rows as FHIR summary MeasureReports (NDJSON), through a catalog
+# that maps two Measures to the two metrics.
+awk -F'\t' -v OFS='\t' '/^code\t/ { print $0, "measure_url"; next }
+  /^#/ || NF == 0 { next }
+  { u = ""
+    if ($1 == "er_visits" || $1 == "cpoe_rate") u = "http://example.org/fhir/Measure/" $1
+    print $0, u }' <(grep -v '^#' "$SRC/schemas/catalog.tsv" | cut -f1-9) >"$W/catalog.tsv"
+awk -F, -v P='{"code":{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/measure-population","code":"' 'NR > 1 {
+  split($5, d, "-")
+  printf "{\"resourceType\":\"MeasureReport\",\"id\":\"r%d\",\"meta\":{\"lastUpdated\":\"%s\"},", NR, $10
+  printf "\"status\":\"complete\",\"type\":\"summary\",\"measure\":\"http://example.org/fhir/Measure/%s|1\",", $3
+  printf "\"reporter\":{\"reference\":\"Organization/%s\"},\"subject\":{\"reference\":\"Location/%s\"},", $1, $2
+  printf "\"period\":{\"start\":\"%s\",\"end\":\"%s\"},\"group\":[{", $5, $5
+  if ($7 != "")
+    printf "\"population\":[%sdenominator\"}]},\"count\":%s},%snumerator\"}]},\"count\":%s}],", P, $8, P, $7
+  printf "\"measureScore\":{\"value\":%s}}]}\n", $6
+}' "$W/in.csv" >"$W/in.ndjson"
+echo "FHIR input: $ROWS MeasureReports, $(du -h "$W/in.ndjson" | cut -f1) of NDJSON"
+t3="$(topic fhir)"
+s="$(now)"
+"$BUILD/producers/outcomes-produce" -q -b "$B" -t "$t3" --catalog "$W/catalog.tsv" \
+  --schema-dir "$SRC/schemas/avro" "$W/in.ndjson"
+e="$(now)"
+f_s="$(awk -v a="$s" -v b="$e" 'BEGIN { print b - a }')"
+n3="$(kcat -C -b "$B" -t "$t3" -e -q -f '.\n' | wc -l)"
+[[ "$n3" == "$ROWS" ]] || echo "WARNING: the FHIR topic holds $n3 records, not $ROWS" >&2
+
 printf '%-44s %8.2f s  %9s records/s\n' "outcomes-produce (CSV → validate → Avro)" "$p_s" \
   "$(rate "$ROWS" "$p_s")"
 printf '%-44s %8.2f s  %9s records/s\n' "kcat -P (pre-encoded, same records)" "$k_s" \
   "$(rate "$ROWS" "$k_s")"
+printf '%-44s %8.2f s  %9s records/s\n' "outcomes-produce (FHIR NDJSON → Avro)" "$f_s" \
+  "$(rate "$ROWS" "$f_s")"
+awk -v p="$p_s" -v k="$k_s" -v f="$f_s" 'BEGIN {
+  printf "ratios: outcomes-produce CSV / kcat -P = %.2f; FHIR / CSV = %.2f\n", k / p, p / f }'
