@@ -95,7 +95,8 @@ static int remember_failure(oc_schema_ids_t *ids, id_entry_t *e, int code, const
   e->ok = false;
   e->code = code;
   e->t_until = now + ids->failed_ttl_ms;
-  snprintf(e->msg, sizeof(e->msg), "%s", msg);
+  /* Kept shorter than the message, which the caller still has whole. */
+  snprintf(e->msg, sizeof(e->msg), "%.*s", (int)sizeof(e->msg) - 1, msg);
   ids->stats.failed++;
   oc_log_warn("schema_id_unusable id=%" PRIu32 " code=%s error=\"%s\"", e->id,
               oc_err_code_name(code), msg);
