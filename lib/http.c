@@ -41,7 +41,8 @@ struct oc_http_s {
   int64_t health_max_age_ms;
   _Atomic int64_t last_tick_ms;
   _Atomic bool ready;
-  pthread_mutex_t reason_mu; /* guards reason */
+  oc_metrics_gauge_t *ready_gauge; /* outcomes_ready in metrics, or NULL */
+  pthread_mutex_t reason_mu;       /* guards reason */
   char reason[OC_HTTP_REASON_MAX];
 };
 
@@ -292,6 +293,13 @@ int oc_http_start(const oc_http_opts_t *opts, oc_http_t **out, oc_err_t *err) {
   }
   mu_ok = true;
   srv->metrics = opts->metrics;
+  if (srv->metrics) {
+    oc_metrics_family_t *f_ready = NULL;
+    if ((rc = oc_metrics_add_gauge(srv->metrics, "outcomes_ready", "1 while /readyz answers 200",
+                                   NULL, 0, &f_ready, err)) != 0)
+      goto out;
+    srv->ready_gauge = oc_metrics_gauge(f_ready, NULL);
+  }
   srv->health_max_age_ms =
       opts->health_max_age_ms ? opts->health_max_age_ms : DEFAULT_HEALTH_MAX_AGE_MS;
   atomic_init(&srv->last_tick_ms, oc_clock_ms());
@@ -344,6 +352,7 @@ void oc_http_set_ready(oc_http_t *srv, bool ready, const char *reason) {
   snprintf(srv->reason, sizeof(srv->reason), "%s", reason ? reason : "");
   pthread_mutex_unlock(&srv->reason_mu);
   atomic_store(&srv->ready, ready);
+  oc_metrics_gauge_set(srv->ready_gauge, ready ? 1 : 0);
 }
 
 void oc_http_stop(oc_http_t *srv) {

@@ -5,7 +5,9 @@
  *   GET /healthz  200 "ok" while the owner's main loop has called
  *                 oc_http_tick() within health_max_age_ms, else 503
  *   GET /readyz   200 "ready" after oc_http_set_ready(srv, true, ...), else
- *                 503 with the reason given (initially "starting")
+ *                 503 with the reason given (initially "starting"); the
+ *                 gauge outcomes_ready, which the server adds to the
+ *                 registry, says the same: 1 or 0
  *   anything else 404; other methods on those paths 405 (HEAD is allowed);
  *   requests with a body 413.
  *
@@ -37,7 +39,8 @@ typedef struct oc_http_opts_s {
   const char *listen;            /* "host:port" or "[v6]:port"; NULL = default;
                                   port 0 = ephemeral (see oc_http_port) */
   oc_metrics_t *metrics;         /* borrowed, must outlive the server; NULL
-                                  serves an empty /metrics */
+                                  serves an empty /metrics; gains the
+                                  family outcomes_ready */
   unsigned health_max_age_ms;    /* 0 = 30000 */
   unsigned connection_limit;     /* 0 = 64 at once, 4 per client address */
   unsigned connection_timeout_s; /* 0 = 10 s idle per connection */

@@ -13,6 +13,7 @@
 #   - batch_failed is logged once, and batch_still_failing keeps leaving a
 #     warning (with the error) at most once per stats.interval, though the
 #     attempts come several times faster;
+#   - outcomes_ready says what /readyz says: 0, then 1;
 #   - once the fault is gone the next commit makes /readyz 200 again, the
 #     gauge drops to 0, batch_recovered is logged, and every record of the
 #     topic is accounted: applied + stale + dead_lettered = the offsets span
@@ -85,9 +86,10 @@ failed="$(metric 'outcomes_batches_total{result="failed"}')"
 ((${failing:-0} >= 3)) || fail "outcomes_batch_consecutive_failures '$failing', want >= 3"
 ((${failed:-0} >= ${failing:-0})) || fail "batches failed '$failed' < consecutive '$failing'"
 [[ "$(metric outcomes_pg_connected)" == 1 ]] || fail "pg_connected should stay 1 (a live connection)"
+[[ "$(metric outcomes_ready)" == 0 ]] || fail "outcomes_ready '$(metric outcomes_ready)' while /readyz is 503"
 [[ "$(metric "outcomes_records_consumed_total{topic=\"$TOPIC\"}")" == 0 ]] ||
   fail "records counted while nothing committed"
-pass "outcomes_batch_consecutive_failures $failing, batches failed $failed, pg_connected 1"
+pass "outcomes_batch_consecutive_failures $failing, batches failed $failed, pg_connected 1, ready 0"
 
 # 2. A long stall keeps leaving a bounded trace in the log.
 still() { grep -c 'batch_still_failing attempts=' "$DLOG" || true; }
@@ -126,6 +128,7 @@ wait_for 10 ready || fail "/readyz after recovery: $(get /readyz)"
 scrape
 [[ "$(metric outcomes_batch_consecutive_failures)" == 0 ]] ||
   fail "outcomes_batch_consecutive_failures $(metric outcomes_batch_consecutive_failures) after recovery"
+[[ "$(metric outcomes_ready)" == 1 ]] || fail "outcomes_ready '$(metric outcomes_ready)' after recovery"
 [[ "$(metric "outcomes_records_consumed_total{topic=\"$TOPIC\"}")" == "$RECORDS" ]] ||
   fail "consumed_total $(metric "outcomes_records_consumed_total{topic=\"$TOPIC\"}"), want $RECORDS"
 grep -q 'batch_recovered after_failures=[0-9]' "$DLOG" || fail "no batch_recovered line"
