@@ -31,6 +31,15 @@
 #define WAIT_STEP_MS 100
 #define SCAN_MAX 10000 /* files taken per scan; the rest wait for the next */
 
+/* What tells one version of the catalog file from another. */
+typedef struct {
+  bool exists;
+  dev_t dev;
+  ino_t ino;
+  off_t size;
+  struct timespec mtime;
+} file_version_t;
+
 typedef struct spool_s {
   oc_producer_t *p;
   oc_spool_opts_t o;
@@ -41,6 +50,7 @@ typedef struct spool_s {
   bool retry;                             /* the last round ended on a Kafka failure */
   oc_catalog_t *catalog;                  /* the last one reloaded (owned), NULL before */
   const oc_catalog_t *catalog_in_use;     /* what the producer validates with */
+  file_version_t catalog_version;         /* of the catalog file last read */
   /* Metrics (all NULL without metrics_listen; updates accept NULL). */
   oc_metrics_t *reg;
   oc_http_t *http;
@@ -55,23 +65,52 @@ typedef enum { FILE_FINISHED = 0, FILE_RETRY, FILE_STOPPED } file_result_t;
 static bool stopping(const spool_t *s) { return s->o.stop && *s->o.stop; }
 static bool reload_asked(const spool_t *s) { return s->o.reload && *s->o.reload; }
 
-/* SIGHUP: the catalog file again. One that cannot be read or parsed leaves
- * the catalog in use as it is. */
+static file_version_t file_version(const char *path) {
+  file_version_t v;
+  struct stat st;
+  memset(&v, 0, sizeof(v));
+  if (path && stat(path, &st) == 0) {
+    v.exists = true;
+    v.dev = st.st_dev;
+    v.ino = st.st_ino;
+    v.size = st.st_size;
+    v.mtime = st.st_mtim;
+  }
+  return v;
+}
+
+static bool same_version(const file_version_t *a, const file_version_t *b) {
+  return a->exists == b->exists && a->dev == b->dev && a->ino == b->ino && a->size == b->size &&
+         a->mtime.tv_sec == b->mtime.tv_sec && a->mtime.tv_nsec == b->mtime.tv_nsec;
+}
+
+/* The catalog file again, on SIGHUP or when the file changed (replaced,
+ * written, removed) since it was last read. Each version is tried once: one
+ * that cannot be read or parsed leaves the catalog in use as it is. */
 static void reload_catalog(spool_t *s) {
   oc_catalog_t *cat = NULL;
   oc_err_t err;
+  const char *trigger = NULL;
+  file_version_t now = file_version(s->o.catalog_path);
 
-  if (!reload_asked(s))
+  if (reload_asked(s)) {
+    *s->o.reload = 0;
+    trigger = "sighup";
+  } else if (s->o.catalog_path && !same_version(&now, &s->catalog_version)) {
+    trigger = "file_changed";
+  }
+  if (!trigger)
     return;
-  *s->o.reload = 0;
+  s->catalog_version = now;
   oc_err_clear(&err);
   if (!s->o.catalog_path || oc_catalog_load_file(s->o.catalog_path, &cat, &err) != 0) {
-    oc_log_err("catalog_reload_failed reason=\"%s\" metrics=%zu: the catalog in use is kept",
-               s->o.catalog_path ? err.msg : "no catalog file",
-               oc_catalog_count(s->catalog_in_use));
+    oc_log_err("catalog_reload_failed reason=\"%s\" metrics=%zu trigger=%s: the catalog in use "
+               "is kept",
+               s->o.catalog_path ? err.msg : "no catalog file", oc_catalog_count(s->catalog_in_use),
+               trigger);
     return;
   }
-  oc_catalog_log_reloaded(s->catalog_in_use, cat, "sighup");
+  oc_catalog_log_reloaded(s->catalog_in_use, cat, trigger);
   oc_producer_set_catalog(s->p, cat);
   oc_catalog_destroy(s->catalog);
   s->catalog = cat;
@@ -447,6 +486,7 @@ int oc_spool_run(oc_producer_t *p, const oc_spool_opts_t *opts, oc_err_t *err) {
   s.p = p;
   s.o = *opts;
   s.catalog_in_use = opts->catalog;
+  s.catalog_version = file_version(opts->catalog_path); /* what opts->catalog was read from */
   s.ino_fd = -1;
   if (s.o.rescan_ms <= 0)
     s.o.rescan_ms = 5000;

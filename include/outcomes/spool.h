@@ -28,11 +28,12 @@
  * published and rejected, file duration), /healthz and /readyz (not ready
  * while Kafka fails).
  *
- * When *reload becomes non-zero (SIGHUP) the catalog file catalog_path is
- * read again between files: the files taken from then on are validated with
+ * When *reload becomes non-zero (SIGHUP), or catalog_path has changed since
+ * it was last read (another inode, size or mtime; checked between files and
+ * at every scan), the catalog file is read again: the files taken from then on are validated with
  * it, and "catalog_reloaded added=... removed=... changed=..." is logged; a
  * file that cannot be read or parsed leaves the catalog in use as it was,
- * logged as "catalog_reload_failed reason=...".
+ * logged as "catalog_reload_failed reason=..." once per version of the file.
  */
 #ifndef OUTCOMES_SPOOL_H
 #define OUTCOMES_SPOOL_H
