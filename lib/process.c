@@ -12,17 +12,21 @@ static void on_signal(int sig) {
     *signal_counter = *signal_counter + 1;
 }
 
-int oc_signals_install(volatile sig_atomic_t *counter) {
+/* Handle sig with handler (SIG_IGN to ignore it). */
+static int install(int sig, void (*handler)(int), int flags) {
   struct sigaction sa;
-
-  signal_counter = counter;
   memset(&sa, 0, sizeof(sa));
-  sa.sa_handler = on_signal;
+  sa.sa_handler = handler;
+  sa.sa_flags = flags;
   sigemptyset(&sa.sa_mask);
-  if (sigaction(SIGTERM, &sa, NULL) != 0 || sigaction(SIGINT, &sa, NULL) != 0)
+  return sigaction(sig, &sa, NULL);
+}
+
+int oc_signals_install(volatile sig_atomic_t *counter) {
+  signal_counter = counter;
+  if (install(SIGTERM, on_signal, 0) != 0 || install(SIGINT, on_signal, 0) != 0)
     return -1;
-  sa.sa_handler = SIG_IGN;
-  return sigaction(SIGPIPE, &sa, NULL);
+  return install(SIGPIPE, SIG_IGN, 0);
 }
 
 static volatile sig_atomic_t *reload_flag;
@@ -33,12 +37,6 @@ static void on_reload(int sig) {
 }
 
 int oc_signals_install_reload(volatile sig_atomic_t *flag) {
-  struct sigaction sa;
-
   reload_flag = flag;
-  memset(&sa, 0, sizeof(sa));
-  sa.sa_handler = on_reload;
-  sigemptyset(&sa.sa_mask);
-  sa.sa_flags = SA_RESTART;
-  return sigaction(SIGHUP, &sa, NULL);
+  return install(SIGHUP, on_reload, SA_RESTART);
 }

@@ -45,13 +45,20 @@ awk -v n="$ROWS" 'BEGIN {
 }' >"$W/in.csv"
 echo "input: $ROWS rows, $(du -h "$W/in.csv" | cut -f1) of CSV"
 
+# timed_produce VAR TOPIC CATALOG FILE: outcomes-produce FILE to TOPIC, its
+# seconds into VAR.
+timed_produce() {
+  local s e
+  s="$(now)"
+  "$BUILD/producers/outcomes-produce" -q -b "$B" -t "$2" --catalog "$3" \
+    --schema-dir "$SRC/schemas/avro" "$4"
+  e="$(now)"
+  printf -v "$1" '%s' "$(awk -v a="$s" -v b="$e" 'BEGIN { print b - a }')"
+}
+
 # 1. outcomes-produce: parse, validate, encode, publish, every report checked.
 t1="$(topic produce)"
-s="$(now)"
-"$BUILD/producers/outcomes-produce" -q -b "$B" -t "$t1" --catalog "$SRC/schemas/catalog.tsv" \
-  --schema-dir "$SRC/schemas/avro" "$W/in.csv"
-e="$(now)"
-p_s="$(awk -v a="$s" -v b="$e" 'BEGIN { print b - a }')"
+timed_produce p_s "$t1" "$SRC/schemas/catalog.tsv" "$W/in.csv"
 
 # The same records, pre-encoded, as kcat -P input (multi-byte delimiters that
 # no record contains).
@@ -103,11 +110,7 @@ awk -F, -v P='{"code":{"coding":[{"system":"http://terminology.hl7.org/CodeSyste
 }' "$W/in.csv" >"$W/in.ndjson"
 echo "FHIR input: $ROWS MeasureReports, $(du -h "$W/in.ndjson" | cut -f1) of NDJSON"
 t3="$(topic fhir)"
-s="$(now)"
-"$BUILD/producers/outcomes-produce" -q -b "$B" -t "$t3" --catalog "$W/catalog.tsv" \
-  --schema-dir "$SRC/schemas/avro" "$W/in.ndjson"
-e="$(now)"
-f_s="$(awk -v a="$s" -v b="$e" 'BEGIN { print b - a }')"
+timed_produce f_s "$t3" "$W/catalog.tsv" "$W/in.ndjson"
 n3="$(kcat -C -b "$B" -t "$t3" -e -q -f '.\n' | wc -l)"
 [[ "$n3" == "$ROWS" ]] || echo "WARNING: the FHIR topic holds $n3 records, not $ROWS" >&2
 
