@@ -587,6 +587,10 @@ out:
 
 /* ---- API -------------------------------------------------------------- */
 
+static const char retract_fhir[] =
+    "retractions are read from CSV or JSON Lines: a FHIR MeasureReport carries figures";
+static const char fhir_no_catalog[] = "FHIR input needs the catalog: it maps measures";
+
 /* JSON Lines of observations, or NDJSON of FHIR resources: the first
  * non-blank line tells, by a "resourceType" key. The line is kept for the
  * reader chosen. */
@@ -610,6 +614,10 @@ static int detect_json_lines(oc_input_t *in, oc_err_t *err) {
   json_t *root = json_loadb(in->lines.buf, len, JSON_DECODE_INT_AS_REAL, NULL);
   bool fhir = json_is_string(json_object_get(root, "resourceType"));
   json_decref(root);
+  if (fhir && (in->flags & OC_INPUT_RETRACT))
+    return oc_err_set(err, OC_ERR_USAGE, "%s", retract_fhir);
+  if (fhir && !in->cat)
+    return oc_err_set(err, OC_ERR_USAGE, "%s", fhir_no_catalog);
   if (fhir) {
     in->fmt = OC_INPUT_FHIR;
     in->fhir = oc_fhir_reader_new(in->in, in->cat, in->default_observed_at, in->lines.buf, len,
@@ -633,12 +641,10 @@ int oc_input_open(FILE *f, oc_input_format_t fmt, unsigned flags, const oc_catal
   if (fmt != OC_INPUT_CSV && fmt != OC_INPUT_JSONL && fmt != OC_INPUT_FHIR &&
       fmt != OC_INPUT_JSON_LINES_ANY)
     return oc_err_set(err, OC_ERR_USAGE, "input format not chosen");
-  if (fmt != OC_INPUT_CSV && fmt != OC_INPUT_JSONL && (flags & OC_INPUT_RETRACT))
-    return oc_err_set(err, OC_ERR_USAGE,
-                      "retractions are read from CSV or JSON Lines: a FHIR MeasureReport "
-                      "carries figures");
-  if (fmt != OC_INPUT_CSV && fmt != OC_INPUT_JSONL && !cat)
-    return oc_err_set(err, OC_ERR_USAGE, "FHIR input needs the catalog: it maps measures");
+  if (fmt == OC_INPUT_FHIR && (flags & OC_INPUT_RETRACT))
+    return oc_err_set(err, OC_ERR_USAGE, "%s", retract_fhir);
+  if (fmt == OC_INPUT_FHIR && !cat)
+    return oc_err_set(err, OC_ERR_USAGE, "%s", fhir_no_catalog);
   in = calloc(1, sizeof(*in));
   if (!in)
     return oc_err_set(err, OC_ERR_NOMEM, "out of memory");

@@ -487,6 +487,25 @@ static void test_open_refusals(void **state) {
   assert_string_equal(oc_test_input_describe(f, OC_INPUT_FHIR, 0, NULL, run_start),
                       "open: FHIR input needs the catalog: it maps measures\n");
   fclose(f);
+  /* A .jsonl of retractions is read as ever; FHIR NDJSON is refused. */
+  const char *jsonl = "{\"org_id\":\"o\",\"metric\":\"cpoe_rate\",\"grain\":\"MONTH\","
+                      "\"period_start\":\"2024-01-01\"}\n";
+  char *jcopy = strdup(jsonl);
+  FILE *j = fmemopen(jcopy, strlen(jcopy), "rb");
+  assert_string_equal(
+      oc_test_input_describe(j, OC_INPUT_JSON_LINES_ANY, OC_INPUT_RETRACT, cat, run_start),
+      "1: ok o||cpoe_rate|MONTH|2024-01-01\n");
+  fclose(j);
+  free(jcopy);
+  const char *nd = "{\"resourceType\":\"MeasureReport\"}\n";
+  char *ncopy = strdup(nd);
+  FILE *n = fmemopen(ncopy, strlen(ncopy), "rb");
+  assert_string_equal(
+      oc_test_input_describe(n, OC_INPUT_JSON_LINES_ANY, OC_INPUT_RETRACT, cat, run_start),
+      "open: retractions are read from CSV or JSON Lines: a FHIR MeasureReport carries "
+      "figures\n");
+  fclose(n);
+  free(ncopy);
 }
 
 /* The demo's readmission rates: 72 MeasureReports, every one taken, with
