@@ -6,6 +6,7 @@
 #     carries the fields a mapping written here in Python, from the reports
 #     themselves, expects;
 #   - a Bundle on standard input needs --format fhir (exit 64 without);
+#   - --retract takes a .jsonl of identities and refuses FHIR NDJSON (64);
 #   - the spool watcher takes a .json Bundle and a .ndjson file: done/, with
 #     the rejected report in the .errors report under its FHIR path.
 source "$(dirname "$0")/produce_common.bash"
@@ -68,6 +69,19 @@ grep -qx "<stdin>:1: Bundle.entry\[2\].resource.period: 2022-01-01..2022-02-01 i
 [[ "$(tail -1 <<<"$out")" == "rows read 3, valid 2, rejected 1 (dry run: nothing sent)" ]] ||
   fail "stdin Bundle summary: $out"
 pass "standard input: --format fhir required (64); a Bundle's bad report named by its path (65)"
+
+# --- --retract: JSON Lines of identities yes, FHIR no ------------------------------
+printf '{"org_id":"o","metric":"er_visits","grain":"MONTH","period_start":"2024-01-01"}\n' \
+  >"$T_DIR/withdrawn.jsonl"
+out="$(produce -t "$topic" --retract --dry-run "$T_DIR/withdrawn.jsonl" 2>&1)" ||
+  fail "--retract withdrawn.jsonl: exit $?: $out"
+[[ "$(tail -1 <<<"$out")" == "rows read 1, valid 1, rejected 0 (dry run: nothing sent)" ]] ||
+  fail "--retract withdrawn.jsonl: $out"
+rc=0
+out="$(produce -t "$topic" --retract --dry-run "$NDJSON" 2>&1)" || rc=$?
+[[ "$rc" == 64 && "$out" == *"retractions are read from CSV or JSON Lines: a FHIR MeasureReport carries figures"* ]] ||
+  fail "--retract on FHIR NDJSON: exit $rc: $out"
+pass "--retract reads a .jsonl of identities and refuses FHIR NDJSON (64)"
 
 # --- the spool watcher -----------------------------------------------------------
 SPOOL="$T_DIR/spool"
