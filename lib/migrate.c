@@ -1,5 +1,6 @@
 /* migrate.c - SQL migrations; see include/outcomes/migrate.h. The catalog
- * sync that follows them is catalog_sync.c. */
+ * sync that follows them is catalog_sync.c. The statements are the files
+ * of schemas/sql/statements/migrate/. */
 #include "outcomes/migrate.h"
 
 #include <dirent.h>
@@ -9,8 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "outcomes/buf.h"
 #include "migrate_internal.h"
+#include "oc_sql_migrate_statements.h"
+#include "outcomes/buf.h"
 #include "outcomes/catalog.h"
 #include "outcomes/log.h"
 #include "outcomes/pg.h"
@@ -213,12 +215,52 @@ out:
 
 /* ---- helpers on the connection ------------------------------------- */
 
+/* Run statement sql, named what in errors, with n text parameters. When out
+ * is not NULL, *out gets the result (the caller PQclears it). */
+static int run(PGconn *conn, const char *sql, const char *what, int n, const char *const *params,
+               PGresult **out, oc_err_t *err) {
+  PGresult *res = PQexecParams(conn, sql, n, NULL, params, NULL, NULL, 0);
+  ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
+  int rc = 0;
+  if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)
+    rc = oc_pg_result_err(conn, res, what, err);
+  if (rc == 0 && out)
+    *out = res;
+  else
+    PQclear(res);
+  return rc;
+}
+
+/* As run, copying the value of row 0, column 0 into buf (cap bytes, ""
+ * for NULL) and whether it is NULL into *is_null (may be NULL). */
+static int run_value(PGconn *conn, const char *sql, const char *what, int n,
+                     const char *const *params, char *buf, size_t cap, bool *is_null,
+                     oc_err_t *err) {
+  PGresult *res = NULL;
+  int rc = run(conn, sql, what, n, params, &res, err);
+
+  buf[0] = '\0';
+  if (rc < 0)
+    return rc;
+  if (PQntuples(res) < 1 || PQnfields(res) < 1)
+    rc = oc_err_set(err, OC_ERR_NOT_FOUND, "%s: no row", what);
+  else if ((size_t)PQgetlength(res, 0, 0) >= cap)
+    rc = oc_err_set(err, OC_ERR_LIMIT, "%s: value of %d bytes exceeds %zu", what,
+                    PQgetlength(res, 0, 0), cap - 1);
+  else
+    memcpy(buf, PQgetvalue(res, 0, 0), (size_t)PQgetlength(res, 0, 0) + 1);
+  if (rc == 0 && is_null)
+    *is_null = PQgetisnull(res, 0, 0);
+  PQclear(res);
+  return rc;
+}
+
 int oc_migrate_regclass_exists(PGconn *conn, const char *relname, bool *exists, oc_err_t *err) {
   char oid[32];
   bool is_null = true;
   const char *params[1] = {relname};
-  int rc = oc_pg_query_value(conn, "SELECT pg_catalog.to_regclass($1)::oid", 1, params, oid,
-                             sizeof(oid), &is_null, err);
+  int rc = run_value(conn, oc_sql_regclass_exists, "regclass_exists", 1, params, oid, sizeof(oid),
+                     &is_null, err);
   *exists = rc == 0 && !is_null;
   return rc;
 }
@@ -230,13 +272,7 @@ static int owner_usable(mig_ctx_t *cx, bool *usable, oc_err_t *err) {
   int rc;
 
   *usable = false;
-  rc = oc_pg_exec_params(cx->conn,
-                         "SELECT r.oid IS NOT NULL, "
-                         "  COALESCE(pg_catalog.pg_has_role(current_user, r.oid, 'MEMBER'), "
-                         "false), current_user "
-                         "FROM (SELECT 1) AS d LEFT JOIN pg_catalog.pg_roles AS r "
-                         "  ON r.rolname = $1",
-                         1, params, &res, err);
+  rc = run(cx->conn, oc_sql_role_usable, "role_usable", 1, params, &res, err);
   if (rc < 0)
     goto out;
   bool exists = PQgetvalue(res, 0, 0)[0] == 't';
@@ -253,16 +289,8 @@ out:
 }
 
 int oc_migrate_set_local_role(PGconn *conn, const char *role, oc_err_t *err) {
-  char *ident = PQescapeIdentifier(conn, role, strlen(role));
-  char sql[256];
-  int rc;
-
-  if (!ident)
-    return oc_err_set(err, OC_ERR_PG, "escape role name: %s", PQerrorMessage(conn));
-  snprintf(sql, sizeof(sql), "SET LOCAL ROLE %s", ident);
-  PQfreemem(ident);
-  rc = oc_pg_exec(conn, sql, err);
-  return rc;
+  const char *params[1] = {role};
+  return run(conn, oc_sql_role_set_local, "role_set_local", 1, params, NULL, err);
 }
 
 /* Line of the 1-based character position pos (a PostgreSQL error cursor)
@@ -284,15 +312,8 @@ static unsigned line_of_position(const char *text, long pos) {
 /* ---- migrations ----------------------------------------------------- */
 
 static int bootstrap(PGconn *conn, oc_err_t *err) {
-  return oc_pg_exec_what(conn,
-                         "CREATE SCHEMA IF NOT EXISTS outcomes;\n"
-                         "CREATE TABLE IF NOT EXISTS outcomes.schema_migrations (\n"
-                         "  version integer PRIMARY KEY,\n"
-                         "  name text NOT NULL,\n"
-                         "  checksum text NOT NULL,\n"
-                         "  applied_at timestamptz NOT NULL DEFAULT now()\n"
-                         ");",
-                         "bootstrap outcomes.schema_migrations", err);
+  return oc_pg_exec_what(conn, oc_sql_migrations_bootstrap, "bootstrap outcomes.schema_migrations",
+                         err);
 }
 
 /* Both checksums of every file: of its statements, and of its whole text. */
@@ -312,8 +333,7 @@ static int compute_checksums(mig_ctx_t *cx, oc_err_t *err) {
       break;
     }
     const char *params[2] = {stmts.p, f->text};
-    rc = oc_pg_exec_params(cx->conn, "SELECT pg_catalog.md5($1), pg_catalog.md5($2)", 2, params,
-                           &res, err);
+    rc = run(cx->conn, oc_sql_migrations_checksums, "migrations_checksums", 2, params, &res, err);
     if (rc < 0) {
       if (err && !err->retriable && !err->fatal)
         cx->report->failed_version = f->version; /* e.g. not UTF-8 */
@@ -363,10 +383,8 @@ static int upgrade_checksums(mig_ctx_t *cx, oc_err_t *err) {
     if (!f->upgrade)
       continue;
     snprintf(version, sizeof(version), "%d", f->version);
-    rc = oc_pg_query_value(cx->conn,
-                           "WITH u AS (UPDATE outcomes.schema_migrations SET checksum = $2 "
-                           "WHERE version = $1 RETURNING 1) SELECT count(*) FROM u",
-                           2, params, updated, sizeof(updated), NULL, err);
+    rc = run_value(cx->conn, oc_sql_migrations_checksum_upgrade, "migrations_checksum_upgrade", 2,
+                   params, updated, sizeof(updated), NULL, err);
     if (rc < 0)
       goto out;
     if (strcmp(updated, "1") != 0) {
@@ -402,10 +420,7 @@ static int reconcile(mig_ctx_t *cx, bool table_exists, oc_err_t *err) {
   }
   if (!table_exists)
     return 0;
-  rc = oc_pg_exec_params(cx->conn,
-                         "SELECT version, name, checksum, applied_at "
-                         "FROM outcomes.schema_migrations ORDER BY version",
-                         0, NULL, &res, err);
+  rc = run(cx->conn, oc_sql_migrations_read, "migrations_read", 0, NULL, &res, err);
   if (rc < 0)
     goto out;
   for (int row = 0; row < PQntuples(res); row++) {
@@ -505,10 +520,8 @@ static int apply_one(mig_ctx_t *cx, size_t i, oc_err_t *err) {
   if ((rc = oc_pg_exec(cx->conn, "RESET ROLE", err)) < 0)
     goto out;
   snprintf(version, sizeof(version), "%d", f->version);
-  rc = oc_pg_query_value(cx->conn,
-                         "INSERT INTO outcomes.schema_migrations (version, name, checksum) "
-                         "VALUES ($1, $2, $3) RETURNING applied_at",
-                         3, params, applied_at, sizeof(applied_at), NULL, err);
+  rc = run_value(cx->conn, oc_sql_migrations_record, "migrations_record", 3, params, applied_at,
+                 sizeof(applied_at), NULL, err);
   if (rc < 0)
     goto out;
   if ((rc = oc_pg_exec(cx->conn, "COMMIT", err)) < 0)
@@ -565,8 +578,7 @@ int oc_migrate_run(PGconn *conn, const char *sql_dir, const char *catalog_path,
     return oc_err_set(err, OC_ERR_USAGE, "migrate: the connection is inside a transaction");
   if ((rc = scan_dir(&cx, err)) < 0)
     goto out;
-  if ((rc = oc_pg_exec(conn, "SELECT pg_catalog.pg_advisory_lock(" OC_MIGRATE_LOCK_KEY ")", err)) <
-      0)
+  if ((rc = oc_pg_exec_what(conn, oc_sql_migrations_lock, "migrations_lock", err)) < 0)
     goto out;
   locked = true;
   if ((rc = compute_checksums(&cx, err)) < 0)
@@ -598,7 +610,7 @@ int oc_migrate_run(PGconn *conn, const char *sql_dir, const char *catalog_path,
 out:
   if (locked && PQstatus(conn) == CONNECTION_OK) {
     oc_pg_rollback(conn);
-    oc_pg_exec(conn, "SELECT pg_catalog.pg_advisory_unlock(" OC_MIGRATE_LOCK_KEY ")", NULL);
+    oc_pg_exec_what(conn, oc_sql_migrations_unlock, "migrations_unlock", NULL);
   }
   files_free(cx.files, cx.nfiles);
   oc_migrate_report_release(&local);
