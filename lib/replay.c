@@ -1,5 +1,6 @@
 /* replay.c - outcomes-replay's context, parsing, connections, the
- * live-members check and rewind; see include/outcomes/replay.h. */
+ * live-members check and rewind; see include/outcomes/replay.h. The
+ * statements are the files of schemas/sql/statements/replay/. */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
@@ -7,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "oc_sql_replay_statements.h"
 #include "outcomes/date.h"
 #include "outcomes/kafka.h"
 #include "outcomes/log.h"
@@ -249,6 +251,23 @@ int oc_replay_check_schema(oc_replay_t *r, int min, oc_err_t *err) {
   if ((rc = oc_replay_pg(r, &pg, err)) != 0)
     return rc;
   return oc_stmt_check_schema(pg, min, "run outcomes-migrate", err);
+}
+
+int oc_replay_exec(PGconn *pg, const char *sql, const char *what, int n, const char *const *values,
+                   PGresult **out, oc_err_t *err) {
+  PGresult *res = PQexecParams(pg, sql, n, NULL, values, NULL, NULL, 0);
+  ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
+  int rc = 0;
+
+  if (out)
+    *out = NULL;
+  if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)
+    rc = oc_pg_result_err(pg, res, what, err);
+  if (rc == 0 && out)
+    *out = res;
+  else
+    PQclear(res);
+  return rc;
 }
 
 /* ---- Kafka ------------------------------------------------------------- */
@@ -524,18 +543,6 @@ out:
 }
 
 int oc_replay_rewind(oc_replay_t *r, const oc_rewind_opts_t *o, oc_err_t *err) {
-  static const char sql_lock[] =
-      "SELECT partition, next_offset, first_offset FROM outcomes.consumer_offsets"
-      " WHERE group_id = $1 AND topic = $2 AND partition = ANY ($3::integer[])"
-      " FOR UPDATE";
-  /* Compare-and-set on next_offset, like the daemon's own updates. */
-  static const char sql_update[] =
-      "UPDATE outcomes.consumer_offsets SET next_offset = $4,"
-      " rewound = rewound + (next_offset - $4), rewound_at = now(), updated_at = now()"
-      " WHERE group_id = $1 AND topic = $2 AND partition = $3 AND next_offset = $5";
-  static const char sql_insert[] =
-      "INSERT INTO outcomes.consumer_offsets (group_id, topic, partition, next_offset,"
-      " first_offset, rewound_at) VALUES ($1, $2, $3, $4, $4, now())";
   PGconn *pg = NULL;
   PGresult *res = NULL;
   int32_t *sel = NULL;
@@ -588,7 +595,7 @@ int oc_replay_rewind(oc_replay_t *r, const oc_rewind_opts_t *o, oc_err_t *err) {
   if ((rc = oc_pg_exec_what(pg, "BEGIN", "begin", err)) != 0)
     goto out;
   const char *lv[3] = {o->group, o->topic, arr};
-  if ((rc = oc_pg_exec_params(pg, sql_lock, 3, lv, &res, err)) != 0)
+  if ((rc = oc_replay_exec(pg, OC_REPLAY_SQL(offsets_rewind_lock), 3, lv, &res, err)) != 0)
     goto out;
   for (int row = 0; row < PQntuples(res); row++) {
     int32_t part = (int32_t)strtol(PQgetvalue(res, row, 0), NULL, 10);
@@ -618,7 +625,8 @@ int oc_replay_rewind(oc_replay_t *r, const oc_rewind_opts_t *o, oc_err_t *err) {
     if (q->stored < 0) {
       oc_replay_printf(r, "%s [%" PRId32 "] %s: no stored offset -> %" PRId64 " (new row)",
                        o->topic, q->partition, verb, q->target);
-      if (!o->dry_run && (rc = oc_pg_exec_params(pg, sql_insert, 4, v, NULL, err)) != 0)
+      if (!o->dry_run &&
+          (rc = oc_replay_exec(pg, OC_REPLAY_SQL(offsets_rewind_insert), 4, v, NULL, err)) != 0)
         goto out;
     } else {
       int64_t d = q->stored - q->target;
@@ -628,7 +636,7 @@ int oc_replay_rewind(oc_replay_t *r, const oc_rewind_opts_t *o, oc_err_t *err) {
           d > 0 ? d : -d);
       total += d;
       if (!o->dry_run) {
-        if ((rc = oc_pg_exec_params(pg, sql_update, 5, v, &res, err)) != 0)
+        if ((rc = oc_replay_exec(pg, OC_REPLAY_SQL(offsets_rewind_update), 5, v, &res, err)) != 0)
           goto out;
         if (strcmp(PQcmdTuples(res), "1") != 0) {
           rc = oc_err_set(err, OC_ERR_CONFLICT,

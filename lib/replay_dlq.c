@@ -1,10 +1,12 @@
 /* replay_dlq.c - dead letters listed, shown, redriven and purged; see
- * include/outcomes/replay.h. */
+ * include/outcomes/replay.h. The statements are the files dlq_*.sql of
+ * schemas/sql/statements/replay/. */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "oc_sql_replay_statements.h"
 #include "outcomes/kafka.h"
 #include "outcomes/log.h"
 #include "outcomes/pg.h"
@@ -13,13 +15,6 @@
 /* ---- list -------------------------------------------------------------- */
 
 int oc_replay_dlq_list(oc_replay_t *r, const oc_dlq_filter_t *f, oc_err_t *err) {
-  static const char sql[] =
-      "SELECT id, created_at, group_id, topic, partition, kafka_offset, error_code,"
-      " coalesce(redriven_at::text, '-'), coalesce(octet_length(value), -1), error_message"
-      " FROM outcomes.dead_letters"
-      " WHERE ($1::text IS NULL OR error_code = $1) AND ($2::text IS NULL OR group_id = $2)"
-      " AND (NOT $3::boolean OR redriven_at IS NULL)"
-      " ORDER BY id LIMIT $4";
   PGconn *pg;
   PGresult *res = NULL;
   char limit[24];
@@ -29,7 +24,7 @@ int oc_replay_dlq_list(oc_replay_t *r, const oc_dlq_filter_t *f, oc_err_t *err) 
     return rc;
   snprintf(limit, sizeof(limit), "%" PRId64, f->limit > 0 ? f->limit : 100);
   const char *v[4] = {f->code, f->group, f->pending_only ? "true" : "false", limit};
-  if ((rc = oc_pg_exec_params(pg, sql, 4, v, &res, err)) != 0)
+  if ((rc = oc_replay_exec(pg, OC_REPLAY_SQL(dlq_list), 4, v, &res, err)) != 0)
     return rc;
   oc_replay_printf(r, "id\tcreated_at\tgroup\ttopic\tpartition\toffset\tcode\tredriven_at"
                       "\tvalue_bytes\tmessage");
@@ -76,15 +71,6 @@ static void hexdump(oc_replay_t *r, const char *what, const unsigned char *p, si
 }
 
 int oc_replay_dlq_show(oc_replay_t *r, int64_t id, oc_err_t *err) {
-  static const char sql[] =
-      "SELECT id, group_id, topic, partition, kafka_offset,"
-      " coalesce(kafka_timestamp::text, '-'), error_code, error_message, created_at,"
-      " coalesce(redriven_at::text, '-'), key, value"
-      " FROM outcomes.dead_letters WHERE id = $1";
-  static const char sql_headers[] =
-      "SELECT h.n, h.v FROM outcomes.dead_letters d,"
-      " unnest(d.header_names, d.header_values) WITH ORDINALITY AS h(n, v, i)"
-      " WHERE d.id = $1 ORDER BY h.i";
   static const char *const names[] = {"id",        "group", "topic",   "partition",  "offset",
                                       "timestamp", "code",  "message", "created_at", "redriven_at"};
   PGconn *pg;
@@ -98,8 +84,8 @@ int oc_replay_dlq_show(oc_replay_t *r, int64_t id, oc_err_t *err) {
     return rc;
   snprintf(s_id, sizeof(s_id), "%" PRId64, id);
   const char *v[1] = {s_id};
-  if ((rc = oc_pg_exec_params(pg, sql, 1, v, &res, err)) != 0 ||
-      (rc = oc_pg_exec_params(pg, sql_headers, 1, v, &hres, err)) != 0)
+  if ((rc = oc_replay_exec(pg, OC_REPLAY_SQL(dlq_show), 1, v, &res, err)) != 0 ||
+      (rc = oc_replay_exec(pg, OC_REPLAY_SQL(dlq_show_headers), 1, v, &hres, err)) != 0)
     goto out;
   if (PQntuples(res) != 1) {
     rc = oc_err_set(err, OC_ERR_NOT_FOUND, "no dead letter with id %" PRId64, id);
@@ -130,23 +116,6 @@ out:
 }
 
 /* ---- redrive ----------------------------------------------------------- */
-
-/* $1 ids, $2 code, $3 group, $4 limit, $5 last id taken. */
-static const char sql_take[] =
-    "SELECT id, topic, partition, kafka_offset, error_code, key, value"
-    " FROM outcomes.dead_letters"
-    " WHERE redriven_at IS NULL AND id > $5"
-    " AND ($1::bigint[] IS NULL OR id = ANY ($1::bigint[]))"
-    " AND ($2::text IS NULL OR error_code = $2) AND ($3::text IS NULL OR group_id = $3)"
-    " ORDER BY id LIMIT $4 FOR UPDATE SKIP LOCKED";
-
-static const char sql_headers[] =
-    "SELECT d.id, h.n, h.v FROM outcomes.dead_letters d,"
-    " unnest(d.header_names, d.header_values) WITH ORDINALITY AS h(n, v, i)"
-    " WHERE d.id = ANY ($1::bigint[]) ORDER BY d.id, h.i";
-
-static const char sql_mark[] = "UPDATE outcomes.dead_letters SET redriven_at = now()"
-                               " WHERE id = ANY ($1::bigint[]) AND redriven_at IS NULL";
 
 /* Checked target topics, so that a missing topic fails at once instead of
  * after librdkafka's message timeout. */
@@ -204,7 +173,7 @@ static int redrive_batch(oc_replay_t *r, PGconn *pg, const char *const *v, const
 
   *taken = *done = 0;
   if ((rc = oc_pg_exec_what(pg, "BEGIN", "begin", err)) != 0 ||
-      (rc = oc_pg_exec_params(pg, sql_take, 5, v, &res, err)) != 0)
+      (rc = oc_replay_exec(pg, OC_REPLAY_SQL(dlq_redrive_select), 5, v, &res, err)) != 0)
     goto out;
   int n = PQntuples(res);
   *taken = n;
@@ -222,7 +191,7 @@ static int redrive_batch(oc_replay_t *r, PGconn *pg, const char *const *v, const
   *last = ids[n - 1];
   oc_replay_int_array(arr, (size_t)n * 21 + 3, ids, (size_t)n);
   const char *hv[1] = {arr};
-  if ((rc = oc_pg_exec_params(pg, sql_headers, 1, hv, &hres, err)) != 0)
+  if ((rc = oc_replay_exec(pg, OC_REPLAY_SQL(dlq_redrive_headers), 1, hv, &hres, err)) != 0)
     goto out;
   for (int i = 0; i < n; i++) {
     const char *to = topic ? topic : PQgetvalue(res, i, 1);
@@ -272,7 +241,7 @@ static int redrive_batch(oc_replay_t *r, PGconn *pg, const char *const *v, const
     oc_err_t merr;
     int mrc;
     oc_replay_int_array(arr, (size_t)n * 21 + 3, ids, k);
-    if ((mrc = oc_pg_exec_params(pg, sql_mark, 1, hv, NULL, &merr)) != 0 ||
+    if ((mrc = oc_replay_exec(pg, OC_REPLAY_SQL(dlq_mark_redriven), 1, hv, NULL, &merr)) != 0 ||
         (mrc = oc_pg_exec_what(pg, "COMMIT", "commit", &merr)) != 0) {
       /* Delivered but not marked: the next redrive sends them again, and
        * the daemon skips the duplicates. */
@@ -347,17 +316,6 @@ out:
 
 int oc_replay_dlq_purge(oc_replay_t *r, const oc_dlq_filter_t *f, const char *older_than,
                         bool dry_run, oc_err_t *err) {
-  static const char sql_bound[] =
-      "SELECT extract(epoch FROM now() - $1::interval), now() - $1::interval,"
-      " $1::interval > interval '0'";
-  static const char sql_count[] =
-      "SELECT count(*) FROM outcomes.dead_letters WHERE created_at < to_timestamp($1::float8)"
-      " AND ($2::text IS NULL OR error_code = $2) AND ($3::text IS NULL OR group_id = $3)";
-  static const char sql_delete[] =
-      "DELETE FROM outcomes.dead_letters WHERE id IN ("
-      " SELECT id FROM outcomes.dead_letters WHERE created_at < to_timestamp($1::float8)"
-      " AND ($2::text IS NULL OR error_code = $2) AND ($3::text IS NULL OR group_id = $3)"
-      " ORDER BY id LIMIT $4 FOR UPDATE SKIP LOCKED)";
   PGconn *pg;
   PGresult *res = NULL;
   char epoch[64], before[64], limit[24];
@@ -369,7 +327,7 @@ int oc_replay_dlq_purge(oc_replay_t *r, const oc_dlq_filter_t *f, const char *ol
   /* The bound, fixed once (as seconds since the epoch: no DateStyle in
    * the way): batches after the first do not move it. */
   const char *bv[1] = {older_than};
-  if ((rc = oc_pg_exec_params(pg, sql_bound, 1, bv, &res, err)) != 0) {
+  if ((rc = oc_replay_exec(pg, OC_REPLAY_SQL(dlq_purge_bound), 1, bv, &res, err)) != 0) {
     if (strstr(err->msg, "SQLSTATE 22")) /* not an interval */
       rc = oc_err_set(err, OC_ERR_USAGE, "--older-than '%s': want a positive interval (30d, 12h)",
                       older_than);
@@ -386,7 +344,7 @@ int oc_replay_dlq_purge(oc_replay_t *r, const oc_dlq_filter_t *f, const char *ol
   snprintf(limit, sizeof(limit), "%" PRId64, oc_config_get_int(r->cfg, "redrive.batch"));
   const char *v[4] = {epoch, f->code, f->group, limit};
   if (dry_run) {
-    if ((rc = oc_pg_exec_params(pg, sql_count, 3, v, &res, err)) != 0)
+    if ((rc = oc_replay_exec(pg, OC_REPLAY_SQL(dlq_purge_count), 3, v, &res, err)) != 0)
       return rc;
     oc_replay_printf(r, "would purge %s dead letter(s) created before %s (dry run)",
                      PQgetvalue(res, 0, 0), before);
@@ -394,7 +352,7 @@ int oc_replay_dlq_purge(oc_replay_t *r, const oc_dlq_filter_t *f, const char *ol
     return 0;
   }
   do {
-    if ((rc = oc_pg_exec_params(pg, sql_delete, 4, v, &res, err)) != 0)
+    if ((rc = oc_replay_exec(pg, OC_REPLAY_SQL(dlq_purge), 4, v, &res, err)) != 0)
       break;
     n = strtoll(PQcmdTuples(res), NULL, 10);
     total += n;
