@@ -215,10 +215,8 @@ out:
 
 /* ---- helpers on the connection ------------------------------------- */
 
-/* Run statement sql, named what in errors, with n text parameters. When out
- * is not NULL, *out gets the result (the caller PQclears it). */
-static int run(PGconn *conn, const char *sql, const char *what, int n, const char *const *params,
-               PGresult **out, oc_err_t *err) {
+int oc_migrate_exec(PGconn *conn, const char *sql, const char *what, int n,
+                    const char *const *params, PGresult **out, oc_err_t *err) {
   PGresult *res = PQexecParams(conn, sql, n, NULL, params, NULL, NULL, 0);
   ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
   int rc = 0;
@@ -237,7 +235,7 @@ static int run_value(PGconn *conn, const char *sql, const char *what, int n,
                      const char *const *params, char *buf, size_t cap, bool *is_null,
                      oc_err_t *err) {
   PGresult *res = NULL;
-  int rc = run(conn, sql, what, n, params, &res, err);
+  int rc = oc_migrate_exec(conn, sql, what, n, params, &res, err);
 
   buf[0] = '\0';
   if (rc < 0)
@@ -272,7 +270,7 @@ static int owner_usable(mig_ctx_t *cx, bool *usable, oc_err_t *err) {
   int rc;
 
   *usable = false;
-  rc = run(cx->conn, oc_sql_role_usable, "role_usable", 1, params, &res, err);
+  rc = oc_migrate_exec(cx->conn, oc_sql_role_usable, "role_usable", 1, params, &res, err);
   if (rc < 0)
     goto out;
   bool exists = PQgetvalue(res, 0, 0)[0] == 't';
@@ -290,7 +288,7 @@ out:
 
 int oc_migrate_set_local_role(PGconn *conn, const char *role, oc_err_t *err) {
   const char *params[1] = {role};
-  return run(conn, oc_sql_role_set_local, "role_set_local", 1, params, NULL, err);
+  return oc_migrate_exec(conn, oc_sql_role_set_local, "role_set_local", 1, params, NULL, err);
 }
 
 /* Line of the 1-based character position pos (a PostgreSQL error cursor)
@@ -333,7 +331,8 @@ static int compute_checksums(mig_ctx_t *cx, oc_err_t *err) {
       break;
     }
     const char *params[2] = {stmts.p, f->text};
-    rc = run(cx->conn, oc_sql_migrations_checksums, "migrations_checksums", 2, params, &res, err);
+    rc = oc_migrate_exec(cx->conn, oc_sql_migrations_checksums, "migrations_checksums", 2, params,
+                         &res, err);
     if (rc < 0) {
       if (err && !err->retriable && !err->fatal)
         cx->report->failed_version = f->version; /* e.g. not UTF-8 */
@@ -420,7 +419,7 @@ static int reconcile(mig_ctx_t *cx, bool table_exists, oc_err_t *err) {
   }
   if (!table_exists)
     return 0;
-  rc = run(cx->conn, oc_sql_migrations_read, "migrations_read", 0, NULL, &res, err);
+  rc = oc_migrate_exec(cx->conn, oc_sql_migrations_read, "migrations_read", 0, NULL, &res, err);
   if (rc < 0)
     goto out;
   for (int row = 0; row < PQntuples(res); row++) {

@@ -20,8 +20,8 @@
  * role exists and the connected user may assume it, so that the objects
  * they create belong to the owner role.
  *
- * Concurrent migrators serialise on a session advisory lock
- * (OC_MIGRATE_LOCK_KEY). After the migrations the catalog file is synced
+ * Concurrent migrators serialise on a session advisory lock (key
+ * 8031453480871356274, "outcmigr" in ASCII: migrate/migrations_lock.sql). After the migrations the catalog file is synced
  * into outcomes.metric_catalog in one transaction that locks the table
  * against other writers: new codes inserted, changed ones updated, the rest
  * left alone; codes in the table but not in the file are reported, never
@@ -44,8 +44,6 @@
 extern "C" {
 #endif
 
-/* pg_advisory_lock key shared by every migrator ("outcmigr" in ASCII). */
-#define OC_MIGRATE_LOCK_KEY "8031453480871356274"
 #define OC_MIGRATE_OWNER_ROLE "outcomes_owner"
 #define OC_MIGRATE_NAME_MAX 128
 
