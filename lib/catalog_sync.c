@@ -154,14 +154,15 @@ static int upsert_metric(PGconn *conn, const oc_metric_t *m, bool has_url, oc_er
   snprintf(min, sizeof(min), "%.17g", m->min);
   snprintf(max, sizeof(max), "%.17g", m->max);
   if (has_url)
-    rc = oc_migrate_exec(conn, oc_sql_catalog_upsert, "catalog_upsert", 10, params, NULL, err);
+    rc = oc_pg_exec_params_what(conn, oc_sql_catalog_upsert, "catalog_upsert", 10, params, NULL,
+                                err);
   else if (params[9][0])
     rc = oc_err_set(err, OC_ERR_CONFIG,
                     "measure_url: outcomes.metric_catalog has no such column before migration "
                     "0008");
   else
-    rc = oc_migrate_exec(conn, oc_sql_catalog_upsert_0002, "catalog_upsert_0002", 9, params, NULL,
-                         err);
+    rc = oc_pg_exec_params_what(conn, oc_sql_catalog_upsert_0002, "catalog_upsert_0002", 9, params,
+                                NULL, err);
   if (rc < 0)
     oc_err_prefix(err, "metric '%s': ", m->code);
   return rc;
@@ -191,13 +192,13 @@ int oc_migrate_sync_catalog(PGconn *conn, const char *dir, const char *path, boo
     if ((rc = oc_pg_exec_what(conn, oc_sql_catalog_lock, "catalog_lock", err)) < 0)
       goto out;
   }
-  if (exists &&
-      (rc = oc_migrate_exec(conn, oc_sql_catalog_read, "catalog_read", 0, NULL, &res, err)) < 0)
+  if (exists && (rc = oc_pg_exec_params_what(conn, oc_sql_catalog_read, "catalog_read", 0, NULL,
+                                             &res, err)) < 0)
     goto out;
   if (exists && !dry_run) {
     PGresult *col = NULL;
-    if ((rc = oc_migrate_exec(conn, oc_sql_catalog_has_measure_url, "catalog_has_measure_url", 0,
-                              NULL, &col, err)) < 0)
+    if ((rc = oc_pg_exec_params_what(conn, oc_sql_catalog_has_measure_url,
+                                     "catalog_has_measure_url", 0, NULL, &col, err)) < 0)
       goto out;
     has_url = PQntuples(col) == 1 && PQgetvalue(col, 0, 0)[0] == 't';
     PQclear(col);

@@ -215,27 +215,13 @@ out:
 
 /* ---- helpers on the connection ------------------------------------- */
 
-int oc_migrate_exec(PGconn *conn, const char *sql, const char *what, int n,
-                    const char *const *params, PGresult **out, oc_err_t *err) {
-  PGresult *res = PQexecParams(conn, sql, n, NULL, params, NULL, NULL, 0);
-  ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
-  int rc = 0;
-  if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)
-    rc = oc_pg_result_err(conn, res, what, err);
-  if (rc == 0 && out)
-    *out = res;
-  else
-    PQclear(res);
-  return rc;
-}
-
-/* As run, copying the value of row 0, column 0 into buf (cap bytes, ""
+/* As oc_pg_exec_params_what, copying the value of row 0, column 0 into buf (cap bytes, ""
  * for NULL) and whether it is NULL into *is_null (may be NULL). */
 static int run_value(PGconn *conn, const char *sql, const char *what, int n,
                      const char *const *params, char *buf, size_t cap, bool *is_null,
                      oc_err_t *err) {
   PGresult *res = NULL;
-  int rc = oc_migrate_exec(conn, sql, what, n, params, &res, err);
+  int rc = oc_pg_exec_params_what(conn, sql, what, n, params, &res, err);
 
   buf[0] = '\0';
   if (rc < 0)
@@ -270,7 +256,7 @@ static int owner_usable(mig_ctx_t *cx, bool *usable, oc_err_t *err) {
   int rc;
 
   *usable = false;
-  rc = oc_migrate_exec(cx->conn, oc_sql_role_usable, "role_usable", 1, params, &res, err);
+  rc = oc_pg_exec_params_what(cx->conn, oc_sql_role_usable, "role_usable", 1, params, &res, err);
   if (rc < 0)
     goto out;
   bool exists = PQgetvalue(res, 0, 0)[0] == 't';
@@ -288,7 +274,8 @@ out:
 
 int oc_migrate_set_local_role(PGconn *conn, const char *role, oc_err_t *err) {
   const char *params[1] = {role};
-  return oc_migrate_exec(conn, oc_sql_role_set_local, "role_set_local", 1, params, NULL, err);
+  return oc_pg_exec_params_what(conn, oc_sql_role_set_local, "role_set_local", 1, params, NULL,
+                                err);
 }
 
 /* Line of the 1-based character position pos (a PostgreSQL error cursor)
@@ -331,8 +318,8 @@ static int compute_checksums(mig_ctx_t *cx, oc_err_t *err) {
       break;
     }
     const char *params[2] = {stmts.p, f->text};
-    rc = oc_migrate_exec(cx->conn, oc_sql_migrations_checksums, "migrations_checksums", 2, params,
-                         &res, err);
+    rc = oc_pg_exec_params_what(cx->conn, oc_sql_migrations_checksums, "migrations_checksums", 2,
+                                params, &res, err);
     if (rc < 0) {
       if (err && !err->retriable && !err->fatal)
         cx->report->failed_version = f->version; /* e.g. not UTF-8 */
@@ -419,7 +406,8 @@ static int reconcile(mig_ctx_t *cx, bool table_exists, oc_err_t *err) {
   }
   if (!table_exists)
     return 0;
-  rc = oc_migrate_exec(cx->conn, oc_sql_migrations_read, "migrations_read", 0, NULL, &res, err);
+  rc = oc_pg_exec_params_what(cx->conn, oc_sql_migrations_read, "migrations_read", 0, NULL, &res,
+                              err);
   if (rc < 0)
     goto out;
   for (int row = 0; row < PQntuples(res); row++) {

@@ -10,12 +10,6 @@
 #include "outcomes/err.h"
 #include "outcomes/migrate.h"
 
-/* Run statement sql (a file of schemas/sql/statements/migrate/), named what
- * in errors, with n text parameters. When out is not NULL, *out gets the
- * result (the caller PQclears it). */
-int oc_migrate_exec(PGconn *conn, const char *sql, const char *what, int n,
-                    const char *const *params, PGresult **out, oc_err_t *err);
-
 /* Whether the relation relname (e.g. "outcomes.metric_catalog") exists. */
 int oc_migrate_regclass_exists(PGconn *conn, const char *relname, bool *exists, oc_err_t *err);
 

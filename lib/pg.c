@@ -299,6 +299,11 @@ int oc_pg_exec(PGconn *conn, const char *sql, oc_err_t *err) {
 
 int oc_pg_exec_params(PGconn *conn, const char *sql, int nparams, const char *const *values,
                       PGresult **out, oc_err_t *err) {
+  return oc_pg_exec_params_what(conn, sql, NULL, nparams, values, out, err);
+}
+
+int oc_pg_exec_params_what(PGconn *conn, const char *sql, const char *what, int nparams,
+                           const char *const *values, PGresult **out, oc_err_t *err) {
   char label[80];
   PGresult *res = NULL;
   int rc = 0;
@@ -309,9 +314,12 @@ int oc_pg_exec_params(PGconn *conn, const char *sql, int nparams, const char *co
     return oc_err_set(err, OC_ERR_USAGE, "pg exec: bad argument");
   res = PQexecParams(conn, sql, nparams, NULL, values, NULL, NULL, 0);
   if (!result_ok(res)) {
-    snprintf(label, sizeof(label), "%.60s", sql);
-    label[strcspn(label, "\n")] = '\0';
-    rc = oc_pg_result_err(conn, res, label, err);
+    if (!what) {
+      snprintf(label, sizeof(label), "%.60s", sql);
+      label[strcspn(label, "\n")] = '\0';
+      what = label;
+    }
+    rc = oc_pg_result_err(conn, res, what, err);
     goto out;
   }
   if (out) {

@@ -253,23 +253,6 @@ int oc_replay_check_schema(oc_replay_t *r, int min, oc_err_t *err) {
   return oc_stmt_check_schema(pg, min, "run outcomes-migrate", err);
 }
 
-int oc_replay_exec(PGconn *pg, const char *sql, const char *what, int n, const char *const *values,
-                   PGresult **out, oc_err_t *err) {
-  PGresult *res = PQexecParams(pg, sql, n, NULL, values, NULL, NULL, 0);
-  ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
-  int rc = 0;
-
-  if (out)
-    *out = NULL;
-  if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)
-    rc = oc_pg_result_err(pg, res, what, err);
-  if (rc == 0 && out)
-    *out = res;
-  else
-    PQclear(res);
-  return rc;
-}
-
 /* ---- Kafka ------------------------------------------------------------- */
 
 int oc_replay_kafka_conf(oc_replay_t *r, bool producer, rd_kafka_conf_t **out, oc_err_t *err) {
@@ -595,7 +578,7 @@ int oc_replay_rewind(oc_replay_t *r, const oc_rewind_opts_t *o, oc_err_t *err) {
   if ((rc = oc_pg_exec_what(pg, "BEGIN", "begin", err)) != 0)
     goto out;
   const char *lv[3] = {o->group, o->topic, arr};
-  if ((rc = oc_replay_exec(pg, OC_REPLAY_SQL(offsets_rewind_lock), 3, lv, &res, err)) != 0)
+  if ((rc = oc_pg_exec_params_what(pg, OC_REPLAY_SQL(offsets_rewind_lock), 3, lv, &res, err)) != 0)
     goto out;
   for (int row = 0; row < PQntuples(res); row++) {
     int32_t part = (int32_t)strtol(PQgetvalue(res, row, 0), NULL, 10);
@@ -625,8 +608,8 @@ int oc_replay_rewind(oc_replay_t *r, const oc_rewind_opts_t *o, oc_err_t *err) {
     if (q->stored < 0) {
       oc_replay_printf(r, "%s [%" PRId32 "] %s: no stored offset -> %" PRId64 " (new row)",
                        o->topic, q->partition, verb, q->target);
-      if (!o->dry_run &&
-          (rc = oc_replay_exec(pg, OC_REPLAY_SQL(offsets_rewind_insert), 4, v, NULL, err)) != 0)
+      if (!o->dry_run && (rc = oc_pg_exec_params_what(pg, OC_REPLAY_SQL(offsets_rewind_insert), 4,
+                                                      v, NULL, err)) != 0)
         goto out;
     } else {
       int64_t d = q->stored - q->target;
@@ -636,7 +619,8 @@ int oc_replay_rewind(oc_replay_t *r, const oc_rewind_opts_t *o, oc_err_t *err) {
           d > 0 ? d : -d);
       total += d;
       if (!o->dry_run) {
-        if ((rc = oc_replay_exec(pg, OC_REPLAY_SQL(offsets_rewind_update), 5, v, &res, err)) != 0)
+        if ((rc = oc_pg_exec_params_what(pg, OC_REPLAY_SQL(offsets_rewind_update), 5, v, &res,
+                                         err)) != 0)
           goto out;
         if (strcmp(PQcmdTuples(res), "1") != 0) {
           rc = oc_err_set(err, OC_ERR_CONFLICT,

@@ -24,7 +24,7 @@ int oc_replay_dlq_list(oc_replay_t *r, const oc_dlq_filter_t *f, oc_err_t *err) 
     return rc;
   snprintf(limit, sizeof(limit), "%" PRId64, f->limit > 0 ? f->limit : 100);
   const char *v[4] = {f->code, f->group, f->pending_only ? "true" : "false", limit};
-  if ((rc = oc_replay_exec(pg, OC_REPLAY_SQL(dlq_list), 4, v, &res, err)) != 0)
+  if ((rc = oc_pg_exec_params_what(pg, OC_REPLAY_SQL(dlq_list), 4, v, &res, err)) != 0)
     return rc;
   oc_replay_printf(r, "id\tcreated_at\tgroup\ttopic\tpartition\toffset\tcode\tredriven_at"
                       "\tvalue_bytes\tmessage");
@@ -84,8 +84,8 @@ int oc_replay_dlq_show(oc_replay_t *r, int64_t id, oc_err_t *err) {
     return rc;
   snprintf(s_id, sizeof(s_id), "%" PRId64, id);
   const char *v[1] = {s_id};
-  if ((rc = oc_replay_exec(pg, OC_REPLAY_SQL(dlq_show), 1, v, &res, err)) != 0 ||
-      (rc = oc_replay_exec(pg, OC_REPLAY_SQL(dlq_show_headers), 1, v, &hres, err)) != 0)
+  if ((rc = oc_pg_exec_params_what(pg, OC_REPLAY_SQL(dlq_show), 1, v, &res, err)) != 0 ||
+      (rc = oc_pg_exec_params_what(pg, OC_REPLAY_SQL(dlq_show_headers), 1, v, &hres, err)) != 0)
     goto out;
   if (PQntuples(res) != 1) {
     rc = oc_err_set(err, OC_ERR_NOT_FOUND, "no dead letter with id %" PRId64, id);
@@ -173,7 +173,7 @@ static int redrive_batch(oc_replay_t *r, PGconn *pg, const char *const *v, const
 
   *taken = *done = 0;
   if ((rc = oc_pg_exec_what(pg, "BEGIN", "begin", err)) != 0 ||
-      (rc = oc_replay_exec(pg, OC_REPLAY_SQL(dlq_redrive_select), 5, v, &res, err)) != 0)
+      (rc = oc_pg_exec_params_what(pg, OC_REPLAY_SQL(dlq_redrive_select), 5, v, &res, err)) != 0)
     goto out;
   int n = PQntuples(res);
   *taken = n;
@@ -191,7 +191,7 @@ static int redrive_batch(oc_replay_t *r, PGconn *pg, const char *const *v, const
   *last = ids[n - 1];
   oc_replay_int_array(arr, (size_t)n * 21 + 3, ids, (size_t)n);
   const char *hv[1] = {arr};
-  if ((rc = oc_replay_exec(pg, OC_REPLAY_SQL(dlq_redrive_headers), 1, hv, &hres, err)) != 0)
+  if ((rc = oc_pg_exec_params_what(pg, OC_REPLAY_SQL(dlq_redrive_headers), 1, hv, &hres, err)) != 0)
     goto out;
   for (int i = 0; i < n; i++) {
     const char *to = topic ? topic : PQgetvalue(res, i, 1);
@@ -241,7 +241,8 @@ static int redrive_batch(oc_replay_t *r, PGconn *pg, const char *const *v, const
     oc_err_t merr;
     int mrc;
     oc_replay_int_array(arr, (size_t)n * 21 + 3, ids, k);
-    if ((mrc = oc_replay_exec(pg, OC_REPLAY_SQL(dlq_mark_redriven), 1, hv, NULL, &merr)) != 0 ||
+    if ((mrc = oc_pg_exec_params_what(pg, OC_REPLAY_SQL(dlq_mark_redriven), 1, hv, NULL, &merr)) !=
+            0 ||
         (mrc = oc_pg_exec_what(pg, "COMMIT", "commit", &merr)) != 0) {
       /* Delivered but not marked: the next redrive sends them again, and
        * the daemon skips the duplicates. */
@@ -327,7 +328,7 @@ int oc_replay_dlq_purge(oc_replay_t *r, const oc_dlq_filter_t *f, const char *ol
   /* The bound, fixed once (as seconds since the epoch: no DateStyle in
    * the way): batches after the first do not move it. */
   const char *bv[1] = {older_than};
-  if ((rc = oc_replay_exec(pg, OC_REPLAY_SQL(dlq_purge_bound), 1, bv, &res, err)) != 0) {
+  if ((rc = oc_pg_exec_params_what(pg, OC_REPLAY_SQL(dlq_purge_bound), 1, bv, &res, err)) != 0) {
     if (strstr(err->msg, "SQLSTATE 22")) /* not an interval */
       rc = oc_err_set(err, OC_ERR_USAGE, "--older-than '%s': want a positive interval (30d, 12h)",
                       older_than);
@@ -344,7 +345,7 @@ int oc_replay_dlq_purge(oc_replay_t *r, const oc_dlq_filter_t *f, const char *ol
   snprintf(limit, sizeof(limit), "%" PRId64, oc_config_get_int(r->cfg, "redrive.batch"));
   const char *v[4] = {epoch, f->code, f->group, limit};
   if (dry_run) {
-    if ((rc = oc_replay_exec(pg, OC_REPLAY_SQL(dlq_purge_count), 3, v, &res, err)) != 0)
+    if ((rc = oc_pg_exec_params_what(pg, OC_REPLAY_SQL(dlq_purge_count), 3, v, &res, err)) != 0)
       return rc;
     oc_replay_printf(r, "would purge %s dead letter(s) created before %s (dry run)",
                      PQgetvalue(res, 0, 0), before);
@@ -352,7 +353,7 @@ int oc_replay_dlq_purge(oc_replay_t *r, const oc_dlq_filter_t *f, const char *ol
     return 0;
   }
   do {
-    if ((rc = oc_replay_exec(pg, OC_REPLAY_SQL(dlq_purge), 4, v, &res, err)) != 0)
+    if ((rc = oc_pg_exec_params_what(pg, OC_REPLAY_SQL(dlq_purge), 4, v, &res, err)) != 0)
       break;
     n = strtoll(PQcmdTuples(res), NULL, 10);
     total += n;

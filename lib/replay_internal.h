@@ -39,13 +39,9 @@ int oc_replay_pg(oc_replay_t *r, PGconn **out, oc_err_t *err);
  * at version min. */
 int oc_replay_check_schema(oc_replay_t *r, int min, oc_err_t *err);
 
-/* Run one statement of schemas/sql/statements/replay/ (embedded in
- * oc_sql_replay_statements.h) with n text parameters (values[i] NULL is SQL
- * NULL); errors name it what. When out is not NULL, *out gets the result,
- * which the caller frees with PQclear(). OC_REPLAY_SQL(dlq_list) gives
- * sql and what. */
-int oc_replay_exec(PGconn *pg, const char *sql, const char *what, int n, const char *const *values,
-                   PGresult **out, oc_err_t *err);
+/* A statement of schemas/sql/statements/replay/ (embedded in
+ * oc_sql_replay_statements.h) as the sql and what arguments of
+ * oc_pg_exec_params_what: OC_REPLAY_SQL(dlq_list). */
 #define OC_REPLAY_SQL(name) oc_sql_##name, #name
 
 /* A librdkafka configuration with brokers, our defaults (for a producer,

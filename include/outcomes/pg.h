@@ -92,6 +92,10 @@ void oc_pg_rollback(PGconn *conn);
  * caller frees with PQclear(); otherwise it is cleared here. */
 int oc_pg_exec_params(PGconn *conn, const char *sql, int nparams, const char *const *values,
                       PGresult **out, oc_err_t *err);
+/* The same, named what in errors (NULL: the first 60 bytes of sql): for the
+ * statement files, whose first line is a comment. */
+int oc_pg_exec_params_what(PGconn *conn, const char *sql, const char *what, int nparams,
+                           const char *const *values, PGresult **out, oc_err_t *err);
 
 /* As oc_pg_exec_params, returning the value of row 0, column 0 copied into
  * buf (capacity cap, NUL-terminated; "" for NULL) and *is_null (may be
