@@ -137,12 +137,8 @@ static int pg_setup(oc_rd_t *d, oc_err_t *err) {
     goto out;
   if ((rc = oc_stmt_check_schema(conn, OC_STMT_SCHEMA_MIN, "run with --migrate", err)) != 0 ||
       (rc = oc_apply_prepare(conn, err)) != 0 || (rc = oc_rd_catalog_listen(conn, err)) != 0 ||
-      (rc = oc_catalog_load_pg(conn, &cat, err)) != 0)
+      (rc = oc_rd_catalog_load(conn, &cat, err)) != 0)
     goto out;
-  if (oc_catalog_count(cat) == 0) {
-    rc = oc_err_set(err, OC_ERR_CONFIG, "outcomes.metric_catalog is empty: run with --migrate");
-    goto out;
-  }
   oc_rd_catalog_adopt(d, cat, "reconnect");
   cat = NULL;
   if (d->pg)

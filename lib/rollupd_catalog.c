@@ -19,6 +19,16 @@ int oc_rd_catalog_listen(PGconn *conn, oc_err_t *err) {
   return oc_pg_exec_what(conn, oc_sql_catalog_listen, "catalog_listen", err);
 }
 
+int oc_rd_catalog_load(PGconn *conn, oc_catalog_t **out, oc_err_t *err) {
+  int rc = oc_catalog_load_pg(conn, out, err);
+  if (rc == 0 && oc_catalog_count(*out) == 0) {
+    oc_catalog_destroy(*out);
+    *out = NULL;
+    rc = oc_err_set(err, OC_ERR_CONFIG, "outcomes.metric_catalog is empty: run with --migrate");
+  }
+  return rc;
+}
+
 void oc_rd_catalog_adopt(oc_rd_t *d, oc_catalog_t *cat, const char *trigger) {
   if (d->cat && trigger)
     oc_catalog_log_reloaded(d->cat, cat, trigger);
@@ -49,12 +59,9 @@ static bool notified(oc_rd_t *d) {
 static void reload(oc_rd_t *d, const char *trigger) {
   oc_catalog_t *cat = NULL;
   oc_err_t err;
-  int rc;
 
   oc_err_clear(&err);
-  if ((rc = oc_catalog_load_pg(d->pg, &cat, &err)) == 0 && oc_catalog_count(cat) == 0)
-    rc = oc_err_set(&err, OC_ERR_CONFIG, "outcomes.metric_catalog is empty");
-  if (rc == 0) {
+  if (oc_rd_catalog_load(d->pg, &cat, &err) == 0) {
     oc_rd_catalog_adopt(d, cat, trigger);
     return;
   }

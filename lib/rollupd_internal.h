@@ -118,6 +118,9 @@ bool oc_rd_position(oc_rd_t *d, int64_t *position, int64_t *lag);
 
 /* LISTEN on conn to the catalog's channel (catalog_listen.sql). */
 int oc_rd_catalog_listen(PGconn *conn, oc_err_t *err);
+/* The catalog of conn's outcomes.metric_catalog; an empty one is
+ * OC_ERR_CONFIG. Caller frees *out. */
+int oc_rd_catalog_load(PGconn *conn, oc_catalog_t **out, oc_err_t *err);
 /* Take cat (owned from now) as the catalog: the batch validates with it.
  * With trigger (sighup, notify, reconnect) and a catalog before, log what
  * changed ("catalog_reloaded added=... removed=... changed=..."). */
