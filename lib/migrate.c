@@ -215,36 +215,12 @@ out:
 
 /* ---- helpers on the connection ------------------------------------- */
 
-/* As oc_pg_exec_params_what, copying the value of row 0, column 0 into buf (cap bytes, ""
- * for NULL) and whether it is NULL into *is_null (may be NULL). */
-static int run_value(PGconn *conn, const char *sql, const char *what, int n,
-                     const char *const *params, char *buf, size_t cap, bool *is_null,
-                     oc_err_t *err) {
-  PGresult *res = NULL;
-  int rc = oc_pg_exec_params_what(conn, sql, what, n, params, &res, err);
-
-  buf[0] = '\0';
-  if (rc < 0)
-    return rc;
-  if (PQntuples(res) < 1 || PQnfields(res) < 1)
-    rc = oc_err_set(err, OC_ERR_NOT_FOUND, "%s: no row", what);
-  else if ((size_t)PQgetlength(res, 0, 0) >= cap)
-    rc = oc_err_set(err, OC_ERR_LIMIT, "%s: value of %d bytes exceeds %zu", what,
-                    PQgetlength(res, 0, 0), cap - 1);
-  else
-    memcpy(buf, PQgetvalue(res, 0, 0), (size_t)PQgetlength(res, 0, 0) + 1);
-  if (rc == 0 && is_null)
-    *is_null = PQgetisnull(res, 0, 0);
-  PQclear(res);
-  return rc;
-}
-
 int oc_migrate_regclass_exists(PGconn *conn, const char *relname, bool *exists, oc_err_t *err) {
   char oid[32];
   bool is_null = true;
   const char *params[1] = {relname};
-  int rc = run_value(conn, oc_sql_regclass_exists, "regclass_exists", 1, params, oid, sizeof(oid),
-                     &is_null, err);
+  int rc = oc_pg_query_value_what(conn, oc_sql_regclass_exists, "regclass_exists", 1, params, oid,
+                                  sizeof(oid), &is_null, err);
   *exists = rc == 0 && !is_null;
   return rc;
 }
@@ -369,8 +345,9 @@ static int upgrade_checksums(mig_ctx_t *cx, oc_err_t *err) {
     if (!f->upgrade)
       continue;
     snprintf(version, sizeof(version), "%d", f->version);
-    rc = run_value(cx->conn, oc_sql_migrations_checksum_upgrade, "migrations_checksum_upgrade", 2,
-                   params, updated, sizeof(updated), NULL, err);
+    rc = oc_pg_query_value_what(cx->conn, oc_sql_migrations_checksum_upgrade,
+                                "migrations_checksum_upgrade", 2, params, updated, sizeof(updated),
+                                NULL, err);
     if (rc < 0)
       goto out;
     if (strcmp(updated, "1") != 0) {
@@ -507,8 +484,8 @@ static int apply_one(mig_ctx_t *cx, size_t i, oc_err_t *err) {
   if ((rc = oc_pg_exec(cx->conn, "RESET ROLE", err)) < 0)
     goto out;
   snprintf(version, sizeof(version), "%d", f->version);
-  rc = run_value(cx->conn, oc_sql_migrations_record, "migrations_record", 3, params, applied_at,
-                 sizeof(applied_at), NULL, err);
+  rc = oc_pg_query_value_what(cx->conn, oc_sql_migrations_record, "migrations_record", 3, params,
+                              applied_at, sizeof(applied_at), NULL, err);
   if (rc < 0)
     goto out;
   if ((rc = oc_pg_exec(cx->conn, "COMMIT", err)) < 0)

@@ -333,22 +333,29 @@ out:
 
 int oc_pg_query_value(PGconn *conn, const char *sql, int nparams, const char *const *values,
                       char *buf, size_t cap, bool *is_null, oc_err_t *err) {
+  return oc_pg_query_value_what(conn, sql, NULL, nparams, values, buf, cap, is_null, err);
+}
+
+int oc_pg_query_value_what(PGconn *conn, const char *sql, const char *what, int nparams,
+                           const char *const *values, char *buf, size_t cap, bool *is_null,
+                           oc_err_t *err) {
+  const char *name = what ? what : "pg query";
   PGresult *res = NULL;
   int rc;
 
   if (!buf || cap == 0)
-    return oc_err_set(err, OC_ERR_USAGE, "pg query: no buffer");
+    return oc_err_set(err, OC_ERR_USAGE, "%s: no buffer", name);
   buf[0] = '\0';
-  if ((rc = oc_pg_exec_params(conn, sql, nparams, values, &res, err)) < 0)
+  if ((rc = oc_pg_exec_params_what(conn, sql, what, nparams, values, &res, err)) < 0)
     goto out;
   if (PQntuples(res) < 1 || PQnfields(res) < 1) {
-    rc = oc_err_set(err, OC_ERR_NOT_FOUND, "pg query: no row");
+    rc = oc_err_set(err, OC_ERR_NOT_FOUND, "%s: no row", name);
     goto out;
   }
   if (is_null)
     *is_null = PQgetisnull(res, 0, 0);
   if ((size_t)PQgetlength(res, 0, 0) >= cap) {
-    rc = oc_err_set(err, OC_ERR_LIMIT, "pg query: value of %d bytes exceeds %zu",
+    rc = oc_err_set(err, OC_ERR_LIMIT, "%s: value of %d bytes exceeds %zu", name,
                     PQgetlength(res, 0, 0), cap - 1);
     goto out;
   }

@@ -103,6 +103,10 @@ int oc_pg_exec_params_what(PGconn *conn, const char *sql, const char *what, int 
  * when the value does not fit. */
 int oc_pg_query_value(PGconn *conn, const char *sql, int nparams, const char *const *values,
                       char *buf, size_t cap, bool *is_null, oc_err_t *err);
+/* The same, named what in errors (NULL: as oc_pg_query_value). */
+int oc_pg_query_value_what(PGconn *conn, const char *sql, const char *what, int nparams,
+                           const char *const *values, char *buf, size_t cap, bool *is_null,
+                           oc_err_t *err);
 
 #ifdef __cplusplus
 }
