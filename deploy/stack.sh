@@ -14,12 +14,14 @@
 #     registry/data/       its schemas (H2 database file)
 #     registry/registry.log  its log;   registry/stdout.log;  registry/registry.pid
 #
-# For high-availability tests, `start --brokers 3` makes a 3-node Kafka
-# cluster instead of the single broker (lib/kafka_cluster.sh), and `start
-# --pg-standby` a synchronous PostgreSQL standby (lib/pg_standby.sh); the
-# choice is kept in stack.env, and kill-broker, start-broker, pg-kill-primary
-# and pg-promote inject faults:
-#     kafka/node<N>/       node N (1-3): server.properties, data/, server.log, kafka.pid
+# For high-availability tests, `start --brokers 3` makes a Kafka cluster of
+# three brokers and a quorum of three KRaft controllers instead of the
+# single broker (lib/kafka_cluster.sh), and `start --pg-standby` a
+# synchronous PostgreSQL standby (lib/pg_standby.sh); the choice is kept in
+# stack.env, and kill-broker, kill-controller, pg-kill-primary, pg-promote
+# and the like inject faults:
+#     kafka/node<N>/       broker N (1-3): server.properties, data/, server.log, kafka.pid
+#     kafka/controller<N>/ controller N (node id 100+N): the same files
 #     pg/standby/          the standby's cluster;  pg/standby.log
 #
 # PostgreSQL uses trust authentication (socket and 127.0.0.1): a dev/test
@@ -51,15 +53,18 @@ usage: deploy/stack.sh COMMAND
                              (no-op when running). The first start of a state
                              directory chooses the topology; stack.env keeps
                              it, and a later plain start restarts the same.
-      --brokers 3            three Kafka nodes on 127.0.0.1 (KRaft, each
-                             broker and controller, node ids 1-3); internal
-                             and new topics: 3 replicas, min.insync.replicas 2
+      --brokers 3            three Kafka brokers on 127.0.0.1 (node ids
+                             1-3) and a quorum of three KRaft controllers
+                             apart (node ids 101-103); internal and new
+                             topics: 3 replicas, min.insync.replicas 2
       --pg-standby           a PostgreSQL standby (pg/standby, by
                              pg_basebackup), streaming through a slot,
                              synchronous: a commit returns once it has it
                              (so, while it is down, commits wait)
-  stop                       stop them all, every broker and both PostgreSQL
-                             nodes (no-op when stopped)
+  stop                       stop them all: every broker (a controlled
+                             shutdown each, while the controllers run), then
+                             the controllers, both PostgreSQL nodes and the
+                             registry (no-op when stopped)
   status                     print each component's (each node's) state;
                              exit 0 when all answer, 3 otherwise
   env                        print eval-able exports:  eval "\$(deploy/stack.sh env)"
@@ -76,13 +81,16 @@ usage: deploy/stack.sh COMMAND
   topic list
 
 fault injection (high-availability tests):
-  kill-broker N              kill -9 of Kafka node N (N=1: the single broker)
-  restart-broker N           stop node N (SIGTERM: a controlled shutdown that
-                             moves its leaders first) and start it again: one
-                             step of a rolling restart (--brokers 3)
-  start-broker N             start node N again; returns once it is back in
+  kill-broker N              kill -9 of Kafka broker N (N=1: the single broker)
+  restart-broker N           stop broker N (SIGTERM: a controlled shutdown
+                             that moves its leaders first) and start it
+                             again: one step of a rolling restart (--brokers 3)
+  start-broker N             start broker N again; returns once it is back in
                              the cluster (its metadata lists every broker)
-  broker-pid N               print node N's pid (exit 1 when not running)
+  broker-pid N               print broker N's pid (exit 1 when not running)
+  kill-controller N          kill -9 of KRaft controller N (--brokers 3)
+  start-controller N         start controller N again; returns once it listens
+  controller-pid N           print controller N's pid (exit 1 when not running)
   pg-kill-primary            kill -9 of the PostgreSQL primary's postmaster
   pg-promote                 promote the standby (refused while the primary
                              runs); returns once it accepts writes. The old
@@ -170,9 +178,11 @@ cmd_start() {
   # Check every port we are about to bind before starting anything.
   if oc_kafka_is_cluster; then
     for ((n = 1; n <= $(oc_kafka_count); n++)); do
-      if ! oc_kafka_node_pid "$n" >/dev/null; then
-        oc_port_free "$(oc_kafka_node_port "$n")" "kafka node ${n}" || exit 1
-        oc_port_free "$(oc_kafka_node_controller_port "$n")" "kafka node ${n} controller" || exit 1
+      if ! oc_kafka_proc_pid broker "$n" >/dev/null; then
+        oc_port_free "$(oc_kafka_node_port "$n")" "kafka broker ${n}" || exit 1
+      fi
+      if ! oc_kafka_proc_pid controller "$n" >/dev/null; then
+        oc_port_free "$(oc_kafka_node_controller_port "$n")" "kafka controller ${n}" || exit 1
       fi
     done
   elif ! oc_kafka_pid >/dev/null; then
@@ -190,7 +200,8 @@ cmd_start() {
   fi
   # The registry starts first and is waited for last: its start-up (the
   # slowest) overlaps PostgreSQL's and the broker's. So do a cluster's
-  # brokers, launched before PostgreSQL and waited for after it.
+  # controllers and brokers, launched before PostgreSQL and waited for
+  # after it.
   oc_registry_launch
   if oc_kafka_is_cluster; then
     oc_kafka_cluster_launch
@@ -337,7 +348,7 @@ cmd_kill_broker() {
   oc_require_started
   oc_kafka_check_node "$1"
   oc_lock
-  oc_kafka_kill_node "$1"
+  oc_kafka_proc_kill broker "$1"
 }
 
 cmd_start_broker() {
@@ -346,14 +357,44 @@ cmd_start_broker() {
   oc_kafka_check_node "$1"
   oc_kafka_preflight
   oc_lock
-  oc_kafka_start_node "$1"
+  oc_kafka_start_proc broker "$1"
+}
+
+# oc_require_cluster CMD: dies unless the stack runs --brokers 3.
+oc_require_cluster() {
+  oc_kafka_is_cluster || oc_die "${1}: the stack in ${OC_STATE} has one broker, no controllers apart (start --brokers 3)"
+}
+
+cmd_kill_controller() {
+  oc_require_started
+  oc_require_cluster kill-controller
+  oc_kafka_check_node "$1"
+  oc_lock
+  oc_kafka_proc_kill controller "$1"
+}
+
+cmd_start_controller() {
+  oc_load_versions
+  oc_require_started
+  oc_require_cluster start-controller
+  oc_kafka_check_node "$1"
+  oc_kafka_preflight
+  oc_lock
+  oc_kafka_start_proc controller "$1"
+}
+
+cmd_controller_pid() {
+  oc_require_started
+  oc_require_cluster controller-pid
+  oc_kafka_check_node "$1"
+  oc_kafka_proc_pid controller "$1" || oc_die "kafka controller ${1} is not running"
 }
 
 cmd_restart_broker() {
   oc_load_versions
   oc_require_started
   oc_kafka_check_node "$1"
-  oc_kafka_is_cluster || oc_die "restart-broker: a stack of one broker has no rolling restart; use stop and start"
+  oc_require_cluster restart-broker
   oc_kafka_preflight
   oc_lock
   oc_kafka_restart_node "$1"
@@ -401,7 +442,7 @@ main() {
     [[ $# -eq 0 ]] || oc_die "'${cmd}' takes no arguments"
     ;;
   start | topic) ;;
-  kill-broker | start-broker | restart-broker | broker-pid)
+  kill-broker | start-broker | restart-broker | broker-pid | kill-controller | start-controller | controller-pid)
     [[ $# -eq 1 ]] || oc_die "usage: stack.sh ${cmd} N"
     ;;
   pg-pid) [[ $# -eq 1 ]] || oc_die "usage: stack.sh pg-pid primary|standby" ;;

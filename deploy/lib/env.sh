@@ -81,7 +81,7 @@ oc_env_load() {
   local n
   for ((n = 2; n <= ${OC_KAFKA_BROKER_COUNT:-1}; n++)); do
     [[ -n "$(oc_kafka_node_port "$n")" && -n "$(oc_kafka_node_controller_port "$n")" ]] ||
-      oc_die "${f} names no ports for kafka node ${n}; delete it to choose new ports"
+      oc_die "${f} names no ports for kafka broker and controller ${n}; delete it to choose new ports"
   done
 }
 
@@ -170,7 +170,7 @@ oc_env_topology() {
         "OC_KAFKA_NODE${n}_CONTROLLER_PORT=$(oc_kafka_node_controller_port "$n")")
     done
     oc_env_append "${lines[@]}"
-    oc_info "chose ports for ${want} kafka nodes: $(oc_kafka_bootstrap) (kept in ${OC_STATE}/stack.env)"
+    oc_info "chose ports for ${want} kafka brokers and controllers: brokers $(oc_kafka_bootstrap) (kept in ${OC_STATE}/stack.env)"
   fi
   if [[ "$standby" == 1 ]] && ! oc_pg_has_standby; then
     OC_PG_STANDBY_PORT="$(oc_env_pick_ports 1)"

@@ -2,8 +2,9 @@
 # The local Kafka broker: one KRaft node in combined mode (broker +
 # controller), jars from Maven Central. Sourced by deploy/stack.sh, which
 # sets OC_STATE, OC_KAFKA_PORT, OC_KAFKA_CONTROLLER_PORT, OC_KAFKA_CLUSTER_ID.
-# The 3-node cluster of `stack.sh start --brokers 3` is in kafka_cluster.sh;
-# it shares the jars, the tools' logging and oc_kafka_spawn with this file.
+# The cluster of `stack.sh start --brokers 3` (three brokers, three
+# controllers) is in kafka_cluster.sh; it shares the jars, the logging and
+# oc_kafka_spawn with this file.
 
 OC_KAFKA_START_TIMEOUT="${OC_KAFKA_START_TIMEOUT:-90}"
 OC_KAFKA_STOP_TIMEOUT="${OC_KAFKA_STOP_TIMEOUT:-60}"
@@ -113,9 +114,9 @@ PROPS
   oc_kafka_write_tools_log4j
 }
 
-# oc_kafka_write_log4j DIR: DIR/log4j.properties, a broker's logging into
-# DIR/server.log (the single broker's DIR is kafka/, a cluster node's
-# kafka/node<N>/).
+# oc_kafka_write_log4j DIR: DIR/log4j.properties, a Kafka process's logging
+# into DIR/server.log (the single broker's DIR is kafka/, a cluster's
+# kafka/node<N>/ and kafka/controller<N>/).
 oc_kafka_write_log4j() {
   local dir="$1"
   cat >"${dir}/log4j.properties" <<PROPS
@@ -202,19 +203,20 @@ oc_kafka_log_tail() {
   done
 }
 
-# oc_kafka_spawn DIR PROPS PIDFILE: starts a broker (kafka.Kafka PROPS)
-# detached, without waiting: its temporary files in DIR/tmp, its log as
-# DIR/log4j.properties says, its JVM output appended to DIR/stdout.log, its
-# pid in PIDFILE and OC_KAFKA_SPAWNED_PID.
+# oc_kafka_spawn DIR PROPS PIDFILE [HEAP_OPTS]: starts a Kafka process
+# (kafka.Kafka PROPS) detached, without waiting: its temporary files in
+# DIR/tmp, its log as DIR/log4j.properties says, its JVM output appended to
+# DIR/stdout.log, its pid in PIDFILE and OC_KAFKA_SPAWNED_PID. HEAP_OPTS
+# defaults to OC_KAFKA_HEAP_OPTS.
 OC_KAFKA_SPAWNED_PID=""
 oc_kafka_spawn() {
-  local dir="$1" props="$2" pidfile="$3"
+  local dir="$1" props="$2" pidfile="$3" heap="${4:-$OC_KAFKA_HEAP_OPTS}"
   mkdir -p "${dir}/tmp"
   printf '=== %s start\n' "$(date -Is)" >>"${dir}/stdout.log"
   # setsid: its own session, so a ^C or a test runner killing the caller's
   # process group does not take the broker down. fd 9 is stack.sh's lock.
-  # shellcheck disable=SC2086 # OC_KAFKA_HEAP_OPTS holds several options
-  setsid java $OC_KAFKA_HEAP_OPTS -XX:+UseG1GC -Djava.awt.headless=true \
+  # shellcheck disable=SC2086 # heap holds several options
+  setsid java $heap -XX:+UseG1GC -Djava.awt.headless=true \
     -Djava.io.tmpdir="${dir}/tmp" \
     -Dkafka.logs.dir="$dir" \
     -Dlog4j.configuration="file:${dir}/log4j.properties" \

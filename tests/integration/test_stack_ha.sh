@@ -1,15 +1,19 @@
 #!/usr/bin/env bash
 # Proves the high-availability topology of deploy/stack.sh, in a state
 # directory of its own (the shared stack is never touched): `start --brokers
-# 3 --pg-standby` gives three Kafka nodes and a synchronous PostgreSQL
-# standby; `env` names the three brokers and both PostgreSQL nodes; a topic
-# gets 3 replicas and min.insync.replicas=2; with the leader of a partition
-# killed (kill-broker), an acks=all produce to that partition succeeds, and
-# start-broker brings the node back into the cluster and the ISR; a row
+# 3 --pg-standby` gives three Kafka brokers, a quorum of three KRaft
+# controllers and a synchronous PostgreSQL standby; `env` names the three
+# brokers and both PostgreSQL nodes; a topic gets 3 replicas and
+# min.insync.replicas=2; with the leader of a partition killed
+# (kill-broker), an acks=all produce to that partition succeeds, and
+# start-broker brings the broker back into the cluster and the ISR; with the
+# active controller killed (kill-controller), another one leads, a topic is
+# still created, and start-controller brings it back into the quorum; a row
 # committed on the primary is on the standby at once; after pg-kill-primary
 # and pg-promote, a client with the multi-host OUTCOMES_PG_CONNINFO
 # (target_session_attrs=read-write) writes to the promoted node, which has
-# every row committed before the kill; stop ends every process.
+# every row committed before the kill; stop ends every process on SIGTERM
+# (brokers first, while the quorum runs: their controlled shutdowns need it).
 # Fails (never skips) when any of it does not hold.
 #
 # Run by ctest (label integration) with OC_SOURCE_DIR set; runs by hand
@@ -134,9 +138,16 @@ check_status() {
   fi
   for n in 1 2 3; do
     if grep -q "^kafka ${n}: *running, .*lists 3 of 3 brokers" <<<"$out"; then
-      ok "status: kafka node ${n} running, its metadata lists 3 brokers"
+      ok "status: kafka broker ${n} running, its metadata lists 3 brokers"
     else
-      not_ok "status: kafka node ${n} running, its metadata lists 3 brokers"
+      not_ok "status: kafka broker ${n} running, its metadata lists 3 brokers"
+    fi
+  done
+  for n in 1 2 3; do
+    if grep -q "^controller ${n}: running, pid [0-9]*, 127\.0\.0\.1:[0-9]*, node id 10${n}\$" <<<"$out"; then
+      ok "status: controller ${n} running (node id 10${n})"
+    else
+      not_ok "status: controller ${n} running (node id 10${n})"
     fi
   done
   if grep -q '^pg standby: *running, .*(synchronous)' <<<"$out"; then
@@ -212,9 +223,9 @@ check_broker_failover() {
   line="$(partition_line 0 || true)"
   isr="${line##*isrs: }"
   if [[ "$line" != *"leader ${leader},"* && "$isr" =~ ^[1-3],[1-3]$ && "$isr" != *"$leader"* ]]; then
-    ok "partition 0: a new leader, ISR of 2 without node ${leader} (${line#"${line%%[! ]*}"})"
+    ok "partition 0: a new leader, ISR of 2 without broker ${leader} (${line#"${line%%[! ]*}"})"
   else
-    not_ok "partition 0: a new leader, ISR of 2 without node ${leader} (got '${line}')"
+    not_ok "partition 0: a new leader, ISR of 2 without broker ${leader} (got '${line}')"
   fi
   got="$(timeout 30 kcat -C -b "$OUTCOMES_KAFKA_BROKERS" -t "$TOPIC" -p 0 -o beginning -c 1 -q 2>/dev/null || true)"
   if grep -qx -- "$payload" <<<"$got"; then
@@ -232,10 +243,10 @@ check_broker_failover() {
   new_pid="$(stack broker-pid "$leader" 2>/dev/null || true)"
   md="$(timeout 20 kcat -L -b "127.0.0.1:$(cut -d, -f"$leader" <<<"$OUTCOMES_KAFKA_BROKERS" | cut -d: -f2)" -m 10 2>&1 || true)"
   if [[ -n "$new_pid" && "$new_pid" != "$pid" ]] && grep -qx ' 3 brokers:' <<<"$md"; then
-    ok "node ${leader} runs again (pid ${new_pid}), its metadata lists 3 brokers"
+    ok "broker ${leader} runs again (pid ${new_pid}), its metadata lists 3 brokers"
   else
     show "$md"
-    not_ok "node ${leader} runs again (pid '${new_pid}'), its metadata lists 3 brokers"
+    not_ok "broker ${leader} runs again (pid '${new_pid}'), its metadata lists 3 brokers"
   fi
   # Back in the ISR once it has caught up (a few seconds).
   t0=$SECONDS
@@ -244,9 +255,75 @@ check_broker_failover() {
     sleep 0.5
   done
   if [[ "${line##*isrs: }" =~ ^[1-3],[1-3],[1-3]$ ]]; then
-    ok "partition 0: node ${leader} back in the ISR ($((SECONDS - t0)) s)"
+    ok "partition 0: broker ${leader} back in the ISR ($((SECONDS - t0)) s)"
   else
-    not_ok "partition 0: node ${leader} back in the ISR within 60 s (got '${line}')"
+    not_ok "partition 0: broker ${leader} back in the ISR within 60 s (got '${line}')"
+  fi
+}
+
+# quorum WHAT: kafka's MetadataQuorumCommand describe --WHAT (status or
+# replication) through the brokers.
+quorum() {
+  timeout 60 java -Xmx256m -Dlog4j.configuration="file:${OUTCOMES_STACK_DIR}/kafka/tools-log4j.properties" \
+    -cp "${OUTCOMES_STACK_DIR}/kafka/libs/*" org.apache.kafka.tools.MetadataQuorumCommand \
+    --bootstrap-server "$OUTCOMES_KAFKA_BROKERS" describe "--$1"
+}
+
+# quorum_lag ID: the lag of controller node ID behind the leader (describe
+# --replication); empty when it is not listed.
+quorum_lag() {
+  quorum replication 2>/dev/null | awk -v id="$1" '$1 == id { print $4 }'
+}
+
+check_controller_failover() {
+  local out leader n pid t0 new_leader lag=""
+  out="$(quorum status 2>&1)" || true
+  leader="$(sed -n 's/^LeaderId: *\([0-9]*\)$/\1/p' <<<"$out")"
+  [[ "$leader" =~ ^10[1-3]$ ]] || {
+    show "$out"
+    bail "no quorum leader among 101-103 in describe --status"
+  }
+  n=$((leader - 100))
+  pid="$(stack controller-pid "$n")" || bail "stack.sh controller-pid ${n} failed"
+  if out="$(stack kill-controller "$n" 2>&1)" && ! alive "$pid"; then
+    ok "stack.sh kill-controller ${n} (the active controller, node id ${leader}): pid ${pid} gone"
+  else
+    show "$out"
+    not_ok "stack.sh kill-controller ${n}: pid ${pid} gone"
+  fi
+  t0=$SECONDS
+  if out="$(stack topic create "${TOPIC}_c" 3 2>&1)"; then
+    ok "with the active controller killed, the other two create a topic ($((SECONDS - t0)) s)"
+  else
+    show "$out"
+    not_ok "with the active controller killed, the other two create a topic"
+  fi
+  out="$(quorum status 2>&1)" || true
+  new_leader="$(sed -n 's/^LeaderId: *\([0-9]*\)$/\1/p' <<<"$out")"
+  if [[ "$new_leader" =~ ^10[1-3]$ && "$new_leader" != "$leader" ]]; then
+    ok "the quorum has a new leader: node id ${new_leader}"
+  else
+    show "$out"
+    not_ok "the quorum has a new leader (got '${new_leader}', killed ${leader})"
+  fi
+  t0=$SECONDS
+  if out="$(stack start-controller "$n" 2>&1)"; then
+    ok "stack.sh start-controller ${n}: listening in $((SECONDS - t0)) s"
+  else
+    show "$out"
+    not_ok "stack.sh start-controller ${n}"
+  fi
+  # Back in the quorum once it has fetched the metadata log (a few seconds).
+  t0=$SECONDS
+  while lag="$(quorum_lag "$leader")" && [[ "$lag" != 0 ]]; do
+    [[ $((SECONDS - t0)) -lt 60 ]] || break
+    sleep 1
+  done
+  if [[ "$lag" == 0 ]]; then
+    ok "controller ${n} (node id ${leader}) caught up with the quorum leader, lag 0 ($((SECONDS - t0)) s)"
+  else
+    show "$(quorum replication 2>&1)"
+    not_ok "controller ${n} (node id ${leader}) caught up with the quorum leader within 60 s (lag '${lag}')"
   fi
 }
 
@@ -345,6 +422,7 @@ check_stop() {
   local out pids=() n p left="" t0
   for n in 1 2 3; do
     pids+=("$(stack broker-pid "$n" 2>/dev/null || true)")
+    pids+=("$(stack controller-pid "$n" 2>/dev/null || true)")
   done
   pids+=("$(stack pg-pid standby 2>/dev/null || true)")
   t0=$SECONDS
@@ -359,9 +437,9 @@ check_stop() {
     if [[ -z "$p" ]] || alive "$p"; then left="${left} '${p}'"; fi
   done
   if [[ -z "$left" ]]; then
-    ok "every broker and the promoted PostgreSQL node are gone (pids ${pids[*]})"
+    ok "every broker, controller and the promoted PostgreSQL node are gone (pids ${pids[*]})"
   else
-    not_ok "every broker and the promoted PostgreSQL node are gone (left or unknown:${left})"
+    not_ok "every broker, controller and the promoted PostgreSQL node are gone (left or unknown:${left})"
   fi
 }
 
@@ -380,6 +458,7 @@ main() {
   phase check_env
   phase check_topic
   phase check_broker_failover
+  phase check_controller_failover
   phase check_pg_sync
   phase check_pg_failover
   phase check_stop
