@@ -403,7 +403,7 @@ cmd_restart_broker() {
 cmd_broker_pid() {
   oc_require_started
   oc_kafka_check_node "$1"
-  oc_kafka_node_pid "$1" || oc_die "$(oc_kafka_node_name "$1") is not running"
+  oc_kafka_node_pid "$1" || oc_die "$(oc_kafka_proc_name broker "$1") is not running"
 }
 
 cmd_pg_kill_primary() {

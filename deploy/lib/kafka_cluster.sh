@@ -73,7 +73,6 @@ oc_kafka_proc_port() {
 oc_kafka_proc_name() {
   if ! oc_kafka_is_cluster; then printf 'kafka'; else printf 'kafka %s %s' "$1" "$2"; fi
 }
-oc_kafka_node_name() { oc_kafka_proc_name broker "$1"; }
 
 # oc_kafka_check_node N: dies unless N is a broker (or controller) number
 # of this stack (1..count).
@@ -357,7 +356,7 @@ oc_kafka_cluster_stop() {
 oc_kafka_restart_node() {
   local n="$1" pid
   if pid="$(oc_kafka_node_pid "$n")"; then
-    oc_stop_pid "$(oc_kafka_node_name "$n")" "$pid" "$(oc_kafka_proc_pidfile broker "$n")" \
+    oc_stop_pid "$(oc_kafka_proc_name broker "$n")" "$pid" "$(oc_kafka_proc_pidfile broker "$n")" \
       "$OC_KAFKA_STOP_TIMEOUT"
   fi
   oc_kafka_start_proc broker "$n"

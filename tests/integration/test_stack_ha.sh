@@ -199,18 +199,27 @@ check_topic() {
   fi
 }
 
+# kill_checked ROLE N WHY: stack.sh kill-ROLE N (broker or controller),
+# ok when its pid is gone; that pid in KILLED_PID.
+KILLED_PID=""
+kill_checked() {
+  local role="$1" n="$2" why="$3" out
+  KILLED_PID="$(stack "${role}-pid" "$n")" || bail "stack.sh ${role}-pid ${n} failed"
+  if out="$(stack "kill-${role}" "$n" 2>&1)" && ! alive "$KILLED_PID"; then
+    ok "stack.sh kill-${role} ${n} (${why}): pid ${KILLED_PID} gone"
+  else
+    show "$out"
+    not_ok "stack.sh kill-${role} ${n}: pid ${KILLED_PID} gone"
+  fi
+}
+
 check_broker_failover() {
   local line leader pid out t0 payload got new_pid isr md
   line="$(partition_line 0)" || bail "no metadata for ${TOPIC} partition 0"
   leader="$(sed -n 's/.*leader \([0-9]*\),.*/\1/p' <<<"$line")"
   [[ "$leader" =~ ^[1-3]$ ]] || bail "no leader in '${line}'"
-  pid="$(stack broker-pid "$leader")" || bail "stack.sh broker-pid ${leader} failed"
-  if out="$(stack kill-broker "$leader" 2>&1)" && ! alive "$pid"; then
-    ok "stack.sh kill-broker ${leader} (leader of partition 0): pid ${pid} gone"
-  else
-    show "$out"
-    not_ok "stack.sh kill-broker ${leader}: pid ${pid} gone"
-  fi
+  kill_checked broker "$leader" "leader of partition 0"
+  pid="$KILLED_PID"
   payload="ha-$$-${RANDOM}"
   t0=$SECONDS
   if out="$(printf '%s\n' "$payload" | timeout 60 kcat -P -b "$OUTCOMES_KAFKA_BROKERS" -t "$TOPIC" -p 0 \
@@ -276,7 +285,7 @@ quorum_lag() {
 }
 
 check_controller_failover() {
-  local out leader n pid t0 new_leader lag=""
+  local out leader n t0 new_leader lag=""
   out="$(quorum status 2>&1)" || true
   leader="$(sed -n 's/^LeaderId: *\([0-9]*\)$/\1/p' <<<"$out")"
   [[ "$leader" =~ ^10[1-3]$ ]] || {
@@ -284,13 +293,7 @@ check_controller_failover() {
     bail "no quorum leader among 101-103 in describe --status"
   }
   n=$((leader - 100))
-  pid="$(stack controller-pid "$n")" || bail "stack.sh controller-pid ${n} failed"
-  if out="$(stack kill-controller "$n" 2>&1)" && ! alive "$pid"; then
-    ok "stack.sh kill-controller ${n} (the active controller, node id ${leader}): pid ${pid} gone"
-  else
-    show "$out"
-    not_ok "stack.sh kill-controller ${n}: pid ${pid} gone"
-  fi
+  kill_checked controller "$n" "the active controller, node id ${leader}"
   t0=$SECONDS
   if out="$(stack topic create "${TOPIC}_c" 3 2>&1)"; then
     ok "with the active controller killed, the other two create a topic ($((SECONDS - t0)) s)"
