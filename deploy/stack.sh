@@ -61,10 +61,10 @@ usage: deploy/stack.sh COMMAND
                              pg_basebackup), streaming through a slot,
                              synchronous: a commit returns once it has it
                              (so, while it is down, commits wait)
-  stop                       stop them all: every broker (a controlled
-                             shutdown each, while the controllers run), then
-                             the controllers, both PostgreSQL nodes and the
-                             registry (no-op when stopped)
+  stop                       stop them all: the registry, every broker (a
+                             controlled shutdown each, while the controllers
+                             run), then the controllers, and both PostgreSQL
+                             nodes (no-op when stopped)
   status                     print each component's (each node's) state;
                              exit 0 when all answer, 3 otherwise
   env                        print eval-able exports:  eval "\$(deploy/stack.sh env)"
@@ -362,7 +362,7 @@ cmd_start_broker() {
 
 # oc_require_cluster CMD: dies unless the stack runs --brokers 3.
 oc_require_cluster() {
-  oc_kafka_is_cluster || oc_die "${1}: the stack in ${OC_STATE} has one broker, no controllers apart (start --brokers 3)"
+  oc_kafka_is_cluster || oc_die "${1} needs a cluster (start --brokers 3, in a new state directory); the stack in ${OC_STATE} has a single broker"
 }
 
 cmd_kill_controller() {
