@@ -190,6 +190,16 @@ static char *query_text(PGconn *conn, const char *sql) {
   return s;
 }
 
+/* expect_query(conn, sql, want): sql's one value (NULL as "") is want;
+ * a failure names the caller's line. */
+static void expect_query_at(PGconn *conn, const char *sql, const char *want, const char *file,
+                            int line) {
+  char *s = query_text(conn, sql);
+  _assert_string_equal(s, want, file, line);
+  free(s);
+}
+#define expect_query(conn, sql, want) expect_query_at((conn), (sql), (want), __FILE__, __LINE__)
+
 /* Everything a migration defines, one line per fact, in a fixed order. */
 static char *schema_snapshot(PGconn *conn) {
   return query_text(
@@ -269,7 +279,7 @@ static void test_shipped_migrations_apply_once_and_rerun_changes_nothing(void **
   size_t nfiles = count_sql_files(shipped_sql_dir());
   oc_migrate_report_t r;
   oc_err_t err;
-  char *snap1, *snap2, *owners;
+  char *snap1, *snap2;
 
   assert_true(nfiles >= 1);
   if (migrate(fx->conn, shipped_sql_dir(), shipped_catalog(), false, &r, &err) != 0)
@@ -311,12 +321,12 @@ static void test_shipped_migrations_apply_once_and_rerun_changes_nothing(void **
   assert_catalog_equals_file(fx->conn, shipped_catalog());
 
   /* Migrations after 0001 ran as the owner role: it owns what they made. */
-  owners = query_text(fx->conn, "SELECT string_agg(DISTINCT pg_get_userbyid(c.relowner), ',') "
-                                "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
-                                "WHERE n.nspname = 'outcomes' AND c.relname <> 'schema_migrations' "
-                                "AND c.relname NOT LIKE 'schema_migrations%'");
-  assert_string_equal(owners, "outcomes_owner");
-  free(owners);
+  expect_query(fx->conn,
+               "SELECT string_agg(DISTINCT pg_get_userbyid(c.relowner), ',') "
+               "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+               "WHERE n.nspname = 'outcomes' AND c.relname <> 'schema_migrations' "
+               "AND c.relname NOT LIKE 'schema_migrations%'",
+               "outcomes_owner");
   free(snap1);
   free(snap2);
 }
@@ -326,7 +336,6 @@ static void test_dry_run_and_status_change_nothing(void **state) {
   size_t nfiles = count_sql_files(shipped_sql_dir());
   oc_migrate_report_t r;
   oc_err_t err;
-  char *exists;
 
   if (migrate(fx->conn, shipped_sql_dir(), shipped_catalog(), true, &r, &err) != 0)
     fail_msg("dry run: %s", err.msg);
@@ -334,9 +343,7 @@ static void test_dry_run_and_status_change_nothing(void **state) {
   assert_true(r.catalog_synced);
   assert_true(r.cat_inserted > 0);
   oc_migrate_report_release(&r);
-  exists = query_text(fx->conn, "SELECT to_regnamespace('outcomes') IS NOT NULL");
-  assert_string_equal(exists, "f");
-  free(exists);
+  expect_query(fx->conn, "SELECT to_regnamespace('outcomes') IS NOT NULL", "f");
 }
 
 static void test_changed_statements_are_refused_naming_the_file(void **state) {
@@ -601,7 +608,7 @@ static void expect_dir_error(PGconn *conn, const char *dir, const char *want_suf
 static void test_gap_duplicate_and_misnamed_files_are_refused(void **state) {
   fixture_t *fx = *state;
   const char *dir = make_tmpdir(fx);
-  char path[4096], *exists;
+  char path[4096];
 
   write_file(dir, "0001_a.sql", "CREATE TABLE outcomes.a (x int);\n");
   write_file(dir, "0003_c.sql", "CREATE TABLE outcomes.c (x int);\n");
@@ -618,9 +625,7 @@ static void test_gap_duplicate_and_misnamed_files_are_refused(void **state) {
   write_file(dir, "0004_empty.sql", "\n  \n");
   expect_dir_error(fx->conn, dir, "/0004_empty.sql: is empty");
   /* Nothing was touched by any of these. */
-  exists = query_text(fx->conn, "SELECT to_regnamespace('outcomes') IS NOT NULL");
-  assert_string_equal(exists, "f");
-  free(exists);
+  expect_query(fx->conn, "SELECT to_regnamespace('outcomes') IS NOT NULL", "f");
 }
 
 static void test_failed_migration_rolls_back_whole_and_names_its_line(void **state) {
@@ -656,16 +661,16 @@ static void test_failed_migration_rolls_back_whole_and_names_its_line(void **sta
   assert_int_equal(migrate(fx->conn, dir, shipped_catalog(), false, &r, &err), 0);
   assert_int_equal(r.n_new, 1);
   oc_migrate_report_release(&r);
-  s = query_text(fx->conn, "SELECT pg_get_userbyid(relowner) FROM pg_class "
-                           "WHERE oid = 'outcomes.half'::regclass");
-  assert_string_equal(s, "outcomes_owner");
-  free(s);
+  expect_query(fx->conn,
+               "SELECT pg_get_userbyid(relowner) FROM pg_class "
+               "WHERE oid = 'outcomes.half'::regclass",
+               "outcomes_owner");
 }
 
 static void test_catalog_sync_updates_and_reports_but_keeps_removed(void **state) {
   fixture_t *fx = *state;
   const char *dir = make_tmpdir(fx);
-  char path[4096], *text, *edited, *p, *s;
+  char path[4096], *text, *edited, *p;
   oc_migrate_report_t r;
   oc_err_t err;
 
@@ -703,10 +708,10 @@ static void test_catalog_sync_updates_and_reports_but_keeps_removed(void **state
   assert_string_equal(r.cat_diffs[1], "new_metric: only in the file");
   assert_string_equal(r.cat_diffs[2], "er_visits: only in the database");
   oc_migrate_report_release(&r);
-  s = query_text(fx->conn, "SELECT count(*) FROM outcomes.metric_catalog "
-                           "WHERE code = 'new_metric'");
-  assert_string_equal(s, "0"); /* the dry run wrote nothing */
-  free(s);
+  expect_query(fx->conn,
+               "SELECT count(*) FROM outcomes.metric_catalog "
+               "WHERE code = 'new_metric'",
+               "0"); /* the dry run wrote nothing */
 
   assert_int_equal(migrate(fx->conn, shipped_sql_dir(), path, false, &r, &err), 0);
   assert_int_equal(r.n_new, 0);
@@ -716,15 +721,15 @@ static void test_catalog_sync_updates_and_reports_but_keeps_removed(void **state
   assert_int_equal(r.n_cat_removed, 1);
   assert_string_equal(r.cat_removed[0], "er_visits");
   oc_migrate_report_release(&r);
-  s = query_text(fx->conn, "SELECT string_agg(code || '=' || name || ' ' || unit || ' ' "
-                           "|| coalesce(seed, '-') || ' ' || coalesce(measure_url, '-'), ',' "
-                           "ORDER BY code) FROM outcomes.metric_catalog "
-                           "WHERE code IN ('cpoe_rate', 'er_visits', 'new_metric')");
-  assert_string_equal(s, "cpoe_rate=Computerized order entry rate 1 University Health Systems: "
-                         "99.5% CPOE -,er_visits=Emergency room visits {count} Coastal Carolina "
-                         "Health: emergency room visits reduced by 10-15% in one year -,"
-                         "new_metric=New {count} - https://example.org/fhir/Measure/new");
-  free(s);
+  expect_query(fx->conn,
+               "SELECT string_agg(code || '=' || name || ' ' || unit || ' ' "
+               "|| coalesce(seed, '-') || ' ' || coalesce(measure_url, '-'), ',' "
+               "ORDER BY code) FROM outcomes.metric_catalog "
+               "WHERE code IN ('cpoe_rate', 'er_visits', 'new_metric')",
+               "cpoe_rate=Computerized order entry rate 1 University Health Systems: "
+               "99.5% CPOE -,er_visits=Emergency room visits {count} Coastal Carolina "
+               "Health: emergency room visits reduced by 10-15% in one year -,"
+               "new_metric=New {count} - https://example.org/fhir/Measure/new");
 
   /* One measure, one metric; a unit or URL the table's checks refuse. */
   PGresult *res =
@@ -763,10 +768,10 @@ static void test_catalog_sync_updates_and_reports_but_keeps_removed(void **state
   assert_int_equal(r.cat_inserted, 1);
   assert_int_equal(r.cat_updated, 1);
   oc_migrate_report_release(&r);
-  s = query_text(fx->conn, "SELECT string_agg(code, ',') FROM outcomes.metric_catalog "
-                           "WHERE measure_url = 'https://example.org/fhir/Measure/new'");
-  assert_string_equal(s, "moved_to");
-  free(s);
+  expect_query(fx->conn,
+               "SELECT string_agg(code, ',') FROM outcomes.metric_catalog "
+               "WHERE measure_url = 'https://example.org/fhir/Measure/new'",
+               "moved_to");
 
   /* A bad catalog fails with its line; the migrations already ran. */
   write_file(dir, "bad.tsv", "code\tname\n");
@@ -805,7 +810,7 @@ static void wait_notify(PGconn *conn, char *payload, size_t cap) {
 static void test_0008_takes_old_units_forward(void **state) {
   fixture_t *fx = *state;
   const char *dir = make_tmpdir(fx);
-  char path[4096], payload[64], *s, *snap1, *snap2, *text;
+  char path[4096], payload[64], *snap1, *snap2, *text;
   oc_migrate_report_t r;
   oc_err_t err;
   PGconn *listener;
@@ -832,10 +837,10 @@ static void test_0008_takes_old_units_forward(void **state) {
           "('a_count', 'C', 'count', 'count', 'lower_is_better', 0, 1e9, '', 'd'), "
           "('a_usd', 'D', 'usd', 'amount', 'higher_is_better', 0, 1e12, 's', 'd'), "
           "('a_fte', 'E', 'fte', 'gauge', 'lower_is_better', 0, 1e6, 's', 'd')");
-  s = query_text(fx->conn, "SELECT string_agg(unit, ',' ORDER BY code) || ' ' "
-                           "|| count(*) FILTER (WHERE seed = '') FROM outcomes.metric_catalog");
-  assert_string_equal(s, "count,days,fte,ratio,usd 1");
-  free(s);
+  expect_query(fx->conn,
+               "SELECT string_agg(unit, ',' ORDER BY code) || ' ' "
+               "|| count(*) FILTER (WHERE seed = '') FROM outcomes.metric_catalog",
+               "count,days,fte,ratio,usd 1");
 
   /* A migrations directory that stops before 0008 still syncs a file of
    * the units by name; one with a measure_url is refused. */
@@ -847,10 +852,10 @@ static void test_0008_takes_old_units_forward(void **state) {
     fail_msg("sync before 0008: %s", err.msg);
   assert_int_equal(r.cat_inserted, 1);
   oc_migrate_report_release(&r);
-  s = query_text(fx->conn, "SELECT unit || ' [' || seed || ']' FROM outcomes.metric_catalog "
-                           "WHERE code = 'a_more'");
-  assert_string_equal(s, "count []");
-  free(s);
+  expect_query(fx->conn,
+               "SELECT unit || ' [' || seed || ']' FROM outcomes.metric_catalog "
+               "WHERE code = 'a_more'",
+               "count []");
   write_file(dir, "url.tsv",
              "code\tname\tunit\tkind\tdirection\tmin\tmax\tmeasure_url\n"
              "a_url\tG\tcount\tcount\tlower_is_better\t0\t9\thttps://x.org/M\n");
@@ -878,17 +883,16 @@ static void test_0008_takes_old_units_forward(void **state) {
   assert_int_equal(r.n_new, 1);
   assert_string_equal(r.migrations[r.n_migrations - 1].name, "catalog_ucum");
   oc_migrate_report_release(&r);
-  s = query_text(fx->conn, "SELECT string_agg(code || '=' || unit, ',' ORDER BY code) || ' ' "
-                           "|| count(*) FILTER (WHERE seed IS NULL) || ' ' "
-                           "|| count(*) FILTER (WHERE measure_url IS NULL) "
-                           "FROM outcomes.metric_catalog");
-  assert_string_equal(s, "a_count={count},a_days=d,a_fte={FTE},a_rate=1,a_usd=[USD] 1 5");
-  free(s);
-  s = query_text(fx->conn,
-                 "SELECT string_agg(metric || ' ' || unit || ' ' || "
-                 "coalesce(measure_url, '-'), ',' ORDER BY metric) FROM outcomes.metrics");
-  assert_string_equal(s, "a_count {count} -,a_days d -,a_fte {FTE} -,a_rate 1 -,a_usd [USD] -");
-  free(s);
+  expect_query(fx->conn,
+               "SELECT string_agg(code || '=' || unit, ',' ORDER BY code) || ' ' "
+               "|| count(*) FILTER (WHERE seed IS NULL) || ' ' "
+               "|| count(*) FILTER (WHERE measure_url IS NULL) "
+               "FROM outcomes.metric_catalog",
+               "a_count={count},a_days=d,a_fte={FTE},a_rate=1,a_usd=[USD] 1 5");
+  expect_query(fx->conn,
+               "SELECT string_agg(metric || ' ' || unit || ' ' || "
+               "coalesce(measure_url, '-'), ',' ORDER BY metric) FROM outcomes.metrics",
+               "a_count {count} -,a_days d -,a_fte {FTE} -,a_rate 1 -,a_usd [USD] -");
 
   listener = connect_db(fx->conninfo, fx->dbname);
   exec_ok(listener, "LISTEN outcomes_catalog");
@@ -917,10 +921,8 @@ static void test_0008_takes_old_units_forward(void **state) {
   assert_non_null(strstr(snap1, "UNIQUE (measure_url) DEFERRABLE INITIALLY DEFERRED"));
   free(snap1);
   free(snap2);
-  s = query_text(fx->conn,
-                 "SELECT string_agg(unit, ',' ORDER BY code) FROM outcomes.metric_catalog");
-  assert_string_equal(s, "{count},d,{FTE},1,[USD]");
-  free(s);
+  expect_query(fx->conn, "SELECT string_agg(unit, ',' ORDER BY code) FROM outcomes.metric_catalog",
+               "{count},d,{FTE},1,[USD]");
   wait_notify(listener, payload, sizeof(payload)); /* its statements wrote (no rows) */
   assert_string_equal(payload, "update");
 
@@ -986,7 +988,7 @@ static void test_non_member_runs_as_itself(void **state) {
   oc_migrate_opts_t opts = {.skip_catalog = true, .owner_role = "outcomes_analyst"};
   oc_migrate_report_t r;
   oc_err_t err;
-  char sql[512], *s;
+  char sql[512];
 
   snprintf(fx->role, sizeof(fx->role), "%s", oc_test_unique_name("oc_test_mig_user"));
   snprintf(sql, sizeof(sql), "CREATE ROLE \"%s\" LOGIN", fx->role);
@@ -1010,10 +1012,10 @@ static void test_non_member_runs_as_itself(void **state) {
   assert_false(r.migrations[1].as_owner);
   assert_false(r.catalog_synced);
   oc_migrate_report_release(&r);
-  s = query_text(fx->conn, "SELECT pg_get_userbyid(relowner) = current_user "
-                           "FROM pg_class WHERE oid = 'outcomes.b'::regclass");
-  assert_string_equal(s, "t");
-  free(s);
+  expect_query(fx->conn,
+               "SELECT pg_get_userbyid(relowner) = current_user "
+               "FROM pg_class WHERE oid = 'outcomes.b'::regclass",
+               "t");
   exec_ok(fx->conn, "RESET SESSION AUTHORIZATION");
 }
 
